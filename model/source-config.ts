@@ -1,0 +1,167 @@
+import { z } from "zod";
+
+/**
+ * The declarative source config (the presets are written in it, and so are users' own APIs).
+ * One schema, validated before anything runs; the TypeScript types are inferred from it.
+ * Validated configs are plain JSON data, so they can be captured by Beam closures.
+ */
+
+const secret = z.string().min(1);
+
+export const authSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("none") }).strict(),
+  z.object({ type: z.literal("api_key"), location: z.enum(["header", "query"]).default("header"), name: z.string().min(1), value: secret }).strict(),
+  z.object({ type: z.literal("bearer"), token: secret }).strict(),
+  z.object({ type: z.literal("basic"), username: z.string().min(1), password: secret }).strict(),
+]);
+export type AuthConfig = z.infer<typeof authSchema>;
+
+/** Dotted path into a JSON body, e.g. `pagination.endCursor`; `""` means the body itself. */
+const jsonPath = z.string();
+
+export const paginatorSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("single_page") }).strict(),
+  z.object({
+    type: z.literal("page_number"),
+    pageParam: z.string().default("page"),
+    startPage: z.number().int().default(1),
+    sizeParam: z.string().optional(),
+    size: z.number().int().positive().optional(),
+    /** Stop when page >= this value (total pages) ... */
+    totalPagesPath: jsonPath.optional(),
+    /** ... or when this flag is false ... (an empty page always stops) */
+    hasMorePath: jsonPath.optional(),
+  }).strict(),
+  z.object({
+    type: z.literal("offset"),
+    offsetParam: z.string().default("offset"),
+    limitParam: z.string().default("limit"),
+    limit: z.number().int().positive().default(100),
+    totalPath: jsonPath.optional(),
+  }).strict(),
+  z.object({
+    type: z.literal("cursor"),
+    cursorParam: z.string().default("after"),
+    cursorPath: jsonPath.default("pagination.endCursor"),
+    hasMorePath: jsonPath.optional(),
+    limitParam: z.string().optional(),
+    limit: z.number().int().positive().optional(),
+  }).strict(),
+  z.object({ type: z.literal("next_url"), nextUrlPath: jsonPath.default("next") }).strict(),
+  z.object({ type: z.literal("link_header") }).strict(),
+]);
+export type PaginatorConfig = z.infer<typeof paginatorSchema>;
+export type PaginatorType = PaginatorConfig["type"];
+
+export const retrySchema = z.object({
+  maxAttempts: z.number().int().min(1).default(5),
+  baseDelayMs: z.number().int().min(0).default(200),
+  maxDelayMs: z.number().int().min(0).default(10_000),
+  timeoutMs: z.number().int().positive().default(30_000),
+}).strict();
+
+export const fieldTypeSchema = z.enum(["string", "integer", "number", "boolean", "date", "timestamp", "json"]);
+export type FieldType = z.infer<typeof fieldTypeSchema>;
+
+/** A declared column (named as it lands, i.e. after flattening and name sanitizing). */
+export const fieldSchema = z.object({
+  type: fieldTypeSchema,
+  required: z.boolean().default(false),
+  min: z.number().optional(),
+  max: z.number().optional(),
+  maxLength: z.number().int().positive().optional(),
+}).strict();
+export type FieldConfig = z.infer<typeof fieldSchema>;
+
+export const phoneSchema = z.object({
+  /** ISO 3166 region for numbers without a country code, e.g. `FR`, `US`. */
+  region: z.string().regex(/^[A-Z]{2}$/),
+}).strict();
+
+export const dateSchema = z.object({
+  /** Accepted formats in priority order: `iso`, `rfc2822`, `epoch_s`, `epoch_ms`, or a luxon pattern like `dd/MM/yyyy`. */
+  formats: z.array(z.string().min(1)).min(1),
+  /** IANA zone for zone-less input. */
+  zone: z.string().default("UTC"),
+  output: z.enum(["date", "timestamp"]).default("timestamp"),
+  required: z.boolean().default(false),
+}).strict();
+export type DateFieldConfig = z.infer<typeof dateSchema>;
+
+export const sliceSchema = z.object({
+  /** Query params that receive each slice's bounds. */
+  startParam: z.string(),
+  endParam: z.string().optional(),
+  /** ISO-8601 duration of one slice; one day by default. */
+  step: z.string().default("P1D"),
+  /** How bounds are written: `iso` timestamps, `date` (yyyy-MM-dd), or epoch milliseconds. */
+  format: z.enum(["iso", "date", "epoch_ms"]).default("iso"),
+}).strict();
+
+export const aggregateSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("sensor_daily_averages"),
+    stationField: z.string(),
+    timestampField: z.string(),
+    /** The zone each station's zone-less timestamps are read in. */
+    zone: z.string(),
+    stationZones: z.record(z.string(), z.string()).default({}),
+    coField: z.string(),
+    pm25Field: z.string(),
+  }).strict(),
+  z.object({ type: z.literal("jobs_by_location"), idField: z.string(), locationField: z.string() }).strict(),
+  z.object({ type: z.literal("jobs_by_skill"), idField: z.string(), skillsField: z.string() }).strict(),
+]);
+export type AggregateConfig = z.infer<typeof aggregateSchema>;
+
+export const servingSchema = z.object({
+  table: z.string(),
+  /** Row-key template: `{field}` inserts a field, `{field:yyyyMMdd}` a formatted date, `{field:reverse_ts}` a reverse timestamp. */
+  rowKey: z.string(),
+  /** Column family -> garbage-collection policy. */
+  families: z.record(z.string(), z.object({ maxVersions: z.number().int().positive().default(1), maxAgeDays: z.number().positive().optional() }).strict()),
+  /** field -> `family:qualifier:encoding`, encoding one of string, int64, float64, bool, json. */
+  columns: z.record(z.string(), z.string().regex(/^[\w-]+:[\w.-]+:(string|int64|float64|bool|json)$/)),
+}).strict();
+export type ServingConfig = z.infer<typeof servingSchema>;
+
+export const entitySchema = z.object({
+  path: z.string().startsWith("/"),
+  /** Values substituted into `{name}` placeholders of the path; one request series per combination. */
+  pathParams: z.record(z.string(), z.array(z.string()).min(1)).default({}),
+  params: z.record(z.string(), z.string()).default({}),
+  /** Dotted path of the records array in the body (`""`: the body is the array). */
+  recordsPath: jsonPath.default("data"),
+  /** Body fields copied into every record, e.g. `{ station_id: "header.station_id" }`. */
+  attach: z.record(z.string(), jsonPath).default({}),
+  paginator: paginatorSchema.optional(),
+  primaryKey: z.array(z.string()).min(1),
+  /** Among duplicates the latest value of this field wins. */
+  orderBy: z.string().optional(),
+  /** The field that dates a record: lake `dt=` partitions and warehouse day partitions. */
+  eventDate: z.string().optional(),
+  slices: sliceSchema.optional(),
+  fields: z.record(z.string(), fieldSchema).default({}),
+  phones: z.record(z.string(), phoneSchema).default({}),
+  dates: z.record(z.string(), dateSchema).default({}),
+  /** Arrays to explode into a child entity `<entity>_<field>` instead of keeping them as JSON. */
+  explode: z.array(z.string()).default([]),
+  aggregates: z.array(aggregateSchema).default([]),
+  serving: servingSchema.optional(),
+}).strict();
+export type EntityConfig = z.infer<typeof entitySchema>;
+
+export const sourceSchema = z.object({
+  name: z.string().regex(/^[a-z][a-z0-9_]*$/),
+  baseUrl: z.string().url(),
+  auth: authSchema.default({ type: "none" }),
+  paginator: paginatorSchema.default({ type: "single_page" }),
+  retry: retrySchema.default({ maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 10_000, timeoutMs: 30_000 }),
+  /** Requests per second shared by every concurrent request of this source in the process. */
+  rateLimit: z.number().positive().optional(),
+  /** Largest record accepted; bigger ones are dead-lettered as oversize. */
+  maxRecordBytes: z.number().int().positive().default(1_000_000),
+  entities: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), entitySchema),
+}).strict();
+export type SourceConfig = z.infer<typeof sourceSchema>;
+export type SourceConfigInput = z.input<typeof sourceSchema>;
