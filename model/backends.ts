@@ -1,0 +1,99 @@
+import type { Row } from "./row";
+import type { DeadLetter } from "./dead-letter";
+import type { FieldType, ServingConfig } from "./source-config";
+
+/**
+ * One small interface per backend kind; each has a local and a cloud implementation in
+ * sinks/, and the graph never asks which one it has. Implementations are opened lazily on
+ * the worker from a plain `SinkTarget`, never captured as live clients.
+ */
+
+export type LakeLayer = "raw" | "processed" | "deadletter";
+
+export interface LakeShard {
+  layer: LakeLayer;
+  entity: string;
+  /** `YYYY-MM-DD`, the `dt=` partition. */
+  dt: string;
+  runId: string;
+  /** Unique within the run, e.g. a worker/bundle id plus a counter. */
+  shard: string;
+  rows: readonly Row[];
+}
+
+export interface Lake {
+  /**
+   * Writes `<layer>/<entity>/dt=<dt>/<runId>-<shard>.ndjson` as pending: readers do not see it
+   * until `commit(runId)`. Returns the final object path relative to the lake root.
+   */
+  writeShard(shard: LakeShard): Promise<string>;
+  /** Makes every pending shard of the run visible at once. */
+  commit(runId: string): Promise<void>;
+  /** Small whole files beside the lake: run manifests, logs, watermarks. Path relative to the lake root's parent (`runs/...`, `state/...`). */
+  writeText(relativePath: string, text: string): Promise<void>;
+  readText(relativePath: string): Promise<string | undefined>;
+  /** Committed object paths under a prefix (relative to the lake root). */
+  list(prefix: string): Promise<string[]>;
+}
+
+export interface ColumnSpec {
+  name: string;
+  type: FieldType;
+}
+
+export interface TableSpec {
+  /** Table name without dataset/schema, e.g. `customers`. */
+  name: string;
+  columns: readonly ColumnSpec[];
+  /** Column holding the event date; tables are partitioned by day on it where supported. */
+  partitionColumn?: string;
+  primaryKey?: readonly string[];
+}
+
+export interface Warehouse {
+  /** Appends raw rows (+ lineage) to `lake.<table>`. */
+  appendLake(table: TableSpec, rows: readonly Row[]): Promise<void>;
+  /** Upserts into `hub.<table>` on its primary key: re-running a load leaves the table as one run does. */
+  mergeHub(table: TableSpec, rows: readonly Row[]): Promise<void>;
+  /** Replaces `dataproducts.<table>`: the partitions present in `rows` (or the whole table if unpartitioned). */
+  replaceDataProduct(table: TableSpec, rows: readonly Row[]): Promise<void>;
+  /** Appends to `lake.<entity>_error_records`. */
+  writeErrors(entity: string, letters: readonly DeadLetter[]): Promise<void>;
+  query(sql: string): Promise<Row[]>;
+  close(): Promise<void>;
+}
+
+export type CellValue = string | number | boolean | null | Record<string, unknown> | unknown[];
+
+export interface ServingRow {
+  key: string;
+  /** `family -> qualifier -> value`, encoded per the entity's declared encoding by the store. */
+  cells: Record<string, Record<string, { value: CellValue; encoding: "string" | "int64" | "float64" | "bool" | "json" }>>;
+}
+
+export interface ServingWriteResult {
+  written: number;
+  failed: { key: string; reason: string }[];
+}
+
+export interface ServingStore {
+  ensureTable(config: ServingConfig): Promise<void>;
+  write(table: string, rows: readonly ServingRow[]): Promise<ServingWriteResult>;
+  /** Rows in key order, decoded back to typed values. */
+  read(table: string, options?: { prefix?: string; limit?: number }): Promise<ServingRow[]>;
+  close(): Promise<void>;
+}
+
+/** Where a run lands: plain data, so it can travel to workers. */
+export type SinkTarget =
+  | { kind: "local"; out: string }
+  | {
+      kind: "gcp";
+      project: string;
+      bucket: string;
+      /** Optional prefix for the `lake`, `hub`, `dataproducts` datasets, e.g. `dev_` -> `dev_hub`. */
+      datasetPrefix: string;
+      bigtableInstance: string;
+      /** BigQuery location for datasets. */
+      location: string;
+    };
