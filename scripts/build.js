@@ -37,7 +37,7 @@ function report(d) {
 /** True when the sentinel module was emitted with the transform's `__closure` marker. */
 function closureTransformRan(outDir) {
   const sentinel = path.join(outDir, "model", "closure-sentinel.js");
-  return fs.existsSync(sentinel) && fs.readFileSync(sentinel, "utf8").includes("__closure");
+  return fs.existsSync(sentinel) && fs.readFileSync(sentinel, "utf8").includes(".__closure =");
 }
 
 if (require.main === module) {

@@ -24,7 +24,8 @@ function checkSource(fileName, text) {
   });
 
   const visit = (node) => {
-    if (ts.isVariableDeclaration(node) && ts.isArrayBindingPattern(node.name))
+    const inForOf = (decl) => decl.parent && decl.parent.parent && (ts.isForOfStatement(decl.parent.parent) || ts.isForInStatement(decl.parent.parent));
+    if (ts.isVariableDeclaration(node) && ts.isArrayBindingPattern(node.name) && !inForOf(node))
       at(node, "array destructuring in a declaration is dropped by the closure transform; index the array instead");
     if (ts.isMethodDeclaration(node) && ts.isObjectLiteralExpression(node.parent))
       at(node, "object-literal method shorthand cannot be deserialized; write `name: function (...) {...}`");
