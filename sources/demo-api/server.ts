@@ -1,0 +1,240 @@
+/**
+ * The built-in sample API (`api2lake demo-api`): a plain Node `http` server, deterministic from a
+ * seed, serving the five presets with realistic mess, several pagination styles, auth and
+ * injectable faults.
+ *
+ * @example
+ *   const api = await startDemoApi({ seed: 7, sizes: { customers: 1_000_000 } });
+ *   const res = await fetch(`${api.url}/commerce/customers?page=2`, { headers: { "X-API-Key": "demo-key" } });
+ *   await api.close();
+ */
+import * as http from "http";
+import type * as net from "net";
+import { isAuthorized } from "./auth";
+import { FaultTable, validateFaultRules, type FaultRule } from "./faults";
+import { matchRoute, ROUTES } from "./routes/index";
+import { HttpError, type RouteResult } from "./routes/route";
+import { resolveSizes, type DemoSizes } from "./sizes";
+import { StatsRecorder, type DemoArrival, type DemoStats } from "./stats";
+
+export type { DemoSizes } from "./sizes";
+export { DEFAULT_SIZES } from "./sizes";
+export type { FaultRule, FaultKind } from "./faults";
+export type { DemoStats, DemoArrival } from "./stats";
+
+export interface DemoApiOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 42. */
+  seed?: number;
+  sizes?: Partial<DemoSizes>;
+  /** Default "demo-key" (`X-API-Key` header or `api_key` query parameter). */
+  apiKey?: string;
+  /** Default "demo-token" (`Authorization: Bearer ...`). */
+  bearerToken?: string;
+  faults?: FaultRule[];
+}
+
+export interface DemoApi {
+  /** `http://<host>:<port>`, no trailing slash. */
+  url: string;
+  port: number;
+  /** Ends hanging and keep-alive connections, then stops listening. */
+  close(): Promise<void>;
+  setFaults(rules: FaultRule[]): void;
+  stats(): DemoStats;
+  /** Forgets the request counts and arrivals. */
+  resetStats(): void;
+  readonly seed: number;
+  readonly sizes: DemoSizes;
+}
+
+export const DEFAULT_SEED = 42;
+export const DEFAULT_API_KEY = "demo-key";
+export const DEFAULT_BEARER_TOKEN = "demo-token";
+
+const MAX_CONTROL_BODY = 1_000_000;
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_CONTROL_BODY) reject(new HttpError(413, "body too large"));
+      else chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+/** Starts the demo API and resolves once it listens. */
+export function startDemoApi(options: DemoApiOptions = {}): Promise<DemoApi> {
+  const seed = options.seed ?? DEFAULT_SEED;
+  if (!Number.isFinite(seed)) throw new RangeError("demo-api: seed must be a finite number");
+  const sizes = resolveSizes(options.sizes);
+  const creds = { apiKey: options.apiKey ?? DEFAULT_API_KEY, bearerToken: options.bearerToken ?? DEFAULT_BEARER_TOKEN };
+  const host = options.host ?? "127.0.0.1";
+  const faults = new FaultTable();
+  faults.set(options.faults ?? []);
+  const stats = new StatsRecorder();
+  const sockets = new Set<net.Socket>();
+  const held = new Set<http.ServerResponse>(); // hanging or delayed responses
+  const timers = new Set<NodeJS.Timeout>();
+  let closing = false;
+  let port = 0;
+
+  const sendJson = (res: http.ServerResponse, arrival: DemoArrival | undefined, status: number, body: unknown, headers?: Record<string, string>, truncate?: boolean): void => {
+    const text = Buffer.from(JSON.stringify(body), "utf8");
+    const head: Record<string, string | number> = Object.assign({ "content-type": "application/json; charset=utf-8", "content-length": text.length }, headers ?? {});
+    if (truncate) {
+      if (arrival !== undefined) stats.answer(arrival, "truncated");
+      head["connection"] = "close";
+      res.writeHead(status, head);
+      res.write(text.subarray(0, Math.floor(text.length / 2)), () => res.socket?.destroy());
+      return;
+    }
+    if (arrival !== undefined) stats.answer(arrival, status);
+    res.writeHead(status, head);
+    res.end(text);
+  };
+
+  const delay = (res: http.ServerResponse, ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      held.add(res);
+      const t = setTimeout(() => {
+        timers.delete(t);
+        held.delete(res);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
+
+  const handleControl = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> => {
+    const key = `${req.method} ${url.pathname}`;
+    if (key === "GET /_stats") return sendJson(res, undefined, 200, stats.snapshot());
+    if (key === "DELETE /_stats") {
+      stats.reset();
+      return sendJson(res, undefined, 200, { ok: true });
+    }
+    if (key === "GET /_faults") return sendJson(res, undefined, 200, faults.list());
+    if (key === "DELETE /_faults") {
+      faults.set([]);
+      return sendJson(res, undefined, 200, { ok: true, rules: 0 });
+    }
+    if (key === "POST /_faults") {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(await readBody(req));
+      } catch (e) {
+        throw e instanceof HttpError ? e : new HttpError(400, "body must be a JSON array of fault rules");
+      }
+      const rules = Array.isArray(parsed) ? parsed : (parsed as { rules?: unknown } | null)?.rules;
+      try {
+        faults.set(validateFaultRules(rules));
+      } catch (e) {
+        throw new HttpError(400, (e as Error).message);
+      }
+      return sendJson(res, undefined, 200, { ok: true, rules: faults.list().length });
+    }
+    throw new HttpError(404, "not found");
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const control = url.pathname.startsWith("/_");
+    if (url.pathname === "/health" || url.pathname === "/") {
+      return sendJson(res, undefined, 200, { ok: true, seed: seed, sizes: sizes, routes: ROUTES.map((r) => r.pattern.source) });
+    }
+    const arrival = control ? undefined : stats.arrive(url.pathname);
+    try {
+      if (!isAuthorized(req, url, creds)) return sendJson(res, arrival, 401, { error: "unauthorized" }, { "www-authenticate": 'Bearer realm="demo-api"' });
+      if (control) return await handleControl(req, res, url);
+      const decision = faults.decide(url.pathname, url.searchParams);
+      if (decision.latencyMs > 0) await delay(res, decision.latencyMs);
+      if (closing) return;
+      const fault = decision.terminal;
+      if (fault !== undefined) {
+        if (fault.kind === "reset") {
+          if (arrival !== undefined) stats.answer(arrival, "reset");
+          req.socket.destroy();
+          return;
+        }
+        if (fault.kind === "hang") {
+          if (arrival !== undefined) stats.answer(arrival, "hang");
+          held.add(res);
+          return;
+        }
+        if (fault.kind === "rate_limit") {
+          return sendJson(res, arrival, fault.status ?? 429, { error: "rate limit exceeded" }, { "retry-after": fault.retryAfter ?? "1" });
+        }
+        const status = fault.status ?? 503;
+        return sendJson(res, arrival, status, { error: "injected fault", status: status }, fault.retryAfter !== undefined ? { "retry-after": fault.retryAfter } : undefined);
+      }
+      if (req.method !== "GET") throw new HttpError(405, `method ${req.method} not allowed`);
+      const match = matchRoute(url.pathname);
+      if (match === undefined) throw new HttpError(404, `no route for ${url.pathname}`);
+      const result: RouteResult = match.route.handler({
+        query: url.searchParams,
+        params: match.params,
+        baseUrl: `http://${req.headers.host ?? `${host}:${port}`}`,
+        seed: seed,
+        sizes: sizes,
+        emptyPage: decision.emptyPage,
+        repeatCursor: decision.repeatCursor,
+      });
+      sendJson(res, arrival, result.status, result.body, result.headers, decision.truncate);
+    } catch (e) {
+      if (res.headersSent || res.destroyed) return;
+      if (e instanceof HttpError) return sendJson(res, arrival, e.status, { error: e.message });
+      if (e instanceof URIError) return sendJson(res, arrival, 400, { error: "malformed URL" });
+      sendJson(res, arrival, 500, { error: "internal error" });
+    }
+  };
+
+  const server = http.createServer((req, res) => {
+    void handle(req, res);
+  });
+  server.on("connection", (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  server.on("clientError", (_err: Error, socket: net.Socket) => socket.destroy());
+
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off("error", reject);
+      const address = server.address() as net.AddressInfo;
+      port = address.port;
+      const urlHost = host.includes(":") ? `[${host}]` : host;
+      let closed: Promise<void> | undefined;
+      resolve({
+        url: `http://${urlHost}:${port}`,
+        port: port,
+        seed: seed,
+        sizes: sizes,
+        close: () => {
+          if (closed !== undefined) return closed;
+          closing = true;
+          closed = new Promise<void>((done) => {
+            for (const t of timers) clearTimeout(t);
+            timers.clear();
+            server.close(() => done());
+            for (const res of held) res.socket?.destroy();
+            held.clear();
+            server.closeAllConnections();
+            for (const s of sockets) s.destroy();
+          });
+          return closed;
+        },
+        setFaults: (rules: FaultRule[]) => faults.set(rules),
+        stats: () => stats.snapshot(),
+        resetStats: () => stats.reset(),
+      });
+    });
+  });
+}
