@@ -1,0 +1,54 @@
+import { getPath } from "../json-path";
+import { withParam, type PageResponse, type Paginator } from "./paginator";
+
+export interface CursorPaginatorConfig {
+  type: "cursor";
+  cursorParam: string;
+  cursorPath: string;
+  hasMorePath?: string;
+  limitParam?: string;
+  limit?: number;
+}
+
+/**
+ * Cursor in the body (`pagination.endCursor`), sent back as `?after=`. Ends when the
+ * has-more flag is false or the cursor is missing, `null` or `""`. Empty pages do not end a
+ * series (cursor APIs return them mid-stream). A cursor seen twice is caught by the fetch
+ * loop's guard.
+ */
+export class CursorPaginator implements Paginator {
+  private cursor: string | undefined;
+  private pending: string | undefined;
+  private more = true;
+
+  constructor(private readonly config: CursorPaginatorConfig) {}
+
+  init(url: URL): URL {
+    const out = new URL(url.href);
+    out.searchParams.delete(this.config.cursorParam);
+    if (this.config.limitParam && this.config.limit !== undefined) out.searchParams.set(this.config.limitParam, String(this.config.limit));
+    return out;
+  }
+
+  update(response: PageResponse): void {
+    const next = getPath(response.body, this.config.cursorPath);
+    const flag = this.config.hasMorePath ? getPath(response.body, this.config.hasMorePath) : undefined;
+    const usable = (typeof next === "string" && next !== "") || typeof next === "number";
+    this.more = usable && flag !== false;
+    this.pending = usable ? String(next) : undefined;
+  }
+
+
+  hasNext(): boolean {
+    return this.more;
+  }
+
+  next(previous: URL): URL {
+    this.cursor = this.pending;
+    return withParam(previous, this.config.cursorParam, this.cursor ?? "");
+  }
+
+  pageId(): string {
+    return this.cursor ?? "start";
+  }
+}

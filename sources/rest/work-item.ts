@@ -1,0 +1,118 @@
+import type { DeadLetter } from "../../model/dead-letter";
+import type { Row } from "../../model/row";
+import type { SourceConfig } from "../../model/source-config";
+import { fetchSeries, type FetchContext } from "./fetch-pages";
+import { planSlices } from "./state";
+import type { DateRange, Slice } from "./slices";
+
+/**
+ * Work items (one request series each) and their fetch as a plain async function, which is
+ * what `readRest`'s DoFn runs and what tests and the `publish` command call directly.
+ */
+
+/** One request series: an entity, one combination of its path parameters, one slice. */
+export interface WorkItem {
+  entity: string;
+  pathParams: Record<string, string>;
+  slice?: Slice;
+}
+
+/** A fetched record with what lineage needs; `record` is the API's object plus `attach` fields. */
+export interface RestRecord {
+  source: string;
+  entity: string;
+  record: Row;
+  /** Endpoint path, path parameters filled, no query (lineage `_source`). */
+  _source: string;
+  /** Page number, offset, cursor or next-URL path (lineage `_page`). */
+  _page: string;
+  fetched_at: string;
+  slice?: Slice;
+}
+
+/** One fetched page, for the run manifest's counts. */
+export interface PageSummary {
+  source: string;
+  entity: string;
+  /** Full request URL, secrets masked. */
+  url: string;
+  status: number;
+  page: string;
+  fetched_at: string;
+  attempts: number;
+  records: number;
+  slice?: Slice;
+}
+
+/**
+ * What fetching a work item emits: exactly one key per element, so `split` can route it.
+ * A `deadLetter` with stage `fetch` means a series stopped early: the run must end non-zero.
+ */
+export type RestElement = { record: RestRecord } | { page: PageSummary } | { deadLetter: DeadLetter };
+
+export interface PlanOptions {
+  /** Entities to read (default: all, in config order). */
+  entities?: readonly string[];
+  /** Precomputed slices per entity (from `planSlices` and the saved state); wins over `range`. */
+  slices?: Readonly<Record<string, readonly Slice[]>>;
+  /** A `--from/--to` range, split by each sliced entity's step when `slices` has no entry. */
+  range?: DateRange;
+}
+
+/** Every combination of the entity's path parameters (one empty combination when it has none). */
+export function pathParamCombinations(pathParams: Readonly<Record<string, readonly string[]>>): Record<string, string>[] {
+  let combos: Record<string, string>[] = [{}];
+  for (const [name, values] of Object.entries(pathParams)) {
+    combos = combos.flatMap((combo) => values.map((value) => ({ ...combo, [name]: value })));
+  }
+  return combos;
+}
+
+/** The work items of a run: entity x path-parameter combination x slice, in order. */
+export function planWorkItems(source: SourceConfig, options: PlanOptions = {}): WorkItem[] {
+  const names = options.entities ?? Object.keys(source.entities);
+  const items: WorkItem[] = [];
+  for (const name of names) {
+    const entity = source.entities[name];
+    if (!entity) throw new Error(`source ${source.name}: unknown entity "${name}" (known: ${Object.keys(source.entities).join(", ")})`);
+    let slices: readonly (Slice | undefined)[] = [undefined];
+    if (entity.slices) {
+      const planned = options.slices ? options.slices[name] : undefined;
+      if (planned) slices = planned;
+      else if (options.range) slices = planSlices(options.range, null, [], { step: entity.slices.step });
+    }
+    for (const pathParams of pathParamCombinations(entity.pathParams)) {
+      for (const slice of slices) items.push(slice ? { entity: name, pathParams: pathParams, slice: slice } : { entity: name, pathParams: pathParams });
+    }
+  }
+  return items;
+}
+
+/** Fetches one work item's pages and turns them into record, page and dead-letter elements. */
+export async function fetchWorkItem(source: SourceConfig, item: WorkItem, ctx: FetchContext): Promise<RestElement[]> {
+  const series = await fetchSeries({ source: source, entity: item.entity, slice: item.slice, pathParams: item.pathParams }, ctx);
+  const out: RestElement[] = [];
+  for (const page of series.pages) {
+    const summary: PageSummary = {
+      source: source.name, entity: item.entity, url: page.request.url, status: page.request.status, page: page.request.page,
+      fetched_at: page.request.fetched_at, attempts: page.request.attempts, records: page.records.length,
+    };
+    if (item.slice) summary.slice = item.slice;
+    out.push({ page: summary });
+    for (const raw of page.records) {
+      const record: RestRecord = {
+        source: source.name, entity: item.entity, record: { ...page.attached, ...(raw as Row) },
+        _source: series.endpoint, _page: page.request.page, fetched_at: page.request.fetched_at,
+      };
+      if (item.slice) record.slice = item.slice;
+      out.push({ record: record });
+    }
+  }
+  for (const dl of series.deadLetters) out.push({ deadLetter: dl });
+  return out;
+}
+
+/** True when the elements hold a fetch-stage dead letter: some series stopped early. */
+export function fetchFailed(elements: readonly RestElement[]): boolean {
+  return elements.some((e) => "deadLetter" in e && e.deadLetter.stage === "fetch");
+}
