@@ -1,0 +1,31 @@
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import * as crypto from "crypto";
+import { canonicalJson, payloadHash, withLineage, lineageFor } from "../../transforms/lineage";
+
+test("canonical JSON sorts keys at every depth and drops undefined members", () => {
+  assert.equal(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: undefined } }), '{"a":{"d":[1,{"y":2,"z":1}]},"b":1}');
+  assert.equal(canonicalJson([undefined, "x"]), '[null,"x"]');
+});
+
+test("payloadHash is sha256 hex of the canonical JSON and ignores key order", () => {
+  const expected = crypto.createHash("sha256").update('{"a":1,"b":"é"}').digest("hex");
+  assert.equal(payloadHash({ b: "é", a: 1 }), expected);
+  assert.equal(payloadHash({ a: 1, b: "é" }), expected);
+  assert.match(payloadHash("x"), /^[0-9a-f]{64}$/);
+  assert.notEqual(payloadHash({ a: 1 }), payloadHash({ a: "1" }));
+});
+
+test("withLineage adds the five columns, UTC ISO with ms, page as text", () => {
+  const row = withLineage({ id: 7 }, { runId: "r1", source: "/commerce/customers", page: 3, ingestedAt: "2026-11-22T11:15:00+01:00" });
+  assert.deepEqual(row, {
+    id: 7,
+    _ingested_at: "2026-11-22T10:15:00.000Z",
+    _run_id: "r1",
+    _source: "/commerce/customers",
+    _page: "3",
+    _payload_hash: payloadHash({ id: 7 }),
+  });
+  assert.equal(lineageFor([1], { runId: "r", source: "/s", page: "c1", ingestedAt: 0 })._ingested_at, "1970-01-01T00:00:00.000Z");
+  assert.throws(() => lineageFor({}, { runId: "r", source: "/s", page: 1, ingestedAt: "nope" }), /not a date/);
+});

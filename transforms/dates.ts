@@ -1,0 +1,317 @@
+import * as luxon from "luxon";
+import { requireForSerialization } from "apache-beam/serialization";
+import type { Row, Outcome } from "../model/row";
+import { ok, failed } from "../model/row";
+
+requireForSerialization("luxon", luxon);
+
+/**
+ * Dates, parsed once per format and read fast.
+ *
+ * Semantics (the same on the fast path and on the luxon path):
+ * - Formats are tried in the declared order; the first that accepts the input wins.
+ * - `iso` (with or without offset), `sql` (`yyyy-MM-dd HH:mm:ss[.SSS]`) and luxon patterns
+ *   (`dd/MM/yyyy`) without an offset are wall-clock times in `zone`. `rfc2822` always carries
+ *   its zone; `epoch_s` / `epoch_ms` are instants (numbers or digit strings).
+ * - A wall-clock time that happens twice (DST fall-back) is the earlier instant; one that does
+ *   not exist (spring-forward gap) is moved forward by the gap (02:30 -> 03:30 in Paris). Luxon
+ *   alone would pick the overlap's instant by *today's* offset, so the luxon path here reads the
+ *   wall clock with luxon and does the zone step itself.
+ * - `output: "timestamp"`: UTC ISO-8601 with milliseconds; a date-only input is midnight in `zone`.
+ * - `output: "date"`: `YYYY-MM-DD` = the calendar date in `zone` of the instant. For a date-only
+ *   input that is the date as written; for `2024-03-01T23:30:00Z` in Europe/Paris it is `2024-03-02`.
+ * - Years outside 0001-9999 are rejected; luxon's time-only inputs (which it dates "today") too.
+ * - Fractions finer than a millisecond are truncated.
+ */
+export interface DateParserConfig {
+  formats: readonly string[];
+  zone?: string;
+  output?: "date" | "timestamp";
+}
+
+/** The shape a format reads: an instant (UTC ms), or a wall-clock time in the zone (ms as if UTC). */
+type Parsed = { instant: true; ms: number } | { instant: false; ms: number; dateOnly: boolean };
+/** `null`: definitely not this format; `undefined`: let luxon decide. */
+type FastReader = (text: string) => Parsed | null | undefined;
+type SlowReader = (text: string) => Parsed | null;
+interface CompiledFormat { fast?: FastReader; slow: SlowReader; epoch?: "s" | "ms" }
+
+const MIN_MS = -62135596800000; // 0001-01-01T00:00:00.000Z
+const MAX_MS = 253402300799999; // 9999-12-31T23:59:59.999Z
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+/** Offset of `zone` in minutes at a UTC instant, memoized per UTC hour (hours holding a transition are computed exactly). */
+export function zoneOffsets(zoneName: string): (utcMs: number) => number {
+  const zone = luxon.Info.normalizeZone(zoneName);
+  if (!zone || !zone.isValid) throw new Error(`unknown time zone "${zoneName}"`);
+  if (zone.isUniversal) {
+    const fixed = zone.offset(0);
+    return () => fixed;
+  }
+  const memo = new Map<number, number>();
+  return (utcMs: number) => {
+    const hour = Math.floor(utcMs / HOUR);
+    let offset = memo.get(hour);
+    if (offset === undefined) {
+      const start = zone.offset(hour * HOUR);
+      offset = start === zone.offset(hour * HOUR + HOUR - 1) ? start : NaN;
+      if (memo.size > 200_000) memo.clear();
+      memo.set(hour, offset);
+    }
+    return Number.isNaN(offset) ? zone.offset(utcMs) : offset;
+  };
+}
+
+/** The UTC instant of a wall-clock time (ms as if UTC): overlaps -> earlier, gaps -> shifted forward. */
+export function wallToUtc(wallMs: number, offsetAt: (utcMs: number) => number): number {
+  const before = offsetAt(wallMs - DAY);
+  const after = offsetAt(wallMs + DAY);
+  if (before === after) return wallMs - before * 60_000;
+  const a = wallMs - before * 60_000;
+  const b = wallMs - after * 60_000;
+  const aOk = offsetAt(a) === before;
+  const bOk = offsetAt(b) === after;
+  if (aOk && bOk) return Math.min(a, b);
+  if (aOk) return a;
+  if (bOk) return b;
+  return wallMs - Math.min(before, after) * 60_000;
+}
+
+const daysIn = (y: number, m: number): number =>
+  m === 2 ? (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28) : m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+
+/** Wall-clock ms for valid fields, or `undefined` when a field is out of range (luxon then decides). */
+function wall(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number): number | undefined {
+  if (mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h > 23 || mi > 59 || s > 59 || y < 1) return undefined;
+  let t = Date.UTC(y, mo - 1, d, h, mi, s, ms);
+  if (y < 100) {
+    const dt = new Date(t);
+    dt.setUTCFullYear(y);
+    t = dt.getTime();
+  }
+  return t;
+}
+
+/** luxon's own reading of fraction digits (`parseMillis`), so both paths truncate alike. */
+const fractionMs = (digits: string | undefined): number => (digits ? Math.floor(parseFloat("0." + digits) * 1000) : 0);
+
+/** luxon's `signedOffset`. */
+function signedOffset(hours: string, minutes: string | undefined): number {
+  const h = parseInt(hours, 10);
+  const m = parseInt(minutes ?? "", 10) || 0;
+  return h * 60 + (h < 0 || Object.is(h, -0) ? -m : m);
+}
+
+const ISO = /^(\d{4})-(\d\d)-(\d\d)(?:[Tt](\d\d):(\d\d)(?::(\d\d)(?:[.,](\d{1,9}))?)?(?:(Z)|([+-]\d\d)(?::?(\d\d))?)?)?$/;
+const SQL = /^(\d{4})-(\d\d)-(\d\d)(?: (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?)?$/;
+
+function readIsoLike(re: RegExp): FastReader {
+  return (text: string) => {
+    const m = re.exec(text);
+    if (m === null) return undefined;
+    const hasTime = m[4] !== undefined;
+    const w = wall(+m[1], +m[2], +m[3], hasTime ? +m[4] : 0, hasTime ? +m[5] : 0, m[6] ? +m[6] : 0, fractionMs(m[7]));
+    if (w === undefined) return undefined;
+    if (m[8] !== undefined) return { instant: true, ms: w };
+    if (m[9] !== undefined) return { instant: true, ms: w - signedOffset(m[9], m[10]) * 60_000 };
+    return { instant: false, ms: w, dateOnly: !hasTime };
+  };
+}
+
+const FAST_TOKENS: Record<string, string> = {
+  yyyy: "\\d{4}", M: "\\d{1,2}", MM: "\\d{2}", d: "\\d{1,2}", dd: "\\d{2}", H: "\\d{1,2}", HH: "\\d{2}",
+  m: "\\d{1,2}", mm: "\\d{2}", s: "\\d{1,2}", ss: "\\d{2}", S: "\\d{1,3}", SSS: "\\d{3}",
+};
+
+/**
+ * A regex reader for a luxon pattern made only of numeric tokens (yyyy, M/MM, d/dd, H/HH, m/mm,
+ * s/ss, S/SSS) and literals, with year, month and day present; `undefined` for any other pattern.
+ * It mirrors luxon's token regexes (anchored, case-insensitive literals), so a mismatch is a
+ * definite "no".
+ */
+function compilePatternReader(pattern: string): FastReader | undefined {
+  const units: string[] = [];
+  let source = "^";
+  for (let i = 0; i < pattern.length; ) {
+    const c = pattern[i];
+    if (c === "'") {
+      const end = pattern.indexOf("'", i + 1);
+      if (end < 0) return undefined;
+      source += escapeRe(pattern.slice(i + 1, end));
+      i = end + 1;
+    } else if (/[A-Za-z]/.test(c)) {
+      let j = i;
+      while (pattern[j] === c) j++;
+      const token = pattern.slice(i, j);
+      if (!FAST_TOKENS[token] || units.some((u) => u[0] === c)) return undefined;
+      units.push(token);
+      source += "(" + FAST_TOKENS[token] + ")";
+      i = j;
+    } else {
+      source += escapeRe(c);
+      i++;
+    }
+  }
+  const at = (letter: string) => units.findIndex((u) => u[0] === letter) + 1;
+  const y = at("y"), mo = at("M"), d = at("d"), h = at("H"), mi = at("m"), s = at("s"), ms = at("S");
+  if (!y || !mo || !d) return undefined;
+  const re = new RegExp(source + "$", "i");
+  const dateOnly = !h && !mi && !s && !ms;
+  return (text: string) => {
+    const m = re.exec(text);
+    if (m === null) return null;
+    const w = wall(+m[y], +m[mo], +m[d], h ? +m[h] : 0, mi ? +m[mi] : 0, s ? +m[s] : 0, ms ? +m[ms] : 0);
+    return w === undefined ? undefined : { instant: false, ms: w, dateOnly: dateOnly };
+  };
+}
+
+const escapeRe = (s: string) => s.replace(/[-[\]{}()*+?.,\\^$|#\s]/g, "\\$&");
+
+/** Inputs luxon would date "today" (time-only ISO/SQL) are not dates. */
+const STARTS_WITH_DATE = /^(?:[+-]\d{6}|\d{4})/;
+const LUXON_OPTS = { locale: "en-US", numberingSystem: "latn" } as const;
+const PROBE_ZONE = "UTC+3";
+
+/** Reads a luxon result as an instant or, when the input had no zone, as a wall-clock time. */
+function luxonReader(read: (text: string, zone: string) => luxon.DateTime, mayCarryZone: boolean, guard?: RegExp): SlowReader {
+  return (text: string) => {
+    if (guard && !guard.test(text)) return null;
+    const utc = read(text, "UTC");
+    if (!utc.isValid) return null;
+    if (mayCarryZone && read(text, PROBE_ZONE).toMillis() === utc.toMillis()) return { instant: true, ms: utc.toMillis() };
+    return { instant: false, ms: utc.toMillis(), dateOnly: false };
+  };
+}
+
+function compileFormat(format: string): CompiledFormat {
+  switch (format) {
+    case "iso":
+      return { fast: readIsoLike(ISO), slow: luxonReader((t, zone) => luxon.DateTime.fromISO(t, { zone: zone, ...LUXON_OPTS }), true, STARTS_WITH_DATE) };
+    case "sql":
+      return { fast: readIsoLike(SQL), slow: luxonReader((t, zone) => luxon.DateTime.fromSQL(t, { zone: zone, ...LUXON_OPTS }), true, STARTS_WITH_DATE) };
+    case "rfc2822":
+      return { slow: luxonReader((t, zone) => luxon.DateTime.fromRFC2822(t, { zone: zone, ...LUXON_OPTS }), true) };
+    case "epoch_s":
+      return { epoch: "s", slow: () => null };
+    case "epoch_ms":
+      return { epoch: "ms", slow: () => null };
+    default: {
+      const parser = luxon.DateTime.buildFormatParser(format, LUXON_OPTS);
+      const carriesZone = /(^|[^'])[Zz]/.test(format.replace(/'[^']*'/g, ""));
+      return {
+        fast: compilePatternReader(format),
+        slow: luxonReader((t, zone) => luxon.DateTime.fromFormatParser(t, parser, { zone: zone, ...LUXON_OPTS }), carriesZone),
+      };
+    }
+  }
+}
+
+function readEpoch(raw: unknown, unit: "s" | "ms"): Parsed | null {
+  let n: number;
+  if (typeof raw === "number") n = raw;
+  else if (typeof raw === "string" && (unit === "s" ? /^-?\d+(?:\.\d+)?$/ : /^-?\d+$/).test(raw.trim())) n = Number(raw.trim());
+  else return null;
+  if (!Number.isFinite(n)) return null;
+  return { instant: true, ms: unit === "s" ? n * 1000 : n };
+}
+
+const show = (raw: unknown): string => {
+  const text = JSON.stringify(raw) ?? String(raw);
+  return text.length > 80 ? text.slice(0, 80) + "…" : text;
+};
+
+/**
+ * Compiles a date config once; the returned function parses one value. `fastPath: false` uses
+ * luxon for every format (the reference the fast path is tested against).
+ *
+ * @example compileDateParser({ formats: ["iso", "dd/MM/yyyy"], zone: "Europe/Paris", output: "timestamp" })("31/01/2024")
+ *   // { ok: true, value: "2024-01-30T23:00:00.000Z" }
+ */
+export function compileDateParser(config: DateParserConfig, options: { fastPath?: boolean } = {}): (raw: unknown) => Outcome<string> {
+  const zoneName = config.zone ?? "UTC";
+  const offsetAt = zoneOffsets(zoneName);
+  const output = config.output ?? "timestamp";
+  if (config.formats.length === 0) throw new Error("dates: at least one format is required");
+  const formats = config.formats.map(compileFormat);
+  const useFast = options.fastPath !== false;
+  const tried = `(tried ${config.formats.join(", ")})`;
+
+  const render = (p: Parsed): string | undefined => {
+    if (!p.instant && p.dateOnly && output === "date") {
+      if (p.ms < MIN_MS || p.ms > MAX_MS) return undefined;
+      return new Date(p.ms).toISOString().slice(0, 10);
+    }
+    const utc = p.instant ? p.ms : wallToUtc(p.ms, offsetAt);
+    if (output === "timestamp") return utc < MIN_MS || utc > MAX_MS ? undefined : new Date(utc).toISOString();
+    const local = utc + offsetAt(utc) * 60_000;
+    return local < MIN_MS || local > MAX_MS ? undefined : new Date(local).toISOString().slice(0, 10);
+  };
+
+  return (raw: unknown): Outcome<string> => {
+    if (typeof raw !== "string" && !(typeof raw === "number" && Number.isFinite(raw))) return failed(`unparseable date ${show(raw)} ${tried}`);
+    const text = typeof raw === "string" ? raw.trim() : String(raw);
+    for (const f of formats) {
+      let parsed: Parsed | null | undefined;
+      if (f.epoch) parsed = readEpoch(raw, f.epoch);
+      else {
+        if (useFast && f.fast) parsed = f.fast(text);
+        if (parsed === undefined) parsed = f.slow(text);
+      }
+      if (parsed) {
+        const value = render(parsed);
+        if (value !== undefined) return ok(value);
+      }
+    }
+    return failed(`unparseable date ${show(raw)} ${tried}`);
+  };
+}
+
+export interface DateField {
+  formats: readonly string[];
+  zone?: string;
+  output?: "date" | "timestamp";
+  required?: boolean;
+}
+
+/** Counts per reason, e.g. `{ "signup_date: unparseable": 3 }`; an accumulator the caller owns. */
+export type DateCounters = Record<string, number>;
+
+/**
+ * Compiles every declared date field once. The returned function replaces each field's value
+ * by its normalized text. Missing (`null`, `undefined`, `""`): required -> failed, optional ->
+ * `null`. Unparseable: required -> failed with the reason, optional -> `null` and
+ * `counters["<field>: unparseable"]` incremented.
+ */
+export function compileDates(dates: Record<string, DateField>, options: { fastPath?: boolean } = {}): (row: Row, counters?: DateCounters) => Outcome<Row> {
+  const fields = Object.keys(dates).map((name) => ({
+    name: name,
+    required: dates[name].required === true,
+    parse: compileDateParser(dates[name], options),
+  }));
+  return (row: Row, counters?: DateCounters): Outcome<Row> => {
+    const out: Row = Object.assign({}, row);
+    const reasons: string[] = [];
+    for (const field of fields) {
+      const raw = row[field.name];
+      if (raw === undefined || raw === null || (typeof raw === "string" && raw.trim() === "")) {
+        if (field.required) reasons.push(`missing required date field "${field.name}"`);
+        out[field.name] = null;
+        continue;
+      }
+      const parsed = field.parse(raw);
+      if (parsed.ok) out[field.name] = parsed.value;
+      else if (field.required) reasons.push(`field "${field.name}": ${parsed.reason}`);
+      else {
+        out[field.name] = null;
+        if (counters) counters[`${field.name}: unparseable`] = (counters[`${field.name}: unparseable`] ?? 0) + 1;
+      }
+    }
+    return reasons.length ? failed(reasons.join("; ")) : ok(out);
+  };
+}
+
+/** One-off form of `compileDates` (compiles on every call: use `compileDates` in loops). */
+export function applyDates(row: Row, dates: Record<string, DateField>, counters?: DateCounters): Outcome<Row> {
+  return compileDates(dates)(row, counters);
+}

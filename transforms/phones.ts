@@ -1,0 +1,89 @@
+import * as libphonenumber from "libphonenumber-js/max";
+import { requireForSerialization } from "apache-beam/serialization";
+import type { Row } from "../model/row";
+
+requireForSerialization("libphonenumber-js/max", libphonenumber);
+
+export interface NormalizedPhone {
+  /** `+<country code><number>` when the number is valid for its country, else `null`. */
+  e164: string | null;
+  valid: boolean;
+  /** Why `valid` is false. */
+  reason?: string;
+}
+
+export interface PhoneFieldConfig {
+  /** ISO 3166 region for numbers written without a country code, e.g. `FR`. */
+  region: string;
+}
+
+const PARSE_ERRORS: Record<string, string> = {
+  NOT_A_NUMBER: "not a phone number",
+  INVALID_COUNTRY: "no country code and no usable default region",
+  TOO_SHORT: "too short",
+  TOO_LONG: "too long",
+  INVALID_LENGTH: "invalid length",
+};
+
+/**
+ * Parses a phone number with libphonenumber's full metadata and formats it as E.164. Numbers
+ * without a country code are read in `region`; `00` international prefixes are understood in
+ * every region (also where the dialing prefix is different, e.g. `0033…` with region US).
+ * Numbers are accepted as strings or as numbers (digits-only APIs). Never throws.
+ *
+ * @example normalizePhone("06 12 34 56 78", "FR") // { e164: "+33612345678", valid: true }
+ * @example normalizePhone("n/a", "FR") // { e164: null, valid: false, reason: "not a phone number" }
+ */
+export function normalizePhone(raw: unknown, region: string): NormalizedPhone {
+  if (raw === null || raw === undefined) return invalid("empty");
+  if (typeof raw !== "string" && !(typeof raw === "number" && Number.isSafeInteger(raw) && raw > 0))
+    return invalid(`not a phone number: ${typeof raw}`);
+  const text = String(raw).trim();
+  if (text === "") return invalid("empty");
+  if (text.length > 100) return invalid("too long");
+  if (!libphonenumber.isSupportedCountry(region as libphonenumber.CountryCode)) return invalid(`unknown region "${region}"`);
+  const first = parse(text, region);
+  if (first.valid || !/^00[1-9]/.test(text.replace(/[\s().-]/g, ""))) return first;
+  const international = parse("+" + text.replace(/[\s().-]/g, "").slice(2), region);
+  return international.valid ? international : first;
+}
+
+function parse(text: string, region: string): NormalizedPhone {
+  try {
+    const number = libphonenumber.parsePhoneNumberWithError(text, region as libphonenumber.CountryCode);
+    if (number.isValid()) return { e164: number.number, valid: true };
+    return invalid(number.isPossible() ? `not a valid number for ${number.country ?? "+" + number.countryCallingCode}` : `impossible number for ${number.country ?? "+" + number.countryCallingCode}`);
+  } catch (e) {
+    const code = (e as Error).message;
+    return invalid(PARSE_ERRORS[code] ?? `unparseable: ${code}`);
+  }
+}
+
+const invalid = (reason: string): NormalizedPhone => ({ e164: null, valid: false, reason: reason });
+
+/**
+ * Adds `<field>_e164` and `<field>_valid` for each declared phone field (the original column
+ * stays as it was). A row's own `country` value, when it is a supported ISO region code
+ * (`"GB"`, case-insensitive; `"UK"` is read as GB), overrides the configured region: a customer record that says
+ * where its customer lives is better evidence than a per-source default. Pass
+ * `countryField: null` to turn that off. Invalid numbers are kept (e164 `null`, valid `false`),
+ * never dead-lettered: a bad phone number is not a reason to lose a customer.
+ */
+export function applyPhones(row: Row, phones: Record<string, PhoneFieldConfig>, options: { countryField?: string | null } = {}): Row {
+  const out: Row = Object.assign({}, row);
+  const countryField = options.countryField === undefined ? "country" : options.countryField;
+  const override = countryField === null ? undefined : rowRegion(row[countryField]);
+  for (const field of Object.keys(phones)) {
+    const result = normalizePhone(row[field], override ?? phones[field].region);
+    out[field + "_e164"] = result.e164;
+    out[field + "_valid"] = result.valid;
+  }
+  return out;
+}
+
+function rowRegion(value: unknown): string | undefined {
+  if (typeof value !== "string" || !/^[A-Za-z]{2}$/.test(value.trim())) return undefined;
+  const upper = value.trim().toUpperCase();
+  const code = upper === "UK" ? "GB" : upper;
+  return libphonenumber.isSupportedCountry(code as libphonenumber.CountryCode) ? code : undefined;
+}
