@@ -1,0 +1,148 @@
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import * as fc from "fast-check";
+import * as luxon from "luxon";
+import { compileDateParser, applyDates, compileDates, wallToUtc, zoneOffsets } from "../../transforms/dates";
+
+// luxon resolves an ambiguous wall time with *today's* offset; pin "today" to a summer day so
+// the reference picks the earlier instant, as our parser does (Paris and New York are both on DST then).
+luxon.Settings.now = () => Date.UTC(2024, 6, 1);
+
+const P = "Europe/Paris";
+const NY = "America/New_York";
+
+test("formats, zones and outputs", () => {
+  const cases: [string[], string, "date" | "timestamp", unknown, string][] = [
+    [["iso"], P, "timestamp", "2024-01-31T10:00:00", "2024-01-31T09:00:00.000Z"],
+    [["iso"], P, "timestamp", "2024-01-31T10:00:00.123456+05:30", "2024-01-31T04:30:00.123Z"],
+    [["iso"], P, "timestamp", "2024-01-31", "2024-01-30T23:00:00.000Z"],
+    [["iso"], P, "date", "2024-01-31", "2024-01-31"],
+    [["iso"], P, "date", "2024-01-31T23:30:00Z", "2024-02-01"],
+    [["iso"], NY, "date", "2024-02-01T03:30:00Z", "2024-01-31"],
+    [["iso"], "UTC", "timestamp", "2024-W05-3", "2024-01-31T00:00:00.000Z"],
+    [["rfc2822"], P, "timestamp", "Tue, 01 Nov 2016 13:23:12 +0630", "2016-11-01T06:53:12.000Z"],
+    [["epoch_s"], P, "timestamp", 1700000000, "2023-11-14T22:13:20.000Z"],
+    [["epoch_s"], P, "timestamp", "1700000000.5", "2023-11-14T22:13:20.500Z"],
+    [["epoch_ms"], P, "date", "1700000000000", "2023-11-14"],
+    [["sql"], P, "timestamp", "2024-07-01 10:00:00", "2024-07-01T08:00:00.000Z"],
+    [["sql"], P, "timestamp", "2024-07-01 10:00:00.5", "2024-07-01T08:00:00.500Z"],
+    [["dd/MM/yyyy"], P, "date", "31/01/2024", "2024-01-31"],
+    [["dd/MM/yyyy"], P, "timestamp", "31/01/2024", "2024-01-30T23:00:00.000Z"],
+    [["dd/MM/yyyy HH:mm"], NY, "timestamp", "31/01/2024 19:05", "2024-02-01T00:05:00.000Z"],
+    [["iso", "dd/MM/yyyy"], P, "date", " 31/01/2024 ", "2024-01-31"],
+    [["epoch_s", "epoch_ms"], "UTC", "timestamp", 1700000000000, "2023-11-14T22:13:20.000Z"],
+    [["yyyyMMdd"], "UTC", "date", 20240131, "2024-01-31"],
+    [["dd MMM yyyy"], "UTC", "date", "31 Jan 2024", "2024-01-31"],
+  ];
+  for (const c of cases) {
+    const parse = compileDateParser({ formats: c[0], zone: c[1], output: c[2] });
+    assert.deepEqual(parse(c[3]), { ok: true, value: c[4] }, `${c[0]} ${c[3]}`);
+  }
+});
+
+test("DST: gaps move forward, overlaps take the earlier instant", () => {
+  const ts = (zone: string, text: string) => compileDateParser({ formats: ["iso"], zone: zone })(text);
+  assert.deepEqual(ts(P, "2024-03-31T02:30:00"), { ok: true, value: "2024-03-31T01:30:00.000Z" });
+  assert.deepEqual(ts(P, "2024-10-27T02:30:00"), { ok: true, value: "2024-10-27T00:30:00.000Z" });
+  assert.deepEqual(ts(NY, "2024-03-10T02:30"), { ok: true, value: "2024-03-10T07:30:00.000Z" });
+  assert.deepEqual(ts(NY, "2024-11-03T01:30"), { ok: true, value: "2024-11-03T05:30:00.000Z" });
+});
+
+test("unparseable values and the formats tried", () => {
+  const parse = compileDateParser({ formats: ["iso", "dd/MM/yyyy"], zone: P, output: "date" });
+  assert.deepEqual(parse("31/31/2024"), { ok: false, reason: 'unparseable date "31/31/2024" (tried iso, dd/MM/yyyy)' });
+  assert.deepEqual(parse("2024-02-30"), { ok: false, reason: 'unparseable date "2024-02-30" (tried iso, dd/MM/yyyy)' });
+  assert.deepEqual(parse("10:00"), { ok: false, reason: 'unparseable date "10:00" (tried iso, dd/MM/yyyy)' });
+  assert.deepEqual(parse(true), { ok: false, reason: "unparseable date true (tried iso, dd/MM/yyyy)" });
+  assert.deepEqual(compileDateParser({ formats: ["epoch_s"] })(1e15), { ok: false, reason: "unparseable date 1000000000000000 (tried epoch_s)" });
+  assert.throws(() => compileDateParser({ formats: ["iso"], zone: "Mars/Olympus" }), /unknown time zone "Mars\/Olympus"/);
+});
+
+test("applyDates: required -> failed with reason; optional -> null and counted", () => {
+  const dates = {
+    signup_date: { formats: ["iso", "dd/MM/yyyy"], zone: P, output: "date" as const, required: true },
+    last_seen: { formats: ["iso"], zone: P, output: "timestamp" as const, required: false },
+  };
+  assert.deepEqual(applyDates({ signup_date: "31/01/2024", last_seen: "2024-01-31T10:00:00" }, dates), { ok: true, value: { signup_date: "2024-01-31", last_seen: "2024-01-31T09:00:00.000Z" } });
+  assert.deepEqual(applyDates({ signup_date: "31/31/2024" }, dates), { ok: false, reason: 'field "signup_date": unparseable date "31/31/2024" (tried iso, dd/MM/yyyy)' });
+  assert.deepEqual(applyDates({ last_seen: "x" }, dates), { ok: false, reason: 'missing required date field "signup_date"' });
+  const counters: Record<string, number> = {};
+  const apply = compileDates(dates);
+  assert.deepEqual(apply({ signup_date: "2024-01-31", last_seen: "soon" }, counters), { ok: true, value: { signup_date: "2024-01-31", last_seen: null } });
+  apply({ signup_date: "2024-01-31", last_seen: "later" }, counters);
+  assert.deepEqual(counters, { "last_seen: unparseable": 2 });
+});
+
+// ---- fast path vs luxon, on generated wall-clock times, DST transitions included ----
+
+const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+const lastSunday = (y: number, m: number) => { for (let d = 31; ; d--) if (new Date(Date.UTC(y, m - 1, d)).getUTCDay() === 0) return d; };
+const nthSunday = (y: number, m: number, n: number) => { let c = 0; for (let d = 1; ; d++) if (new Date(Date.UTC(y, m - 1, d)).getUTCDay() === 0 && ++c === n) return d; };
+
+interface Wall { y: number; mo: number; d: number; h: number; mi: number; s: number; ms: number }
+const anyWall: fc.Arbitrary<Wall> = fc.record({
+  y: fc.integer({ min: 1900, max: 2100 }), mo: fc.integer({ min: 1, max: 12 }), d: fc.integer({ min: 1, max: 28 }),
+  h: fc.integer({ min: 0, max: 23 }), mi: fc.integer({ min: 0, max: 59 }), s: fc.integer({ min: 0, max: 59 }), ms: fc.integer({ min: 0, max: 999 }),
+});
+/** Wall times on the transition days of Paris (last Sundays of March/October) and New York (2nd Sunday March, 1st Sunday November). */
+const dstWall: fc.Arbitrary<Wall> = fc
+  .record({ y: fc.integer({ min: 2007, max: 2037 }), which: fc.integer({ min: 0, max: 3 }), h: fc.integer({ min: 0, max: 4 }), mi: fc.integer({ min: 0, max: 59 }), s: fc.integer({ min: 0, max: 59 }), ms: fc.integer({ min: 0, max: 999 }) })
+  .map((r) => {
+    const mo = r.which === 0 || r.which === 2 ? 3 : r.which === 1 ? 10 : 11;
+    const d = r.which === 0 ? lastSunday(r.y, 3) : r.which === 1 ? lastSunday(r.y, 10) : r.which === 2 ? nthSunday(r.y, 3, 2) : nthSunday(r.y, 11, 1);
+    return { y: r.y, mo: mo, d: d, h: r.h, mi: r.mi, s: r.s, ms: r.ms };
+  });
+
+type Shape = { format: string; text: (w: Wall) => string; reference: (text: string, zone: string) => luxon.DateTime };
+const shapes: Shape[] = [
+  { format: "iso", text: (w) => `${w.y}-${pad(w.mo)}-${pad(w.d)}T${pad(w.h)}:${pad(w.mi)}:${pad(w.s)}.${pad(w.ms, 3)}`, reference: (t, z) => luxon.DateTime.fromISO(t, { zone: z }) },
+  { format: "iso", text: (w) => `${w.y}-${pad(w.mo)}-${pad(w.d)}T${pad(w.h)}:${pad(w.mi)}`, reference: (t, z) => luxon.DateTime.fromISO(t, { zone: z }) },
+  { format: "iso", text: (w) => `${w.y}-${pad(w.mo)}-${pad(w.d)}`, reference: (t, z) => luxon.DateTime.fromISO(t, { zone: z }) },
+  { format: "iso", text: (w) => `${w.y}-${pad(w.mo)}-${pad(w.d)}T${pad(w.h)}:${pad(w.mi)}:${pad(w.s)}${w.ms % 3 === 0 ? "Z" : (w.ms % 2 ? "+" : "-") + pad(w.ms % 14) + ":" + pad((w.ms % 4) * 15)}`, reference: (t, z) => luxon.DateTime.fromISO(t, { zone: z }) },
+  { format: "sql", text: (w) => `${w.y}-${pad(w.mo)}-${pad(w.d)} ${pad(w.h)}:${pad(w.mi)}:${pad(w.s)}`, reference: (t, z) => luxon.DateTime.fromSQL(t, { zone: z }) },
+  { format: "dd/MM/yyyy", text: (w) => `${pad(w.d)}/${pad(w.mo)}/${w.y}`, reference: (t, z) => luxon.DateTime.fromFormat(t, "dd/MM/yyyy", { zone: z }) },
+  { format: "dd/MM/yyyy HH:mm", text: (w) => `${pad(w.d)}/${pad(w.mo)}/${w.y} ${pad(w.h)}:${pad(w.mi)}`, reference: (t, z) => luxon.DateTime.fromFormat(t, "dd/MM/yyyy HH:mm", { zone: z }) },
+  { format: "d.M.yyyy H:m:s.SSS", text: (w) => `${w.d}.${w.mo}.${w.y} ${w.h}:${w.mi}:${w.s}.${pad(w.ms, 3)}`, reference: (t, z) => luxon.DateTime.fromFormat(t, "d.M.yyyy H:m:s.SSS", { zone: z }) },
+];
+
+for (const zone of [P, NY, "UTC"]) {
+  test(`property: fast path == luxon path == luxon reference (${zone})`, () => {
+    for (const output of ["timestamp", "date"] as const) {
+      const parsers = shapes.map((s) => ({
+        fast: compileDateParser({ formats: [s.format], zone: zone, output: output }),
+        slow: compileDateParser({ formats: [s.format], zone: zone, output: output }, { fastPath: false }),
+      }));
+      fc.assert(fc.property(fc.oneof(anyWall, dstWall), fc.integer({ min: 0, max: shapes.length - 1 }), (w, i) => {
+        const text = shapes[i].text(w);
+        const ref = shapes[i].reference(text, zone);
+        assert.ok(ref.isValid, text);
+        const expected = output === "timestamp" ? ref.toUTC().toISO() : ref.setZone(zone).toISODate();
+        assert.deepEqual(parsers[i].fast(text), { ok: true, value: expected }, `${shapes[i].format} ${text}`);
+        assert.deepEqual(parsers[i].slow(text), { ok: true, value: expected }, `${shapes[i].format} ${text} (luxon path)`);
+      }), { numRuns: 3000 });
+    }
+  });
+}
+
+test("property: epoch inputs agree with luxon fromMillis/fromSeconds", () => {
+  const ms = compileDateParser({ formats: ["epoch_ms"], zone: P, output: "timestamp" });
+  const day = compileDateParser({ formats: ["epoch_s"], zone: NY, output: "date" });
+  fc.assert(fc.property(fc.integer({ min: -2e12, max: 4e12 }), (n) => {
+    assert.deepEqual(ms(n), { ok: true, value: luxon.DateTime.fromMillis(n).toUTC().toISO() });
+    const s = Math.floor(n / 1000);
+    assert.deepEqual(day(String(s)), { ok: true, value: luxon.DateTime.fromSeconds(s, { zone: NY }).toISODate() });
+  }));
+});
+
+test("memoized zone offsets equal luxon's at every instant, and wallToUtc round-trips outside gaps", () => {
+  for (const zone of [P, NY, "Australia/Lord_Howe", "Asia/Kolkata"]) {
+    const off = zoneOffsets(zone);
+    const z = luxon.Info.normalizeZone(zone);
+    fc.assert(fc.property(fc.integer({ min: 0, max: 4.1e12 }), (t) => {
+      assert.equal(off(t), z.offset(t));
+      const wall = t + off(t) * 60_000;
+      const back = wallToUtc(wall, off);
+      assert.equal(back + off(back) * 60_000, wall);
+    }));
+  }
+});
