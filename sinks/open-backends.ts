@@ -4,6 +4,8 @@ import { LocalLake } from "./lake-local";
 import { openDuckDbWarehouse } from "./warehouse-duckdb";
 import { EmbeddedServingStore } from "./serving-embedded";
 import { GcsLake } from "./lake-gcs";
+import { BigQueryWarehouse } from "./warehouse-bigquery";
+import { BigtableServingStore } from "./serving-bigtable";
 
 /**
  * Opens the backend a `SinkTarget` names: the embedded engines for `local`, Google Cloud for
@@ -38,7 +40,7 @@ export async function openWarehouse(target: SinkTarget): Promise<Warehouse> {
     case "local":
       return openDuckDbWarehouse(localPaths(target.out).warehouse);
     case "gcp":
-      throw notAvailable("BigQuery warehouse", "sinks/warehouse-bigquery");
+      return new BigQueryWarehouse({ projectId: target.project, datasetPrefix: target.datasetPrefix, location: target.location });
     default:
       throw unknownTarget(target);
   }
@@ -49,14 +51,10 @@ export async function openServingStore(target: SinkTarget): Promise<ServingStore
     case "local":
       return new EmbeddedServingStore(target.out);
     case "gcp":
-      throw notAvailable("Bigtable serving store", "sinks/serving-bigtable");
+      return new BigtableServingStore({ projectId: target.project, instanceId: target.bigtableInstance });
     default:
       throw unknownTarget(target);
   }
-}
-
-function notAvailable(what: string, module: string): Error {
-  return new Error(`the ${what} is not available yet (${module} is not part of this build); use a local target`);
 }
 
 function unknownTarget(target: never): Error {

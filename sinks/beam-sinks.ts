@@ -1,0 +1,272 @@
+import * as crypto from "crypto";
+import { parDo, withName, groupBy, windowParam, timestampParam, paneInfoParam } from "apache-beam";
+import type { PCollection } from "apache-beam";
+import type { Instant, PaneInfo, Window, WindowedValue } from "apache-beam/values";
+import type { ParDoLookupParam } from "apache-beam/transforms/pardo";
+import { requireForSerialization } from "apache-beam/serialization";
+import type { Row } from "../model/row";
+import type { DeadLetter } from "../model/dead-letter";
+import type { LakeLayer, SinkTarget, TableSpec } from "../model/backends";
+import type { ServingConfig } from "../model/source-config";
+import { openLake, openServingStore, openWarehouse } from "./open-backends";
+import { buildServingRow, formatUtc, toEpochMillis } from "./serving-row";
+
+/**
+ * Beam sinks: thin DoFns that buffer the rows of a bundle and write them through the backend
+ * that a plain `SinkTarget` names, opened on the worker when a batch is flushed (never a
+ * captured client). Each write emits `SinkReport`s so a run can count what landed where.
+ *
+ * The DoFns capture only plain data and the `flush*` functions below, which this module
+ * registers for serialization; on a remote worker it is required as
+ * `api2lake/dist/sinks/beam-sinks` (the project package must expose that path).
+ *
+ * @example
+ * const target = { kind: "local", out: "./out" } as const;
+ * rows.apply(writeLake(target, "raw", "customers", runId, { dateField: "_ingested_at" }));
+ * clean.apply(writeWarehouse(target, "hub", customersSpec));
+ * clean.apply(writeServing(target, servingConfig));
+ * // after the pipeline succeeded, at the driver:
+ * await commitLake(target, runId);
+ */
+
+export interface SinkReport {
+  sink: "lake" | "warehouse" | "serving";
+  /** Lake object path, `schema.table`, or serving table. */
+  location: string;
+  /** Rows written (for the lake: still pending until `commitLake`). */
+  written: number;
+  /** Rows refused as bad input (serving rows only; other sinks throw), with the reason. */
+  failed: { key?: string; reason: string; row: Row }[];
+}
+
+export type WarehouseWriteMode = "lake" | "hub" | "dataproduct";
+
+export interface SinkOptions {
+  /** Rows buffered before a write inside the bundle (default 50 000); the rest is written at the end of the bundle. */
+  maxBufferRows?: number;
+}
+
+export interface LakeSinkOptions extends SinkOptions {
+  /** Field whose date gives the `dt=` partition (default `_ingested_at`); rows without one land under today's date (UTC). */
+  dateField?: string;
+}
+
+const DEFAULT_BUFFER_ROWS = 50_000;
+
+// --- runtime (runs on the worker; registered below, so DoFns reference it by name) ---------
+
+export interface LakeSinkSpec {
+  target: SinkTarget;
+  layer: LakeLayer;
+  entity: string;
+  runId: string;
+  dateField: string;
+}
+
+/** Writes one pending shard per `dt` present in `rows`; shard ids are `<bundleId>-<seq>-<n>`. */
+export async function flushLake(spec: LakeSinkSpec, rows: readonly Row[], shardBase: string): Promise<SinkReport[]> {
+  if (rows.length === 0) return [];
+  const byDt = new Map<string, Row[]>();
+  const today = formatUtc(Date.now(), "yyyy-MM-dd");
+  for (const row of rows) {
+    const ms = toEpochMillis(row[spec.dateField]);
+    const dt = ms.ok ? formatUtc(ms.value, "yyyy-MM-dd") : today;
+    const list = byDt.get(dt);
+    if (list) list.push(row);
+    else byDt.set(dt, [row]);
+  }
+  const lake = await openLake(spec.target);
+  const reports: SinkReport[] = [];
+  let n = 0;
+  for (const entry of byDt) {
+    const location = await lake.writeShard({ layer: spec.layer, entity: spec.entity, dt: entry[0], runId: spec.runId, shard: `${shardBase}-${n++}`, rows: entry[1] });
+    reports.push({ sink: "lake", location: location, written: entry[1].length, failed: [] });
+  }
+  return reports;
+}
+
+export interface WarehouseSinkSpec {
+  target: SinkTarget;
+  mode: WarehouseWriteMode | "errors";
+  table: TableSpec;
+  /** For `errors`: the entity whose `lake.<entity>_error_records` receives the dead letters. */
+  entity?: string;
+}
+
+export async function flushWarehouse(spec: WarehouseSinkSpec, rows: readonly Row[]): Promise<SinkReport[]> {
+  if (rows.length === 0) return [];
+  const warehouse = await openWarehouse(spec.target);
+  try {
+    let location: string;
+    switch (spec.mode) {
+      case "lake":
+        await warehouse.appendLake(spec.table, rows);
+        location = `lake.${spec.table.name}`;
+        break;
+      case "hub":
+        await warehouse.mergeHub(spec.table, rows);
+        location = `hub.${spec.table.name}`;
+        break;
+      case "dataproduct":
+        await warehouse.replaceDataProduct(spec.table, rows);
+        location = `dataproducts.${spec.table.name}`;
+        break;
+      case "errors":
+        await warehouse.writeErrors(spec.entity ?? spec.table.name, rows as unknown as DeadLetter[]);
+        location = `lake.${spec.entity ?? spec.table.name}_error_records`;
+        break;
+      default:
+        throw new Error(`unknown warehouse write mode ${JSON.stringify(spec.mode)}`);
+    }
+    return [{ sink: "warehouse", location: location, written: rows.length, failed: [] }];
+  } finally {
+    await warehouse.close();
+  }
+}
+
+export interface ServingSinkSpec {
+  target: SinkTarget;
+  config: ServingConfig;
+}
+
+/** Builds serving rows (row-key template + columns) and writes them; bad rows are reported, not thrown. */
+export async function flushServing(spec: ServingSinkSpec, rows: readonly Row[]): Promise<SinkReport[]> {
+  if (rows.length === 0) return [];
+  const failed: SinkReport["failed"] = [];
+  const built: { key: string; row: Row }[] = [];
+  const servingRows = [];
+  for (const row of rows) {
+    const r = buildServingRow(row, spec.config);
+    if (r.ok) {
+      built.push({ key: r.value.key, row: row });
+      servingRows.push(r.value);
+    } else failed.push({ reason: r.reason, row: row });
+  }
+  const store = await openServingStore(spec.target);
+  try {
+    await store.ensureTable(spec.config);
+    const result = servingRows.length ? await store.write(spec.config.table, servingRows) : { written: 0, failed: [] };
+    const rowOf = new Map(built.map((b) => [b.key, b.row] as [string, Row]));
+    for (const f of result.failed) failed.push({ key: f.key, reason: f.reason, row: rowOf.get(f.key) ?? { key: f.key } });
+    return [{ sink: "serving", location: spec.config.table, written: result.written, failed: failed }];
+  } finally {
+    await store.close();
+  }
+}
+
+/** A random id for the shards of one bundle. */
+export function newBundleId(): string {
+  return crypto.randomBytes(6).toString("hex");
+}
+
+// --- DoFns and transforms ------------------------------------------------------------------
+
+interface BufferState {
+  rows: Row[];
+  seq: number;
+  bundleId: string;
+  /** Window, timestamp and pane of the last buffered row: the end-of-bundle reports carry them. */
+  last: { windows: Window[]; timestamp: Instant; pane: PaneInfo } | undefined;
+}
+
+interface WindowContext {
+  window: ParDoLookupParam<Window>;
+  timestamp: ParDoLookupParam<Instant>;
+  pane: ParDoLookupParam<PaneInfo>;
+}
+
+type Flush = (rows: Row[], shardBase: string) => Promise<SinkReport[]>;
+
+/** A DoFn that buffers rows and hands each batch to `flush` (inside the bundle when full, and at its end). */
+function bufferingWriter(flush: Flush, maxBufferRows: number) {
+  return parDo<Row, SinkReport, WindowContext>(
+    {
+      startBundle: function (this: BufferState) {
+        this.rows = [];
+        this.seq = 0;
+        this.bundleId = newBundleId();
+        this.last = undefined;
+      },
+      process: function (this: BufferState, row: Row, context: WindowContext) {
+        this.rows.push(row);
+        this.last = { windows: [context.window.lookup()], timestamp: context.timestamp.lookup(), pane: context.pane.lookup() };
+        if (this.rows.length < maxBufferRows) return undefined;
+        const batch = this.rows;
+        this.rows = [];
+        return flush(batch, `${this.bundleId}-${this.seq++}`);
+      },
+      finishBundle: async function (this: BufferState) {
+        const batch = this.rows;
+        const last = this.last;
+        this.rows = [];
+        if (batch.length === 0 || last === undefined) return [];
+        const reports = await flush(batch, `${this.bundleId}-${this.seq++}`);
+        return reports.map((report): WindowedValue<SinkReport> => ({ value: report, windows: last.windows, timestamp: last.timestamp, pane: last.pane }));
+      },
+    },
+    { window: windowParam(), timestamp: timestampParam(), pane: paneInfoParam() },
+  );
+}
+
+/**
+ * Writes rows as NDJSON shards of `<layer>/<entity>/dt=YYYY-MM-DD/<runId>-<shard>.ndjson`, pending
+ * until `commitLake(target, runId)` runs after the pipeline succeeded.
+ */
+export function writeLake(target: SinkTarget, layer: LakeLayer, entity: string, runId: string, options: LakeSinkOptions = {}) {
+  const spec: LakeSinkSpec = Object.freeze({ target: target, layer: layer, entity: entity, runId: runId, dateField: options.dateField ?? "_ingested_at" });
+  const max = options.maxBufferRows ?? DEFAULT_BUFFER_ROWS;
+  return withName(`WriteLake(${layer}/${entity})`, (input: PCollection<Row>): PCollection<SinkReport> =>
+    input.apply(bufferingWriter((rows: Row[], shardBase: string) => flushLake(spec, rows, shardBase), max)));
+}
+
+/**
+ * Loads rows into the warehouse: `lake` appends, `hub` merges on the primary key, `dataproduct`
+ * replaces partitions. For `dataproduct` the rows are first grouped by partition value (the
+ * whole collection is one group when unpartitioned), so each partition is replaced once, with
+ * all its rows, whatever the bundles; an empty collection leaves the table as it was.
+ */
+export function writeWarehouse(target: SinkTarget, mode: WarehouseWriteMode, table: TableSpec, options: SinkOptions = {}) {
+  const spec: WarehouseSinkSpec = Object.freeze({ target: target, mode: mode, table: table });
+  const max = options.maxBufferRows ?? DEFAULT_BUFFER_ROWS;
+  const schema = mode === "dataproduct" ? "dataproducts" : mode;
+  return withName(`WriteWarehouse(${schema}.${table.name})`, (input: PCollection<Row>): PCollection<SinkReport> => {
+    if (mode !== "dataproduct") return input.apply(bufferingWriter((rows: Row[]) => flushWarehouse(spec, rows), max));
+    const part = table.partitionColumn;
+    return input
+      .apply(withName("GroupPartitions", groupBy((row: Row) => (part === undefined ? "" : String(row[part] ?? "")))))
+      .apply(withName("ReplacePartitions", parDo({
+        process: async function (group: { key: string; value: Iterable<Row> }) {
+          return flushWarehouse(spec, [...group.value]);
+        },
+      })));
+  });
+}
+
+/** Appends dead letters to `lake.<entity>_error_records`. */
+export function writeErrors(target: SinkTarget, entity: string, options: SinkOptions = {}) {
+  const spec: WarehouseSinkSpec = Object.freeze({ target: target, mode: "errors", table: { name: `${entity}_error_records`, columns: [] }, entity: entity });
+  const max = options.maxBufferRows ?? DEFAULT_BUFFER_ROWS;
+  return withName(`WriteErrors(${entity})`, (input: PCollection<DeadLetter>): PCollection<SinkReport> =>
+    (input as unknown as PCollection<Row>).apply(bufferingWriter((rows: Row[]) => flushWarehouse(spec, rows), max)));
+}
+
+/** Writes serving rows built from each record by the config's row-key template and column map. */
+export function writeServing(target: SinkTarget, config: ServingConfig, options: SinkOptions = {}) {
+  const spec: ServingSinkSpec = Object.freeze({ target: target, config: config });
+  const max = options.maxBufferRows ?? DEFAULT_BUFFER_ROWS;
+  return withName(`WriteServing(${config.table})`, (input: PCollection<Row>): PCollection<SinkReport> =>
+    input.apply(bufferingWriter((rows: Row[]) => flushServing(spec, rows), max)));
+}
+
+/** Makes the run's lake shards visible; call once at the driver after the pipeline succeeded. */
+export async function commitLake(target: SinkTarget, runId: string): Promise<void> {
+  const lake = await openLake(target);
+  await lake.commit(runId);
+}
+
+requireForSerialization("api2lake/dist/sinks/beam-sinks", {
+  flushLake: flushLake,
+  flushWarehouse: flushWarehouse,
+  flushServing: flushServing,
+  newBundleId: newBundleId,
+});
