@@ -26,7 +26,11 @@ export const EMULATOR_PROJECT = "api2lake-test";
 
 export interface Emulators {
   project: string;
-  /** PUBSUB_EMULATOR_HOST, BIGTABLE_EMULATOR_HOST, STORAGE_EMULATOR_HOST, API2LAKE_BIGQUERY_ENDPOINT (those started). */
+  /**
+   * PUBSUB_EMULATOR_HOST, BIGTABLE_EMULATOR_HOST, STORAGE_EMULATOR_HOST (`http://host:port/storage/v1`)
+   * with API2LAKE_STORAGE_ENDPOINT (`http://host:port`, the Storage client's `apiEndpoint`), and
+   * API2LAKE_BIGQUERY_ENDPOINT (the BigQuery client's `apiEndpoint`), for those started.
+   */
   env: Record<string, string>;
   ports: Partial<Record<EmulatorName, number>>;
   /** Stops one emulator (its port stays reserved for `start`), or all of them. */
@@ -147,7 +151,12 @@ export async function startEmulators(which: readonly EmulatorName[] = ALL_EMULAT
   for (const n of names) ports[n] = await freePort();
   if (ports.pubsub) env.PUBSUB_EMULATOR_HOST = `127.0.0.1:${ports.pubsub}`;
   if (ports.bigtable) env.BIGTABLE_EMULATOR_HOST = `127.0.0.1:${ports.bigtable}`;
-  if (ports.gcs) env.STORAGE_EMULATOR_HOST = `http://127.0.0.1:${ports.gcs}`;
+  if (ports.gcs) {
+    // The Node client uses STORAGE_EMULATOR_HOST verbatim as its JSON API base URL but builds
+    // upload URLs from apiEndpoint: pass API2LAKE_STORAGE_ENDPOINT as `apiEndpoint` too.
+    env.API2LAKE_STORAGE_ENDPOINT = `http://127.0.0.1:${ports.gcs}`;
+    env.STORAGE_EMULATOR_HOST = `${env.API2LAKE_STORAGE_ENDPOINT}/storage/v1`;
+  }
   if (ports.bigquery) {
     env.API2LAKE_BIGQUERY_ENDPOINT = `http://127.0.0.1:${ports.bigquery}`;
     bqGrpcPort = await freePort();
@@ -178,7 +187,8 @@ export async function startEmulators(which: readonly EmulatorName[] = ALL_EMULAT
     const bin = emulatorBinary(n);
     const childEnv: NodeJS.ProcessEnv = { ...process.env };
     delete childEnv.BIGQUERY_EMULATOR_HOST;
-    if (n === "bigquery" && env.STORAGE_EMULATOR_HOST) childEnv.STORAGE_EMULATOR_HOST = env.STORAGE_EMULATOR_HOST;
+    // The Go client wants the bare origin (it appends /storage/v1 itself).
+    if (n === "bigquery" && env.API2LAKE_STORAGE_ENDPOINT) childEnv.STORAGE_EMULATOR_HOST = env.API2LAKE_STORAGE_ENDPOINT;
     const child = childProcess.spawn("sh", ["-c", WATCHDOG, "watchdog", bin, ...argsFor(n)], {
       detached: true, stdio: ["pipe", "pipe", "pipe"], env: childEnv,
     });

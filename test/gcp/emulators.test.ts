@@ -19,7 +19,8 @@ describe("emulator harness", () => {
   it("publishes the client environment and distinct OS-chosen ports", () => {
     assert.equal(process.env.PUBSUB_EMULATOR_HOST, `127.0.0.1:${emu.ports.pubsub}`);
     assert.equal(process.env.BIGTABLE_EMULATOR_HOST, `127.0.0.1:${emu.ports.bigtable}`);
-    assert.equal(process.env.STORAGE_EMULATOR_HOST, `http://127.0.0.1:${emu.ports.gcs}`);
+    assert.equal(process.env.STORAGE_EMULATOR_HOST, `http://127.0.0.1:${emu.ports.gcs}/storage/v1`);
+    assert.equal(process.env.API2LAKE_STORAGE_ENDPOINT, `http://127.0.0.1:${emu.ports.gcs}`);
     assert.equal(new Set(Object.values(emu.ports)).size, 3);
   });
 
