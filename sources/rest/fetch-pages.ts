@@ -44,6 +44,8 @@ export interface PageRequestInfo {
   page: string;
   fetched_at: string;
   attempts: number;
+  /** Records of this page rejected as `parse` dead letters (not objects, too big). */
+  rejected: number;
 }
 
 export interface Page {
@@ -152,7 +154,7 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
     for (const [field, path] of Object.entries(entity.attach)) attached[field] = getPath(outcome.body, path);
     result.pages.push({
       records: records,
-      request: { url: clean(url.href), status: outcome.status, page: page, fetched_at: new Date(ctx.clock ? ctx.clock.now() : Date.now()).toISOString(), attempts: outcome.attempts },
+      request: { url: clean(url.href), status: outcome.status, page: page, fetched_at: new Date(ctx.clock ? ctx.clock.now() : Date.now()).toISOString(), attempts: outcome.attempts, rejected: extracted.records.length - records.length },
       attached: attached,
     });
     paginator.update({ body: outcome.body, headers: outcome.headers, recordCount: extracted.records.length, url: url });

@@ -40,7 +40,10 @@ export interface PageSummary {
   page: string;
   fetched_at: string;
   attempts: number;
+  /** Records emitted from this page. */
   records: number;
+  /** Records of this page that became `parse` dead letters (fetched = records + rejected). */
+  rejected: number;
   slice?: Slice;
 }
 
@@ -95,7 +98,7 @@ export async function fetchWorkItem(source: SourceConfig, item: WorkItem, ctx: F
   for (const page of series.pages) {
     const summary: PageSummary = {
       source: source.name, entity: item.entity, url: page.request.url, status: page.request.status, page: page.request.page,
-      fetched_at: page.request.fetched_at, attempts: page.request.attempts, records: page.records.length,
+      fetched_at: page.request.fetched_at, attempts: page.request.attempts, records: page.records.length, rejected: page.request.rejected,
     };
     if (item.slice) summary.slice = item.slice;
     out.push({ page: summary });

@@ -1,0 +1,74 @@
+import { impulse, parDo, split, withName, type PCollection, type Root } from "apache-beam";
+import { reshuffle } from "apache-beam/transforms/utils";
+import { requireForSerialization } from "apache-beam/serialization";
+import type { DeadLetter } from "../../model/dead-letter";
+import type { SourceConfig } from "../../model/source-config";
+import { DEFAULT_MAX_WORKERS } from "./rate-limit";
+import { fetchWorkItem, planWorkItems, type PageSummary, type PlanOptions, type RestElement, type RestRecord, type WorkItem } from "./work-item";
+
+// The DoFn calls into the fetch core through these registered functions, so Beam ships a
+// reference to the module instead of serializing its closures (paginator and auth classes
+// cannot be serialized, and the process-wide rate gate must stay one object). The name
+// resolves inside the installed project package on a worker.
+requireForSerialization("api2lake/dist/sources/rest/work-item", { fetchWorkItem: fetchWorkItem, planWorkItems: planWorkItems });
+
+export interface ReadRestOptions extends PlanOptions {
+  /** Stamped on dead letters. */
+  runId: string;
+  /** Work items fetched at once, and requests in flight for this source (process-wide); default 16. */
+  maxWorkers?: number;
+}
+
+export interface ReadRestOutput {
+  /** One element per fetched record, with `_source` and `_page` for lineage. */
+  records: PCollection<RestRecord>;
+  /** One element per fetched page (URL without secrets, status, record count): manifest counts. */
+  pages: PCollection<PageSummary>;
+  /**
+   * Fetch failures (`stage: "fetch"`: a page that kept failing, a repeated cursor, a body
+   * without a records array - the series stopped there, the run must end non-zero) and
+   * rejected single records (`stage: "parse"`: not an object, over `maxRecordBytes`).
+   */
+  deadLetters: PCollection<DeadLetter>;
+}
+
+/**
+ * Reads a declarative REST source into the graph.
+ *
+ * Steps:
+ *  1. PlanWorkItems: impulse + a generator that yields one work item per entity x path-parameter
+ *     combination x slice (computed on the worker from plain config data).
+ *  2. ReshuffleWorkItems: so the fetch step sees separate elements it can run concurrently.
+ *  3. FetchPages: an async DoFn (up to `maxWorkers` work items in flight) that follows each
+ *     series' pagination with retries and the shared rate limit.
+ *  4. SplitFetched: records, pages and dead letters.
+ *
+ * @example
+ *   const out = root.apply(readRest(source, { runId: "r1", entities: ["customers"] }));
+ *   out.records.map(...); out.deadLetters.apply(writeDeadLetters(...));
+ */
+export function readRest(source: SourceConfig, options: ReadRestOptions) {
+  const maxWorkers = options.maxWorkers ?? DEFAULT_MAX_WORKERS;
+  const plan: PlanOptions = { entities: options.entities, slices: options.slices, range: options.range };
+  // Fail at graph construction on unknown entities or a bad step, not on a worker.
+  planWorkItems(source, plan);
+  const ctx = { runId: options.runId, maxWorkers: maxWorkers };
+  return withName(`ReadRest_${source.name}`, function readRestSource(root: Root): ReadRestOutput {
+    const items = root
+      .apply(withName("StartRead", impulse()))
+      .apply(withName("PlanWorkItems", parDo({
+        process: function* (_: Uint8Array) {
+          yield* planWorkItems(source, plan);
+        },
+      })))
+      .apply(withName("ReshuffleWorkItems", reshuffle<WorkItem>()));
+    const fetched = items.apply(withName("FetchPages", parDo<WorkItem, RestElement>({
+      maxConcurrency: maxWorkers,
+      process: async function (item: WorkItem) {
+        return fetchWorkItem(source, item, ctx);
+      },
+    })));
+    const parts = fetched.apply(withName("SplitFetched", split<{ record: RestRecord; page: PageSummary; deadLetter: DeadLetter }>(["record", "page", "deadLetter"])));
+    return { records: parts.record, pages: parts.page, deadLetters: parts.deadLetter };
+  });
+}
