@@ -1,0 +1,79 @@
+import { OPTIONS, optionsHelp, parseOptions } from "./options";
+import type { CommandName, ParsedOptions } from "./options";
+import { runCommand } from "./run-command";
+import { demoCommand, demoApiCommand } from "./demo-command";
+import { serveCommand } from "./serve-command";
+import { templateCommand } from "./template-command";
+
+/** One entry per command: what it does and how it runs. `--help` is derived from OPTIONS. */
+interface Command {
+  summary: string;
+  usage: string;
+  run(options: ParsedOptions, positional: string[]): Promise<number>;
+}
+
+const COMMANDS: Partial<Record<CommandName, Command>> = {
+  run: {
+    summary: "Extract, clean and land the entities of a source config (batch).",
+    usage: "api2lake run --config <file.yaml|preset> [--entities a,b] [--from D --to D] [--sink local|gcp]",
+    run: (options) => runCommand(options),
+  },
+  demo: {
+    summary: "Start the demo API and run every preset through the pipeline into --out (what `npm start` does).",
+    usage: "api2lake demo [--out ./out]",
+    run: (options) => demoCommand(options),
+  },
+  "demo-api": {
+    summary: "Serve the built-in sample API (five presets, several pagination styles, faults on request).",
+    usage: "api2lake demo-api [--port 8080] [--seed 42] [--scale 1]",
+    run: (options) => demoApiCommand(options),
+  },
+  serve: {
+    summary: "Read rows back from the serving store (embedded or Bigtable).",
+    usage: "api2lake serve read <table> [--prefix P] [--limit N] [--sink local|gcp]",
+    run: (options, positional) => serveCommand(options, positional),
+  },
+  template: {
+    summary: "Write the Flex Template metadata derived from the option declarations.",
+    usage: "api2lake template [--templateOut deploy/metadata.json]",
+    run: (options) => templateCommand(options),
+  },
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;
+  const lines = Object.entries(COMMANDS).map((entry) => `  ${entry[0].padEnd(width)}${entry[1]!.summary}`);
+  return ["api2lake - move data from HTTP APIs and Pub/Sub into a lake, a warehouse and a serving store.", "", "Usage: api2lake <command> [options]", "", "Commands:", ...lines, "", "Run `api2lake <command> --help` for its options."].join("\n");
+}
+
+export function commandHelp(name: CommandName): string {
+  const command = COMMANDS[name]!;
+  return [`${command.summary}`, "", `Usage: ${command.usage}`, "", "Options:", optionsHelp(name)].join("\n");
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  if (!process.env.API2LAKE_DEBUG) console.debug = () => undefined; // the SDK logs every bundle at debug level
+  const name = argv[0];
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage());
+    return name ? 0 : 1;
+  }
+  if (!(name in COMMANDS)) {
+    console.error(`unknown command "${name}". Commands: ${Object.keys(COMMANDS).join(", ")}`);
+    return 2;
+  }
+  const command = name as CommandName;
+  const rest = argv.slice(1);
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(commandHelp(command));
+    return 0;
+  }
+  const parsed = parseOptions(command, rest);
+  if (parsed.errors.length) {
+    for (const e of parsed.errors) console.error(`api2lake ${command}: ${e}`);
+    return 2;
+  }
+  return COMMANDS[command]!.run(parsed.options, parsed.positional);
+}
+
+export { OPTIONS };

@@ -1,0 +1,53 @@
+import * as path from "path";
+import { startDemoApi, DEFAULT_SIZES, DEFAULT_API_KEY, DEFAULT_BEARER_TOKEN } from "../sources/demo-api/server";
+import type { DemoSizes } from "../sources/demo-api/server";
+import type { ParsedOptions } from "./options";
+import { executeRun, printSummary } from "./run";
+import { loadPreset, PRESET_NAMES } from "./presets";
+
+/** Environment the presets read their base URL and secrets from. */
+export function demoEnvironment(url: string): Record<string, string> {
+  return { API2LAKE_DEMO_URL: url, API2LAKE_DEMO_API_KEY: DEFAULT_API_KEY, API2LAKE_DEMO_TOKEN: DEFAULT_BEARER_TOKEN };
+}
+
+function scaledSizes(scale: number): DemoSizes {
+  const sizes = { ...DEFAULT_SIZES };
+  for (const key of Object.keys(sizes) as (keyof DemoSizes)[]) {
+    if (key !== "vehicleStatsPerDay" && key !== "stations" && key !== "readingsDays") sizes[key] = sizes[key] * scale;
+  }
+  return sizes;
+}
+
+/** The fleet preset's vehicle stats are sliced by day; the demo asks for the first three days of 2024. */
+export const DEMO_RANGE = { from: "2024-01-01", to: "2024-01-03" } as const;
+
+export async function demoCommand(options: ParsedOptions): Promise<number> {
+  const api = await startDemoApi({ port: 0, seed: Number(options.seed), sizes: scaledSizes(Number(options.scale)) });
+  Object.assign(process.env, demoEnvironment(api.url));
+  try {
+    const sources = PRESET_NAMES.map((name) => loadPreset(name));
+    const manifest = await executeRun({
+      sources: sources,
+      entities: "ALL",
+      from: DEMO_RANGE.from,
+      to: DEMO_RANGE.to,
+      options: options,
+    });
+    printSummary(manifest, path.resolve(options.out ?? "./out"));
+    return manifest.status === "succeeded" ? 0 : 1;
+  } finally {
+    await api.close();
+  }
+}
+
+export async function demoApiCommand(options: ParsedOptions): Promise<number> {
+  const api = await startDemoApi({ port: Number(options.port), seed: Number(options.seed), sizes: scaledSizes(Number(options.scale)) });
+  console.log(`demo API on ${api.url} (X-API-Key: ${DEFAULT_API_KEY}, or Authorization: Bearer ${DEFAULT_BEARER_TOKEN}); Ctrl-C to stop`);
+  console.log(`try: curl -H 'X-API-Key: ${DEFAULT_API_KEY}' '${api.url}/commerce/customers?page=1&per_page=5'`);
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+  await api.close();
+  return 0;
+}

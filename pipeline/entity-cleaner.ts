@@ -1,0 +1,101 @@
+import { requireForSerialization } from "apache-beam/serialization";
+import type { Row, Outcome } from "../model/row";
+import { failed } from "../model/row";
+import type { Stage } from "../model/dead-letter";
+import type { EntityConfig } from "../model/source-config";
+import { withLineage } from "../transforms/lineage";
+import { flattenRecord } from "../transforms/flatten";
+import { buildNameMapping, renameFields } from "../transforms/names";
+import { validateRow } from "../transforms/validation";
+import { compileDates } from "../transforms/dates";
+import { applyPhones } from "../transforms/phones";
+
+/** Where a record came from: enough for lineage and for a dead letter's `source`. */
+export interface RecordOrigin {
+  runId: string;
+  /** Endpoint path (lineage `_source`). */
+  source: string;
+  page: string;
+  fetchedAt: string;
+  /** Body fields the entity attaches to each record (e.g. the station id from a header). */
+  attached: Record<string, unknown>;
+}
+
+export type Cleaned =
+  | { ok: true; raw: Row; row: Row; children: Record<string, Row[]> }
+  | { ok: false; raw: Row | undefined; stage: Stage; reason: string; payload: unknown };
+
+export interface EntityCleaner {
+  clean(record: unknown, origin: RecordOrigin): Cleaned;
+  /** Every original -> warehouse name mapping applied so far. */
+  nameMapping(): Record<string, string>;
+  /** Optional dates that were unparseable and became null, per reason. */
+  dateCounters: Record<string, number>;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * The cleaning chain of one entity, assembled from its declaration: lineage, flatten, warehouse
+ * names, validation, dates, phones. Compiled once per worker; each step is a pure function
+ * from transforms/, so the chain is one pass per record with no per-step Beam overhead.
+ */
+export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordBytes: number }): EntityCleaner {
+  const declared = Object.keys(entity.fields);
+  const mappings = new Map<string, Record<string, string>>();
+  const applied: Record<string, string> = {};
+  const dates = compileDates(entity.dates);
+  const dateCounters: Record<string, number> = {};
+  const hasPhones = Object.keys(entity.phones).length > 0;
+
+  const rename = (row: Row): Row => {
+    const signature = Object.keys(row).join("\u0000");
+    let mapping = mappings.get(signature);
+    if (mapping === undefined) {
+      mapping = buildNameMapping([...declared, ...Object.keys(row)]);
+      for (const key of Object.keys(row)) applied[key] = mapping[key];
+      if (mappings.size < 10_000) mappings.set(signature, mapping);
+    }
+    return renameFields(row, mapping);
+  };
+
+  const clean = (record: unknown, origin: RecordOrigin): Cleaned => {
+    const lineageCtx = { runId: origin.runId, source: origin.source, page: origin.page, ingestedAt: origin.fetchedAt };
+    if (!isObject(record)) {
+      return { ok: false, raw: undefined, stage: "parse", reason: `not a JSON object: got ${record === null ? "null" : Array.isArray(record) ? "an array" : typeof record}`, payload: record };
+    }
+    const merged: Row = Object.keys(origin.attached).length ? Object.assign({}, origin.attached, record) : record;
+    const raw = withLineage(merged, lineageCtx);
+    const bytes = Buffer.byteLength(JSON.stringify(record), "utf8");
+    if (bytes > options.maxRecordBytes) {
+      return { ok: false, raw: raw, stage: "validate", reason: `record is ${bytes} bytes, over the ${options.maxRecordBytes}-byte limit`, payload: record };
+    }
+    const flat = flattenRecord(raw, { explode: entity.explode, parentKey: pick(raw, entity.primaryKey) });
+    const named = rename(flat.row);
+    const valid = validateRow(named, entity.fields, { maxRecordBytes: options.maxRecordBytes, bytes: bytes });
+    if (!valid.ok) return { ok: false, raw: raw, stage: "validate", reason: valid.reason, payload: record };
+    const dated: Outcome<Row> = dates(valid.value, dateCounters);
+    if (!dated.ok) return { ok: false, raw: raw, stage: "normalize", reason: dated.reason, payload: record };
+    const row = hasPhones ? applyPhones(dated.value, entity.phones) : dated.value;
+    const children: Record<string, Row[]> = {};
+    for (const name of Object.keys(flat.children)) children[name] = flat.children[name].map(rename);
+    return { ok: true, raw: raw, row: row, children: children };
+  };
+
+  return { clean: clean, nameMapping: () => Object.assign({}, applied), dateCounters: dateCounters };
+}
+
+function pick(row: Row, keys: readonly string[]): Row {
+  const out: Row = {};
+  for (const k of keys) out[k] = row[k];
+  return out;
+}
+
+/** The dedupe key of a cleaned row: its primary-key values, JSON-encoded (a missing part is a bug in validation). */
+export function primaryKeyOf(row: Row, primaryKey: readonly string[]): Outcome<string> {
+  const values = primaryKey.map((k) => row[k]);
+  if (values.some((v) => v === undefined || v === null)) return failed(`primary key (${primaryKey.join(", ")}) has an empty part`);
+  return { ok: true, value: JSON.stringify(values) };
+}
+
+requireForSerialization("api2lake/dist/pipeline/entity-cleaner", { compileEntityCleaner: compileEntityCleaner, primaryKeyOf: primaryKeyOf });

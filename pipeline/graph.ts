@@ -1,0 +1,163 @@
+import { parDo, split, groupBy, withName, counter, flatten, P, type PCollection, type Root } from "apache-beam";
+import type { Row } from "../model/row";
+import { deadLetter, type DeadLetter } from "../model/dead-letter";
+import type { SinkTarget } from "../model/backends";
+import type { EntityConfig, SourceConfig } from "../model/source-config";
+import { readRest, type ReadRestOutput } from "../sources/rest/read-rest";
+import type { RestRecord } from "../sources/rest/work-item";
+import type { Slice, DateRange } from "../sources/rest/slices";
+import { keyOf, pickLatest } from "../transforms/dedupe";
+import { buildNameMapping, renameFields } from "../transforms/names";
+import { compileEntityCleaner } from "./entity-cleaner";
+import { counterName } from "./manifest";
+import "./worker-modules";
+import { aggregateEntity } from "./aggregates";
+import { entityTables } from "./tables";
+import { recordNameMapping } from "./name-mapping";
+import { writeLake, writeWarehouse, writeErrors, writeServing, type SinkReport } from "../sinks/beam-sinks";
+
+export interface EntityRun {
+  source: SourceConfig;
+  entities: readonly string[];
+  slices?: Readonly<Record<string, readonly Slice[]>>;
+  range?: DateRange;
+}
+
+export interface GraphPlan {
+  runId: string;
+  target: SinkTarget;
+  maxWorkers: number;
+  runs: readonly EntityRun[];
+}
+
+type CleanedElement = { raw: Row } | { clean: Row } | { dead: DeadLetter };
+
+/**
+ * Assembles the whole batch graph from the declarations: per source a REST read, per entity
+ * the cleaning chain, dedupe, the three landing layers, dead letters and aggregates.
+ * Nothing here is preset-specific.
+ */
+export function buildGraph(root: Root, plan: GraphPlan): void {
+  for (const run of plan.runs) {
+    const source = run.source;
+    // readRest returns a named composite whose output is a record of PCollections.
+    const read = root.apply(readRest(source, { runId: plan.runId, entities: run.entities, slices: run.slices, range: run.range, maxWorkers: plan.maxWorkers }) as never) as unknown as ReadRestOutput;
+    for (const entityName of run.entities) {
+      const entity = source.entities[entityName];
+      const records = read.records.apply(withName(`Select_${entityName}`, parDo({
+        process: function* (r: RestRecord) {
+          if (r.entity === entityName) yield r;
+        },
+      })));
+      const fetchFailures = read.deadLetters.apply(withName(`SelectDeadLetters_${entityName}`, parDo({
+        process: function* (d: DeadLetter, ctx: { fetchFailed: { increment: (n: number) => void }; parseFailed: { increment: (n: number) => void }; fetched: { increment: (n: number) => void } }) {
+          if (d.entity !== entityName) return;
+          // A record refused while reading (not an object, oversize) was still fetched.
+          if (d.stage === "fetch") ctx.fetchFailed.increment(1);
+          else {
+            ctx.fetched.increment(1);
+            ctx.parseFailed.increment(1);
+          }
+          yield d;
+        },
+      }, { fetchFailed: counter(counterName(entityName, "fetch_failed_pages")), parseFailed: counter(counterName(entityName, "parse_failed")), fetched: counter(counterName(entityName, "fetched")) })));
+      entityBranch(entityName, entity, source, records, fetchFailures, plan);
+    }
+  }
+}
+
+function entityBranch(name: string, entity: EntityConfig, source: SourceConfig, records: PCollection<RestRecord>, fetchFailures: PCollection<DeadLetter>, plan: GraphPlan): void {
+  const runId = plan.runId;
+  const target = plan.target;
+  const maxRecordBytes = source.maxRecordBytes;
+  const tables = entityTables(name, entity);
+
+  const cleaned = records
+    .apply(withName(`Clean_${name}`, parDo({
+      startBundle: function (this: { cleaner?: ReturnType<typeof compileEntityCleaner> }) {
+        this.cleaner = compileEntityCleaner(entity, { maxRecordBytes: maxRecordBytes });
+      },
+      process: function* (this: { cleaner: ReturnType<typeof compileEntityCleaner>; seen?: number }, r: RestRecord, ctx: Counters) {
+        ctx.fetched.increment(1);
+        const result = this.cleaner.clean(r.record, { runId: runId, source: r._source, page: r._page, fetchedAt: r.fetched_at, attached: {} });
+        if (result.raw) yield { raw: result.raw } as CleanedElement;
+        if (result.ok) {
+          ctx.valid.increment(1);
+          yield { clean: result.row } as CleanedElement;
+        } else {
+          (result.stage === "normalize" ? ctx.normalizeFailed : result.stage === "parse" ? ctx.parseFailed : ctx.validateFailed).increment(1);
+          yield { dead: deadLetter({ stage: result.stage, error: result.reason, payload: result.payload, source: r._source, run_id: runId, entity: name }) } as CleanedElement;
+        }
+      },
+      finishBundle: async function (this: { cleaner: ReturnType<typeof compileEntityCleaner> }) {
+        await recordNameMapping(target, runId, name, this.cleaner.nameMapping());
+        return undefined;
+      },
+    }, {
+      fetched: counter(counterName(name, "fetched")),
+      valid: counter(counterName(name, "valid")),
+      parseFailed: counter(counterName(name, "parse_failed")),
+      validateFailed: counter(counterName(name, "validate_failed")),
+      normalizeFailed: counter(counterName(name, "normalize_failed")),
+    })))
+    .apply(withName(`SplitCleaned_${name}`, split<{ raw: Row; clean: Row; dead: DeadLetter }>(["raw", "clean", "dead"])));
+
+  cleaned.raw.apply(writeLake(target, "raw", name, runId));
+  cleaned.raw
+    .apply(withName(`SanitizeLakeColumns_${name}`, parDo({
+      process: function* (row: Row) {
+        yield sanitizeTopLevel(row);
+      },
+    })))
+    .apply(writeWarehouse(target, "lake", tables.lake));
+
+  const kept = cleaned.clean
+    .apply(withName(`KeyByPrimaryKey_${name}`, groupBy((row: Row) => keyOf(row, entity.primaryKey))))
+    .apply(withName(`KeepLatest_${name}`, parDo({
+      process: function* (group: { key: string; value: Iterable<Row> }, ctx: { kept: { increment: (n: number) => void }; duplicates: { increment: (n: number) => void } }) {
+        const picked = pickLatest([...group.value], { primaryKey: entity.primaryKey, orderBy: entity.orderBy });
+        ctx.kept.increment(picked.kept.length);
+        ctx.duplicates.increment(picked.duplicates);
+        yield* picked.kept;
+      },
+    }, { kept: counter(counterName(name, "kept")), duplicates: counter(counterName(name, "duplicates")) })));
+
+  kept.apply(writeLake(target, "processed", name, runId, { dateField: entity.eventDate ?? "_ingested_at" }));
+  kept.apply(writeWarehouse(target, "hub", tables.hub));
+
+  const deadLetters: PCollection<DeadLetter>[] = [cleaned.dead, fetchFailures];
+  if (entity.serving) {
+    const reports = kept.apply(writeServing(target, entity.serving));
+    deadLetters.push(reports.apply(withName(`ServingFailures_${name}`, parDo({
+      process: function* (report: SinkReport, ctx: { failed: { increment: (n: number) => void } }) {
+        ctx.failed.increment(report.failed.length);
+        for (const f of report.failed) {
+          yield deadLetter({ stage: "sink", error: `serving ${report.location}${f.key ? ` row ${f.key}` : ""}: ${f.reason}`, payload: f.row, source: String(f.row._source ?? ""), run_id: runId, entity: name });
+        }
+      },
+    }, { failed: counter(counterName(name, "serving_failed")) }))));
+  }
+  deadLetters.push(...aggregateEntity(name, entity, kept, target, runId));
+
+  const allDead = P(deadLetters).apply(withName(`FlattenDeadLetters_${name}`, flatten<DeadLetter>()));
+  (allDead as unknown as PCollection<Row>).apply(writeLake(target, "deadletter", name, runId, { dateField: "failed_at" }));
+  allDead.apply(writeErrors(target, name));
+}
+
+interface Counters {
+  fetched: { increment: (n: number) => void };
+  valid: { increment: (n: number) => void };
+  parseFailed: { increment: (n: number) => void };
+  validateFailed: { increment: (n: number) => void };
+  normalizeFailed: { increment: (n: number) => void };
+}
+
+/** The lake table keeps raw values, but its column names must be warehouse-safe too. */
+function sanitizeTopLevel(row: Row): Row {
+  const out = renameFields(row, buildNameMapping(Object.keys(row)));
+  for (const key of Object.keys(out)) {
+    const v = out[key];
+    if (v !== null && typeof v === "object") out[key] = JSON.stringify(v);
+  }
+  return out;
+}

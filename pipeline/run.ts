@@ -1,0 +1,167 @@
+import * as crypto from "crypto";
+import * as path from "path";
+import { createRunner } from "apache-beam";
+import type { Root } from "apache-beam";
+import type { SinkTarget } from "../model/backends";
+import type { SourceConfig } from "../model/source-config";
+import { openLake } from "../sinks/open-backends";
+import { selectEntities } from "../sources/rest/entity-selection";
+import { parseRangeArgs, type DateRange, type Slice } from "../sources/rest/slices";
+import { readState, planSlices, advanceWatermark, recordBackfill } from "../sources/rest/state";
+import type { ParsedOptions } from "./options";
+import { buildGraph, type EntityRun } from "./graph";
+import { entityCounts, manifestChecks, type RunManifest } from "./manifest";
+import { nameMappingPath } from "./name-mapping";
+
+export interface RunRequest {
+  sources: readonly SourceConfig[];
+  /** `--entities`: comma list, ALL, or a file of names. */
+  entities: string;
+  from?: string;
+  to?: string;
+  options: ParsedOptions;
+}
+
+export function newRunId(now: Date = new Date()): string {
+  return now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z") + "-" + crypto.randomBytes(3).toString("hex");
+}
+
+export function sinkTarget(options: ParsedOptions): SinkTarget {
+  if (options.sink === "gcp") {
+    const missing = (["project", "bucket"] as const).filter((k) => !options[k]);
+    if (missing.length) throw new Error(`--sink gcp needs ${missing.map((m) => "--" + m).join(" and ")}`);
+    return { kind: "gcp", project: options.project!, bucket: options.bucket!, datasetPrefix: options.datasetPrefix ?? "", bigtableInstance: options.bigtableInstance ?? "api2lake", location: options.location ?? "EU" };
+  }
+  return { kind: "local", out: path.resolve(options.out ?? "./out") };
+}
+
+/** Slices each sliced entity must fetch: a backfill's missing slices, or watermark -> now. */
+async function planEntitySlices(target: SinkTarget, source: SourceConfig, entities: readonly string[], range: DateRange | undefined): Promise<Record<string, Slice[]>> {
+  const lake = await openLake(target);
+  const plan: Record<string, Slice[]> = {};
+  for (const name of entities) {
+    const slices = source.entities[name].slices;
+    if (!slices) continue;
+    const state = await readState(lake, source.name, name);
+    plan[name] = planSlices(range, state.watermark, state.fetched, { step: slices.step });
+  }
+  return plan;
+}
+
+/**
+ * One batch run: plan, build the graph from the declarations, run it, then - only after the
+ * sinks committed - publish the lake files, advance watermarks and write the manifest.
+ */
+export async function executeRun(request: RunRequest): Promise<RunManifest> {
+  const startedAt = new Date();
+  const runId = newRunId(startedAt);
+  const target = sinkTarget(request.options);
+  const range = request.from && request.to ? parseRangeArgs(request.from, request.to) : undefined;
+  if ((request.from === undefined) !== (request.to === undefined)) throw new Error("--from and --to go together");
+
+  const runs: EntityRun[] = [];
+  for (const source of request.sources) {
+    const entities = await selectEntities(Object.keys(source.entities), request.entities);
+    runs.push({ source: source, entities: entities, slices: await planEntitySlices(target, source, entities, range) });
+  }
+  const allEntities = runs.flatMap((r) => r.entities);
+  const maxWorkers = Number(request.options.maxWorkers ?? "8");
+  const errors: string[] = [];
+  let counters: Record<string, number> = {};
+  try {
+    const runner = createRunner(runnerOptions(request.options, target));
+    const result = await runner.run((root: Root) => buildGraph(root, { runId: runId, target: target, maxWorkers: maxWorkers, runs: runs }));
+    counters = await result.counters();
+  } catch (error) {
+    errors.push((error as Error).message);
+  }
+
+  const lake = await openLake(target);
+  const entities = entityCounts(counters, allEntities);
+  const checks = errors.length ? [] : manifestChecks(entities);
+  const fetchFailed = Object.values(entities).some((c) => c.fetch_failed_pages > 0);
+  if (fetchFailed) errors.push("some pages kept failing after retries: see the fetch dead letters; the pages before them were kept");
+  if (checks.some((c) => !c.ok)) errors.push("counts do not add up: " + checks.filter((c) => !c.ok).map((c) => `${c.entity}: ${c.rule}`).join("; "));
+
+  if (errors.length === 0 || fetchFailed) {
+    // What the sinks committed becomes visible; a failed graph leaves only pending files.
+    if (!errors.some((e) => !e.startsWith("some pages"))) await lake.commit(runId);
+  }
+  if (errors.length === 0) {
+    for (const run of runs) {
+      for (const name of Object.keys(run.slices ?? {})) {
+        const slices = (run.slices ?? {})[name];
+        if (range) await recordBackfill(lake, run.source.name, name, { slices: slices });
+        else await advanceWatermark(lake, run.source.name, name, { slices: slices });
+      }
+    }
+  }
+
+  const nameMappings: Record<string, Record<string, string>> = {};
+  for (const name of allEntities) {
+    const text = await lake.readText(nameMappingPath(runId, name));
+    if (text) nameMappings[name] = JSON.parse(text) as Record<string, string>;
+  }
+  const dataproducts: Record<string, number> = {};
+  for (const key of Object.keys(counters)) if (key.startsWith("dataproducts/")) dataproducts[key.slice("dataproducts/".length)] = counters[key];
+  const lakeFiles = (await lake.list(`raw/`)).filter((f) => f.includes(runId)).length + (await lake.list(`processed/`)).filter((f) => f.includes(runId)).length + (await lake.list(`deadletter/`)).filter((f) => f.includes(runId)).length;
+
+  const manifest: RunManifest = {
+    run_id: runId,
+    status: errors.length ? "failed" : "succeeded",
+    started_at: startedAt.toISOString(),
+    finished_at: new Date().toISOString(),
+    runner: request.options.runner ?? "direct",
+    sink: target.kind,
+    sources: request.sources.map((s) => s.name),
+    options: publicOptions(request.options),
+    entities: entities,
+    name_mappings: nameMappings,
+    dataproducts: dataproducts,
+    checks: checks,
+    lake_files: lakeFiles,
+    errors: errors,
+  };
+  await lake.writeText(`runs/${runId}.json`, JSON.stringify(manifest, null, 2) + "\n");
+  return manifest;
+}
+
+/** Options are flags, never secrets (those come from the environment), but mask anything key-like anyway. */
+function publicOptions(options: ParsedOptions): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of Object.entries(options)) {
+    if (entry[1] !== undefined) out[entry[0]] = /key|token|secret|password/i.test(entry[0]) ? "***" : entry[1];
+  }
+  return out;
+}
+
+function runnerOptions(options: ParsedOptions, target: SinkTarget): Record<string, unknown> {
+  if (options.runner !== "dataflow") return { runner: "direct" };
+  if (target.kind !== "gcp") throw new Error("--runner dataflow needs --sink gcp (workers cannot write to your laptop)");
+  return { runner: "dataflow", project: target.project, region: process.env.API2LAKE_REGION ?? "europe-west1", tempLocation: `gs://${target.bucket}/tmp`, stagingLocation: `gs://${target.bucket}/staging` };
+}
+
+export function printSummary(manifest: RunManifest, out: string): void {
+  const lines: string[] = [];
+  lines.push(`run ${manifest.run_id}: ${manifest.status}`);
+  lines.push("");
+  lines.push("entity".padEnd(18) + ["fetched", "dead", "dupes", "kept"].map((h) => h.padStart(9)).join(""));
+  for (const entry of Object.entries(manifest.entities)) {
+    const c = entry[1];
+    const dead = c.parse_failed + c.validate_failed + c.normalize_failed;
+    lines.push(entry[0].padEnd(18) + [c.fetched, dead, c.duplicates, c.kept].map((n) => String(n).padStart(9)).join(""));
+  }
+  for (const entry of Object.entries(manifest.dataproducts)) lines.push(`dataproducts.${entry[0]}: ${entry[1]} rows`);
+  const failedChecks = manifest.checks.filter((c) => !c.ok).length;
+  lines.push("");
+  lines.push(`checks: ${manifest.checks.length - failedChecks}/${manifest.checks.length} hold (fetched = valid + dead-lettered, valid = kept + duplicates)`);
+  for (const e of manifest.errors) lines.push(`error: ${e}`);
+  if (manifest.sink === "local") {
+    lines.push("");
+    lines.push(`lake:       ${path.join(out, "lake")}  (raw/, processed/, deadletter/)`);
+    lines.push(`warehouse:  ${path.join(out, "warehouse.duckdb")}  (schemas lake, hub, dataproducts)`);
+    lines.push(`serving:    ${path.join(out, "serving")}  (api2lake serve read <table>)`);
+    lines.push(`manifest:   ${path.join(out, "runs", manifest.run_id + ".json")}`);
+  }
+  console.log(lines.join("\n"));
+}

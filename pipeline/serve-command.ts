@@ -1,0 +1,26 @@
+import type { ParsedOptions } from "./options";
+import { openServingStore } from "../sinks/open-backends";
+import { sinkTarget } from "./run";
+
+/** `api2lake serve read <table> [--prefix P] [--limit N]`: rows in key order, typed cells decoded. */
+export async function serveCommand(options: ParsedOptions, positional: string[]): Promise<number> {
+  if (positional[0] !== "read" || !positional[1]) {
+    console.error("usage: api2lake serve read <table> [--prefix P] [--limit N] [--sink local|gcp]");
+    return 2;
+  }
+  const store = await openServingStore(sinkTarget(options));
+  try {
+    const rows = await store.read(positional[1], { prefix: options.prefix, limit: Number(options.limit ?? "20") });
+    for (const row of rows) {
+      const cells: Record<string, unknown> = {};
+      for (const family of Object.keys(row.cells)) {
+        for (const qualifier of Object.keys(row.cells[family])) cells[`${family}:${qualifier}`] = row.cells[family][qualifier].value;
+      }
+      console.log(JSON.stringify({ key: row.key, cells: cells }));
+    }
+    if (rows.length === 0) console.error(`no rows in ${positional[1]}${options.prefix ? ` with prefix ${options.prefix}` : ""}`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

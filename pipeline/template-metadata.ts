@@ -1,0 +1,35 @@
+import { OPTIONS, type OptionName, type OptionSpec } from "./options";
+
+/** A Flex Template parameter, as Dataflow's metadata.json spells it. */
+export interface TemplateParameter {
+  name: string;
+  label: string;
+  helpText: string;
+  isOptional: boolean;
+  regexes?: string[];
+  defaultValue?: string;
+}
+
+/** The Flex Template metadata, derived from the option declarations (never edited by hand). */
+export function templateMetadata(): { name: string; description: string; parameters: TemplateParameter[] } {
+  const parameters: TemplateParameter[] = [];
+  for (const name of Object.keys(OPTIONS) as OptionName[]) {
+    const spec: OptionSpec = OPTIONS[name];
+    if (!spec.template) continue;
+    const regexes = spec.pattern ? [spec.pattern] : spec.type === "enum" && spec.values ? [`^(${spec.values.join("|")})$`] : undefined;
+    const parameter: TemplateParameter = {
+      name: name,
+      label: name.replace(/([A-Z])/g, " $1").replace(/^./, (c) => c.toUpperCase()),
+      helpText: spec.help + (spec.example ? ` (Example: ${spec.example})` : ""),
+      isOptional: name !== "config",
+    };
+    if (regexes) parameter.regexes = regexes;
+    if (spec.default !== undefined) parameter.defaultValue = spec.default;
+    parameters.push(parameter);
+  }
+  return {
+    name: "api2lake",
+    description: "Extract a declarative REST source (or a Pub/Sub subscription), clean it, and land it in Cloud Storage, BigQuery (lake, hub, dataproducts) and Bigtable.",
+    parameters: parameters,
+  };
+}
