@@ -12,7 +12,7 @@ test("latency delays only the matching requests", async () => {
     assert.equal((await getJson(`${api.url}/commerce/customers`)).status, 200);
     const fast = performance.now() - t;
     assert.ok(slow >= 290, `slow ${slow}`);
-    assert.ok(fast < 200, `fast ${fast}`);
+    assert.ok(fast < slow - 100, `fast ${fast} vs slow ${slow}`);
   });
 });
 

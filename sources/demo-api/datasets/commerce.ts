@@ -163,7 +163,8 @@ function phoneOf(r: Rng, country: Country, p: number): string | null {
   if (p % 250 === 9) return "";
   if (r.chance(0.03)) return r.pick(["12345", "", null, "n/a", "+33 6 12"]);
   if (country === "FR") {
-    const d = r.pick(["6", "7"]) + r.digits(8);
+    // allocated mobile ranges only (06 00-06 89, 07 30-07 89), so intended-valid numbers validate
+    const d = (r.chance(0.6) ? "6" + String(r.int(0, 8)) : "7" + String(r.int(3, 8))) + r.digits(7);
     const spaced = d.replace(/^(\d)(\d\d)(\d\d)(\d\d)(\d\d)$/, "$1 $2 $3 $4 $5");
     return r.pick([`+33 ${spaced}`, `0${spaced}`, `0033${d}`, `+33${d}`, `0${d}`]);
   }
@@ -173,7 +174,7 @@ function phoneOf(r: Rng, country: Country, p: number): string | null {
     const line = r.digits(4);
     return r.pick([`(${area}) ${exchange}-${line}`, `${area}.${exchange}.${line}`, `+1 ${area}-${exchange}-${line}`, `${area}${exchange}${line}`]);
   }
-  const london = `${r.int(3, 8)}${r.digits(3)} ${r.digits(4)}`;
+  const london = `${r.pick(["3", "7", "8"])}${r.digits(3)} ${r.digits(4)}`;
   return r.pick([`+44 20 ${london}`, `020 ${london}`, `+4420${london.replace(" ", "")}`]);
 }
 
@@ -222,7 +223,7 @@ export function commerceCustomer(seed: number, j: number): Customer | string {
     const change = r.int(0, 4);
     if (change === 0) c.email = `${asciiSlug(c.first_name)}.${asciiSlug(c.last_name)}@newmail.test`;
     else if (change === 1) c.last_name = c.last_name.toUpperCase();
-    else if (change === 2) c.phone = c.country === "FR" ? "+33 7 00 00 00 01" : c.country === "US" ? "(415) 555-0199" : "+44 20 7946 0001";
+    else if (change === 2) c.phone = c.country === "FR" ? "+33 7 80 00 00 01" : c.country === "US" ? "(415) 555-0199" : "+44 20 7946 0001";
     return c;
   }
   const c = customerIdentity(seed, j).customer;
