@@ -1,3 +1,5 @@
+import { requireForSerialization } from "apache-beam/serialization";
+import { parDo, withName, type PCollection } from "apache-beam";
 import type { Row } from "../model/row";
 
 /**
@@ -93,3 +95,26 @@ export function createRenamer(declared: readonly string[] = []): (row: Row) => R
     return renameFields(row, mapping);
   };
 }
+
+// ---- Beam ----
+
+/**
+ * Renames every row's keys to warehouse-safe names (see `createRenamer`); `declared` names
+ * (e.g. the entity's field list) take part in every mapping so they win collisions consistently.
+ */
+export function sanitizeNames(config: { declared?: readonly string[]; label?: string } = {}) {
+  const declared = [...(config.declared ?? [])];
+  return withName(config.label ?? "SanitizeNames", function sanitizeNames(input: PCollection<Row>): PCollection<Row> {
+    return input.apply(withName("RenameFields", parDo({
+      startBundle: function (this: { rename?: (row: Row) => Row }) { this.rename = createRenamer(declared); },
+      process: function* (this: { rename?: (row: Row) => Row }, row: Row) {
+        if (this.rename === undefined) this.rename = createRenamer(declared);
+        yield this.rename(row);
+      },
+    })));
+  });
+}
+
+// DoFns call these by reference: Beam ships the module name, not the code (top-level functions
+// holding arrow functions do not survive the closure serializer), and a worker requires the module.
+requireForSerialization("api2lake/dist/transforms/names", { sanitizeName: sanitizeName, isReservedName: isReservedName, buildNameMapping: buildNameMapping, renameFields: renameFields, createRenamer: createRenamer, claim: claim });

@@ -1,6 +1,9 @@
+import { requireForSerialization } from "apache-beam/serialization";
 import type { Row, Outcome } from "../model/row";
 import { ok, failed } from "../model/row";
 import type { FieldConfig } from "../model/source-config";
+import { withName, type PCollection } from "apache-beam";
+import { routeTagged, tag, type Routed, type Tagged } from "./dead-letters";
 
 export interface ValidateOptions {
   /** Largest accepted record, in UTF-8 bytes of its JSON text. */
@@ -109,3 +112,20 @@ export function validateRow(row: unknown, fields: Record<string, FieldConfig>, o
   if (reasons) return failed(reasons.join("; "));
   return ok(out ?? row);
 }
+
+// ---- Beam ----
+
+/** Validates rows against the declared fields; failures carry stage `validate` and the reason. */
+export function validateRecords(config: { fields: Record<string, FieldConfig>; maxRecordBytes: number; label?: string }) {
+  const fields = JSON.parse(JSON.stringify(config.fields)) as Record<string, FieldConfig>;
+  const maxRecordBytes = config.maxRecordBytes;
+  return withName(config.label ?? "ValidateRecords", function validateRecords(input: PCollection<Row>): Routed<Row> {
+    return input
+      .map(function checkRecord(row: Row): Tagged<Row> { return tag(validateRow(row, fields, { maxRecordBytes: maxRecordBytes }), "validate", row); })
+      .apply(routeTagged<Row>("RouteValidated"));
+  });
+}
+
+// DoFns call these by reference: Beam ships the module name, not the code (top-level functions
+// holding arrow functions do not survive the closure serializer), and a worker requires the module.
+requireForSerialization("api2lake/dist/transforms/validation", { parseRecord: parseRecord, describe: describe, checkField: checkField, validateRow: validateRow });
