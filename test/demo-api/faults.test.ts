@@ -75,7 +75,7 @@ test("hang never answers, and close() ends it promptly", async () => {
   const t = performance.now();
   await api.close();
   assert.equal(await pending, "failed");
-  assert.ok(performance.now() - t < 1000, "close() returns promptly");
+  assert.ok(performance.now() - t < 2000, "close() returns promptly");
 });
 
 test("close() also ends requests held by a long latency and idle keep-alive sockets", async () => {
@@ -87,7 +87,7 @@ test("close() also ends requests held by a long latency and idle keep-alive sock
   const t = performance.now();
   await api.close();
   assert.equal(await pending, "failed");
-  assert.ok(performance.now() - t < 1000);
+  assert.ok(performance.now() - t < 2000, "close() does not wait for the 60 s latency");
 });
 
 test("empty_page: an empty page whose pagination says more follow, in every style", async () => {
