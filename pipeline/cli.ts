@@ -4,6 +4,7 @@ import { runCommand } from "./run-command";
 import { demoCommand, demoApiCommand } from "./demo-command";
 import { serveCommand } from "./serve-command";
 import { templateCommand } from "./template-command";
+import { queryCommand } from "./query-command";
 
 /** One entry per command: what it does and how it runs. `--help` is derived from OPTIONS. */
 interface Command {
@@ -32,6 +33,11 @@ const COMMANDS: Partial<Record<CommandName, Command>> = {
     summary: "Read rows back from the serving store (embedded or Bigtable).",
     usage: "api2lake serve read <table> [--prefix P] [--limit N] [--sink local|gcp]",
     run: (options, positional) => serveCommand(options, positional),
+  },
+  query: {
+    summary: "Run SQL on the warehouse (the local DuckDB file, or BigQuery with --sink gcp) and print rows as JSON.",
+    usage: 'api2lake query "SELECT * FROM hub.customers LIMIT 5" [--out ./out]',
+    run: (options, positional) => queryCommand(options, positional),
   },
   template: {
     summary: "Write the Flex Template metadata derived from the option declarations.",

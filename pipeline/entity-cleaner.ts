@@ -41,7 +41,6 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
  * from transforms/, so the chain is one pass per record with no per-step Beam overhead.
  */
 export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordBytes: number }): EntityCleaner {
-  const declared = Object.keys(entity.fields);
   const mappings = new Map<string, Record<string, string>>();
   const applied: Record<string, string> = {};
   const dates = compileDates(entity.dates);
@@ -52,7 +51,7 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     const signature = Object.keys(row).join("\u0000");
     let mapping = mappings.get(signature);
     if (mapping === undefined) {
-      mapping = buildNameMapping([...declared, ...Object.keys(row)]);
+      mapping = buildNameMapping(Object.keys(row));
       for (const key of Object.keys(row)) applied[key] = mapping[key];
       if (mappings.size < 10_000) mappings.set(signature, mapping);
     }

@@ -21,11 +21,11 @@ export interface OptionSpec {
   env?: string;
 }
 
-export type CommandName = "run" | "demo" | "demo-api" | "serve" | "publish" | "stream" | "template";
+export type CommandName = "run" | "demo" | "demo-api" | "serve" | "query" | "publish" | "stream" | "template";
 
 const DATE = "^(\\d{4}-\\d{2}-\\d{2}|\\d{2}/\\d{2}/\\d{4})$";
 const RUN_LIKE: readonly CommandName[] = ["run", "demo", "stream"];
-const SINKS: readonly CommandName[] = ["run", "demo", "stream", "serve"];
+const SINKS: readonly CommandName[] = ["run", "demo", "stream", "serve", "query"];
 
 export const OPTIONS = {
   config: { type: "path", help: "Source config YAML (see README) or the name of a built-in preset.", example: "presets/commerce.yaml", commands: ["run", "publish", "stream"], template: true },
@@ -34,7 +34,7 @@ export const OPTIONS = {
   to: { type: "date", help: "Last day of the date range, inclusive.", example: "10/01/2024", pattern: DATE, commands: ["run", "publish"], template: true },
   maxWorkers: { type: "integer", help: "Concurrent requests per source in this process.", default: "8", pattern: "^[1-9][0-9]*$", commands: ["run", "demo", "publish"], template: true },
   runner: { type: "enum", help: "Beam runner.", values: ["direct", "dataflow"], default: "direct", commands: RUN_LIKE },
-  out: { type: "path", help: "Local output folder: lake/, warehouse.duckdb, serving/, runs/, state/.", default: "./out", commands: ["run", "demo", "stream", "serve"] },
+  out: { type: "path", help: "Local output folder: lake/, warehouse.duckdb, serving/, runs/, state/.", default: "./out", commands: ["run", "demo", "stream", "serve", "query"] },
   sink: { type: "enum", help: "Where data lands: local (embedded DuckDB, LevelDB, files) or gcp (GCS, BigQuery, Bigtable).", values: ["local", "gcp"], default: "local", commands: SINKS, template: true },
   project: { type: "string", help: "Google Cloud project (sink gcp).", example: "my-project", env: "GOOGLE_CLOUD_PROJECT", pattern: "^[a-z][-a-z0-9]{4,28}[a-z0-9]$", commands: [...SINKS, "publish"], template: true },
   bucket: { type: "string", help: "Cloud Storage bucket for the lake, manifests and state (sink gcp).", example: "my-lake", pattern: "^[a-z0-9][-_.a-z0-9]{1,220}[a-z0-9]$", commands: SINKS, template: true },
