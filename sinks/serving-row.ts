@@ -34,12 +34,11 @@ const HAS_ZONE = /(Z|[+-]\d{2}:?\d{2})$/i;
 export function toEpochMillis(value: unknown): Outcome<number> {
   if (typeof value === "number") return Number.isFinite(value) ? ok(value) : failed(`not a finite epoch: ${value}`);
   if (typeof value !== "string" || value.length === 0) return failed(`not a date or timestamp: ${JSON.stringify(value)}`);
-  const d = DATE_ONLY.exec(value);
-  if (d) {
-    const ms = Date.UTC(Number(d[1]), Number(d[2]) - 1, Number(d[3]));
-    return Number.isNaN(ms) ? failed(`invalid date: ${value}`) : ok(ms);
-  }
-  if (!/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(value)) return failed(`not an ISO date or timestamp: ${JSON.stringify(value)}`);
+  const d = DATE_ONLY.exec(value.slice(0, 10));
+  if (!d || (value.length > 10 && !/^[T ]\d{2}:\d{2}/.test(value.slice(10)))) return failed(`not an ISO date or timestamp: ${JSON.stringify(value)}`);
+  const day = Date.UTC(Number(d[1]), Number(d[2]) - 1, Number(d[3]));
+  if (Number.isNaN(day) || new Date(day).toISOString().slice(0, 10) !== value.slice(0, 10)) return failed(`invalid date: ${value}`);
+  if (value.length === 10) return ok(day);
   const iso = HAS_ZONE.test(value) ? value.replace(" ", "T") : value.replace(" ", "T") + "Z";
   const ms = Date.parse(iso);
   return Number.isNaN(ms) ? failed(`invalid timestamp: ${value}`) : ok(ms);

@@ -1,6 +1,8 @@
 import * as path from "path";
 import * as fs from "fs";
-import { DuckDBInstance, DuckDBDataChunk, VARCHAR, INTEGER, DuckDBTypeId } from "@duckdb/node-api";
+import * as os from "os";
+import * as crypto from "crypto";
+import { DuckDBInstance, DuckDBTypeId } from "@duckdb/node-api";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { Row } from "../model/row";
 import type { DeadLetter } from "../model/dead-letter";
@@ -14,9 +16,10 @@ import type { ColumnSpec, TableSpec, Warehouse } from "../model/backends";
  * - Tables are created from the `TableSpec` on first write; columns the spec or the rows add
  *   later are added with `ALTER TABLE ... ADD COLUMN` (never dropped). Row keys the spec does
  *   not declare become `VARCHAR` columns (`JSON` when the first value seen is an object or array).
- * - Rows are bulk-loaded through a temporary all-`VARCHAR` staging table filled by the appender
- *   in 2048-row chunks, then cast to the table's column types in SQL (timestamps are read as UTC;
- *   a value that does not cast fails the whole call, nothing is dropped silently).
+ * - Rows are bulk-loaded from a temporary NDJSON file through `read_json` (every field read as
+ *   text, JSON columns as JSON), then cast to the table's column types in SQL (zone-less
+ *   timestamps are read as UTC, epoch-ms numbers accepted for dates and timestamps; a value that
+ *   does not cast fails the whole call and loads nothing: nothing is dropped silently).
  * - `mergeHub` deletes the rows whose primary key is in the batch and inserts the batch (the last
  *   row wins within a batch), in one transaction: loading the same rows twice leaves the table as once.
  * - DuckDB lets one process hold a file open for writing: every handle on the same file in this
@@ -54,7 +57,8 @@ export const ERROR_RECORD_COLUMNS: readonly ColumnSpec[] = [
   { name: "entity", type: "string" },
 ];
 
-const CHUNK_ROWS = 2048;
+/** Row-order column added to staged rows (the last duplicate of a key wins a merge). */
+const SEQ = "__api2lake_seq";
 
 interface SharedDb {
   file: string;
@@ -64,6 +68,17 @@ interface SharedDb {
   /** Tail of the chain that runs every call on this file one at a time. */
   tail: Promise<unknown>;
   staging: number;
+}
+
+/** Folder for the NDJSON files `read_json` loads; one per process, removed at exit. */
+let stagingDir: string | undefined;
+function stagingFile(n: number): string {
+  if (!stagingDir) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-duckdb-"));
+    process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    stagingDir = dir;
+  }
+  return path.join(stagingDir, `${crypto.randomBytes(6).toString("hex")}-${n}.ndjson`);
 }
 
 const openDbs = new Map<string, Promise<SharedDb>>();
@@ -105,11 +120,11 @@ export class DuckDbWarehouse implements Warehouse {
     return this.exclusive(async (c) => {
       const cols = await ensureTable(c, "lake", table, rows);
       if (rows.length === 0) return;
-      const stg = await this.stage(c, cols, rows);
+      const file = await this.stage(cols, rows);
       try {
-        await c.run(`INSERT INTO lake.${ident(table.name)} (${cols.map((x) => ident(x.name)).join(", ")}) SELECT ${castList(cols)} FROM ${stg} ORDER BY _seq`);
+        await c.run(`INSERT INTO lake.${ident(table.name)} (${cols.map((x) => ident(x.name)).join(", ")}) SELECT ${castList(cols)} FROM ${readJson(file, cols)} ORDER BY ${SEQ}`);
       } finally {
-        await c.run(`DROP TABLE IF EXISTS ${stg}`);
+        await fs.promises.rm(file, { force: true });
       }
     });
   }
@@ -185,11 +200,11 @@ export class DuckDbWarehouse implements Warehouse {
 
   /** Stages `rows`, casts them into a typed temp table (deduplicated on `dedupeOn`, last wins), and runs `body` in a transaction. */
   private async transaction(c: DuckDBConnection, cols: Column[], rows: readonly Row[], body: (typed: string) => Promise<void>, dedupeOn?: Column[]): Promise<void> {
-    const stg = await this.stage(c, cols, rows);
-    const typed = `${stg}_typed`;
-    const qualify = dedupeOn ? ` QUALIFY row_number() OVER (PARTITION BY ${dedupeOn.map((k) => ident(k.name)).join(", ")} ORDER BY _seq DESC) = 1` : "";
+    const file = await this.stage(cols, rows);
+    const typed = `_api2lake_typed_${++this.db.staging}`;
+    const qualify = dedupeOn ? ` QUALIFY row_number() OVER (PARTITION BY ${dedupeOn.map((k) => ident(k.name)).join(", ")} ORDER BY ${SEQ} DESC) = 1` : "";
     try {
-      await c.run(`CREATE TEMP TABLE ${typed} AS SELECT ${castList(cols)}, _seq FROM ${stg}${qualify}`);
+      await c.run(`CREATE TEMP TABLE ${typed} AS SELECT ${castList(cols)}, ${SEQ} FROM ${readJson(file, cols)}${qualify}`);
       await c.run("BEGIN TRANSACTION");
       try {
         await body(typed);
@@ -200,50 +215,57 @@ export class DuckDbWarehouse implements Warehouse {
       }
     } finally {
       await c.run(`DROP TABLE IF EXISTS ${typed}`);
-      await c.run(`DROP TABLE IF EXISTS ${stg}`);
+      await fs.promises.rm(file, { force: true });
     }
   }
 
-  /** Appends `rows` as text to a new temp table `(c0 .. cN VARCHAR, _seq INTEGER)`; returns its name. */
-  private async stage(c: DuckDBConnection, cols: Column[], rows: readonly Row[]): Promise<string> {
-    const name = `_api2lake_stage_${++this.db.staging}`;
-    await c.run(`CREATE TEMP TABLE ${name} (${cols.map((_x, i) => `c${i} VARCHAR`).join(", ")}${cols.length ? ", " : ""}_seq INTEGER)`);
-    const appender = await c.createAppender(name, "main", "temp");
-    const types = cols.map(() => VARCHAR as typeof VARCHAR | typeof INTEGER).concat([INTEGER]);
+  /**
+   * Writes `rows` as NDJSON (each line prefixed with its index as `__api2lake_seq`) for
+   * `read_json`, DuckDB's parallel reader: about twice as fast as the appender with text values.
+   */
+  private async stage(cols: Column[], rows: readonly Row[]): Promise<string> {
+    const file = stagingFile(++this.db.staging);
+    const temporal = cols.filter((x) => x.type === "TIMESTAMP" || x.type === "DATE").map((x) => x.key);
+    const handle = await fs.promises.open(file, "w");
     try {
-      for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
-        const end = Math.min(rows.length, start + CHUNK_ROWS);
-        const chunk = DuckDBDataChunk.create(types, end - start);
-        chunk.setColumns(chunkColumns(rows, start, end, cols));
-        appender.appendDataChunk(chunk);
+      let text = "";
+      for (let i = 0; i < rows.length; i++) {
+        const json = JSON.stringify(temporal.length ? epochToIso(rows[i], temporal) : rows[i]);
+        text += `{"${SEQ}":${i}${json.length > 2 ? "," + json.slice(1) : "}"}\n`;
+        if (text.length > 4_000_000) {
+          await handle.write(text);
+          text = "";
+        }
       }
-      appender.flushSync();
+      await handle.write(text);
     } finally {
-      appender.closeSync();
+      await handle.close();
     }
-    return name;
+    return file;
   }
 }
 
-/**
- * The staging columns (text values, then `_seq`) of rows `[start, end)`. Kept free of closures:
- * ts-closure-transform boxes loop variables captured by a closure (`start.value`), which broke
- * the loop scope and slows hot loops.
- */
-function chunkColumns(rows: readonly Row[], start: number, end: number, cols: Column[]): (string | number | null)[][] {
-  const n = end - start;
-  const columns: (string | number | null)[][] = [];
-  for (let i = 0; i < cols.length; i++) {
-    const values = new Array<string | null>(n);
-    const key = cols[i].key;
-    const type = cols[i].type;
-    for (let r = 0; r < n; r++) values[r] = toText(rows[start + r][key], type);
-    columns.push(values);
+/** `read_json` over a staged file: every column as text (JSON columns as JSON), cast by `castList`. */
+function readJson(file: string, cols: Column[]): string {
+  const columns = cols.map((x) => `${literal(x.key)}: ${x.type === "JSON" ? "'JSON'" : "'VARCHAR'"}`).concat([`${literal(SEQ)}: 'BIGINT'`]);
+  return `read_json(${literal(file)}, format = 'newline_delimited', records = true, maximum_object_size = 1073741824, columns = {${columns.join(", ")}})`;
+}
+
+/** The row with epoch-millisecond numbers in date/timestamp fields turned into ISO strings (a copy, only when needed). */
+function epochToIso(row: Row, keys: string[]): Row {
+  let copy: Row | undefined;
+  for (const k of keys) {
+    const v = row[k];
+    if (typeof v === "number" && Number.isFinite(v)) {
+      if (!copy) copy = { ...row };
+      copy[k] = new Date(v).toISOString();
+    }
   }
-  const seq = new Array<number>(n);
-  for (let r = 0; r < n; r++) seq[r] = start + r;
-  columns.push(seq);
-  return columns;
+  return copy ?? row;
+}
+
+function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
 }
 
 interface Column {
@@ -297,29 +319,15 @@ function findColumn(cols: Column[], name: string, what: string): Column {
   return col;
 }
 
-/** The staging column `c<i>` cast to the table column's type, named as the column. */
+/** Each staged field cast to its table column's type, named as the column. */
 function castList(cols: Column[]): string {
-  return cols.map((col, i) => `${castExpr(`c${i}`, col.type)} AS ${ident(col.name)}`).join(", ");
+  return cols.map((col) => `${castExpr(ident(col.key), col.type)} AS ${ident(col.name)}`).join(", ");
 }
 
 function castExpr(source: string, type: string): string {
   if (type === "VARCHAR") return source;
   if (type === "TIMESTAMP") return `CAST(CAST(${source} AS TIMESTAMPTZ) AS TIMESTAMP)`;
   return `CAST(${source} AS ${type})`;
-}
-
-/** A row value as the text the staging table holds. */
-function toText(v: unknown, type: string): string | null {
-  if (v === undefined || v === null) return null;
-  if (type === "JSON") return JSON.stringify(v) ?? null;
-  if (typeof v === "string") return v;
-  if (typeof v === "number") {
-    if ((type === "TIMESTAMP" || type === "DATE") && Number.isFinite(v)) return new Date(v).toISOString();
-    return String(v);
-  }
-  if (typeof v === "boolean" || typeof v === "bigint") return String(v);
-  if (v instanceof Date) return v.toISOString();
-  return JSON.stringify(v) ?? null;
 }
 
 /** A value read back (DuckDB's JSON form) as a plain JS value: safe integers as numbers, timestamps as ISO `...Z`, JSON parsed. */
