@@ -33,3 +33,15 @@ export function templateMetadata(): { name: string; description: string; paramet
     parameters: parameters,
   };
 }
+
+/** The README's options table, from the same declarations (README.md holds it between markers; a test keeps them equal). */
+export function optionsMarkdown(): string {
+  const rows = ["| option | commands | default | what it does |", "|---|---|---|---|"];
+  for (const name of Object.keys(OPTIONS) as OptionName[]) {
+    const spec: OptionSpec = OPTIONS[name];
+    const values = spec.type === "enum" && spec.values ? ` (${spec.values.join(" \\| ")})` : "";
+    const example = spec.example ? ` e.g. \`${spec.example}\`` : "";
+    rows.push(`| \`--${name}\` | ${spec.commands.join(", ")} | ${spec.default ? `\`${spec.default}\`` : ""} | ${spec.help}${values}${example} |`);
+  }
+  return rows.join("\n");
+}

@@ -1,0 +1,20 @@
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import * as fs from "fs";
+import * as path from "path";
+import { optionsMarkdown, templateMetadata } from "../../pipeline/template-metadata";
+import { OPTIONS } from "../../pipeline/options";
+
+const ROOT = path.resolve(__dirname, "..", "..", "..");
+
+test("the README's options table is the one derived from the declarations", () => {
+  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+  assert.ok(readme.includes(optionsMarkdown()), "README.md is out of date: run `node scripts/readme-options.js`");
+});
+
+test("deploy/metadata.json is the template metadata derived from the declarations", () => {
+  const metadata = JSON.parse(fs.readFileSync(path.join(ROOT, "deploy", "metadata.json"), "utf8"));
+  assert.deepEqual(metadata, templateMetadata());
+  const templated = Object.entries(OPTIONS).filter((e) => (e[1] as { template?: boolean }).template).map((e) => e[0]);
+  assert.deepEqual(metadata.parameters.map((p: { name: string }) => p.name), templated);
+});
