@@ -1,13 +1,12 @@
-import { groupBy, parDo, withName, counter, type PCollection } from "apache-beam";
+import { parDo, withName, counter, type PCollection } from "apache-beam";
 import type { Row } from "../model/row";
+import type { DeadLetter } from "../model/dead-letter";
 import type { SinkTarget, TableSpec } from "../model/backends";
 import type { AggregateConfig, EntityConfig } from "../model/source-config";
-import { dailyAverages } from "../transforms/sensor-averages";
-import { jobsByLocation, jobsBySkill } from "../transforms/job-counts";
-import { deadLetter } from "../model/dead-letter";
+import { averageSensorDays } from "../transforms/sensor-averages";
+import { countJobsByLocation, countJobsBySkill } from "../transforms/job-counts";
+import { toDeadLetters } from "../transforms/dead-letters";
 import { writeWarehouse } from "../sinks/beam-sinks";
-import type { DeadLetter } from "../model/dead-letter";
-import { split } from "apache-beam";
 
 /** The dataproduct tables, exactly as ARCHITECTURE.md names them. */
 export const DATAPRODUCT_TABLES: Record<AggregateConfig["type"], TableSpec> = {
@@ -26,44 +25,33 @@ export const DATAPRODUCT_TABLES: Record<AggregateConfig["type"], TableSpec> = {
   jobs_by_skill: { name: "jobs_by_skill", columns: [{ name: "skill", type: "string" }, { name: "postings", type: "integer" }] },
 };
 
-/** Rows of one aggregate over all of an entity's kept rows, plus rows it rejected and why. */
-export function computeAggregate(config: AggregateConfig, rows: readonly Row[]): { rows: Row[]; rejected: { reading: Row; reason: string }[] } {
-  switch (config.type) {
-    case "sensor_daily_averages": {
-      const result = dailyAverages(rows, config);
-      return { rows: result.rows as unknown as Row[], rejected: result.rejected };
-    }
-    case "jobs_by_location":
-      return { rows: jobsByLocation(rows, config) as unknown as Row[], rejected: [] };
-    case "jobs_by_skill":
-      return { rows: jobsBySkill(rows, config) as unknown as Row[], rejected: [] };
-  }
-}
-
 /**
- * Each declared aggregate of an entity: the entity's kept rows gathered once, the pure
- * aggregate applied, the dataproduct replaced (per affected partition where it has one).
- * Returns the rows the aggregates rejected, as dead letters.
+ * Each declared aggregate of an entity over its kept rows (the transforms' own PTransforms:
+ * sensor averages in event time with one-day windows, job counts), replacing its dataproduct
+ * (per affected partition where it has one). Returns what the aggregates rejected, as dead letters.
  */
 export function aggregateEntity(name: string, entity: EntityConfig, kept: PCollection<Row>, target: SinkTarget, runId: string): PCollection<DeadLetter>[] {
   const rejected: PCollection<DeadLetter>[] = [];
   for (const config of entity.aggregates) {
     const table = DATAPRODUCT_TABLES[config.type];
-    const parts = kept
-      .apply(withName(`Gather_${config.type}_${name}`, groupBy((_: Row) => "all")))
-      .apply(withName(`Compute_${config.type}_${name}`, parDo({
-        process: function* (group: { key: string; value: Iterable<Row> }, ctx: { rows: { increment: (n: number) => void } }) {
-          const result = computeAggregate(config, [...group.value]);
-          ctx.rows.increment(result.rows.length);
-          for (const row of result.rows) yield { row: row };
-          for (const r of result.rejected) {
-            yield { dead: deadLetter({ stage: "aggregate", error: `${config.type}: ${r.reason}`, payload: r.reading, source: String(r.reading._source ?? ""), run_id: runId, entity: name }) };
-          }
+    let rows: PCollection<Row>;
+    if (config.type === "sensor_daily_averages") {
+      const out = kept.apply(averageSensorDays({ ...config, label: `AverageSensorDays_${name}` }));
+      rows = out.rows as unknown as PCollection<Row>;
+      rejected.push(out.failed.apply(toDeadLetters({ runId: runId, entity: name, source: entity.path, label: `DeadLetterReadings_${name}` })));
+    } else if (config.type === "jobs_by_location") {
+      rows = kept.apply(countJobsByLocation({ ...config, label: `CountJobsByLocation_${name}` })) as unknown as PCollection<Row>;
+    } else {
+      rows = kept.apply(countJobsBySkill({ ...config, label: `CountJobsBySkill_${name}` })) as unknown as PCollection<Row>;
+    }
+    rows
+      .apply(withName(`Count_${table.name}`, parDo({
+        process: function* (row: Row, ctx: { rows: { increment: (n: number) => void } }) {
+          ctx.rows.increment(1);
+          yield row;
         },
       }, { rows: counter(`dataproducts/${table.name}`) })))
-      .apply(withName(`Split_${config.type}_${name}`, split<{ row: Row; dead: DeadLetter }>(["row", "dead"])));
-    parts.row.apply(writeWarehouse(target, "dataproduct", table));
-    rejected.push(parts.dead);
+      .apply(writeWarehouse(target, "dataproduct", table));
   }
   return rejected;
 }

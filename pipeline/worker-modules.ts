@@ -5,7 +5,7 @@ import * as dedupe from "../transforms/dedupe";
 import * as sensorAverages from "../transforms/sensor-averages";
 import * as jobCounts from "../transforms/job-counts";
 import * as deadLetters from "../model/dead-letter";
-import * as aggregates from "./aggregates";
+
 
 /**
  * Modules whose functions the graph's DoFns call. Registered by name, Beam ships a reference
@@ -18,6 +18,6 @@ requireForSerialization("api2lake/dist/transforms/dedupe", dedupe);
 requireForSerialization("api2lake/dist/transforms/sensor-averages", sensorAverages);
 requireForSerialization("api2lake/dist/transforms/job-counts", jobCounts);
 requireForSerialization("api2lake/dist/model/dead-letter", deadLetters);
-requireForSerialization("api2lake/dist/pipeline/aggregates", aggregates);
+
 
 export const WORKER_MODULES_REGISTERED = true;
