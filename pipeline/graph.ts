@@ -5,6 +5,7 @@ import type { SinkTarget } from "../model/backends";
 import type { EntityConfig, SourceConfig } from "../model/source-config";
 import { readRest, type ReadRestOutput } from "../sources/rest/read-rest";
 import type { RestRecord } from "../sources/rest/work-item";
+import { readMessages, type InboundMessage } from "../sources/messages";
 import type { Slice, DateRange } from "../sources/rest/slices";
 import { keyOf, pickLatest } from "../transforms/dedupe";
 import { buildNameMapping, renameFields } from "../transforms/names";
@@ -38,6 +39,23 @@ type CleanedElement = { raw: Row } | { clean: Row } | { dead: DeadLetter };
  * Nothing here is preset-specific.
  */
 export function buildGraph(root: Root, plan: GraphPlan): void {
+  buildRestGraph(root, plan);
+}
+
+/** The streaming micro-batch graph: one entity fed by a batch of messages instead of a REST read. */
+export function buildMessageGraph(root: Root, plan: { runId: string; target: SinkTarget; source: SourceConfig; entity: string; messages: readonly InboundMessage[] }): void {
+  const read = root.apply(readMessages(`ReadMessages_${plan.entity}`, plan.messages, { source: plan.source.name, entity: plan.entity, runId: plan.runId }) as never) as unknown as { records: PCollection<RestRecord>; deadLetters: PCollection<DeadLetter> };
+  const fetchFailures = read.deadLetters.apply(withName(`CountMessageFailures_${plan.entity}`, parDo({
+    process: function* (d: DeadLetter, ctx: { parseFailed: { increment: (n: number) => void }; fetched: { increment: (n: number) => void } }) {
+      ctx.fetched.increment(1);
+      ctx.parseFailed.increment(1);
+      yield d;
+    },
+  }, { parseFailed: counter(counterName(plan.entity, "parse_failed")), fetched: counter(counterName(plan.entity, "fetched")) })));
+  entityBranch(plan.entity, plan.source.entities[plan.entity], plan.source, read.records, fetchFailures, { runId: plan.runId, target: plan.target, maxWorkers: 1, runs: [] });
+}
+
+function buildRestGraph(root: Root, plan: GraphPlan): void {
   for (const run of plan.runs) {
     const source = run.source;
     // readRest returns a named composite whose output is a record of PCollections.
@@ -66,7 +84,7 @@ export function buildGraph(root: Root, plan: GraphPlan): void {
   }
 }
 
-function entityBranch(name: string, entity: EntityConfig, source: SourceConfig, records: PCollection<RestRecord>, fetchFailures: PCollection<DeadLetter>, plan: GraphPlan): void {
+export function entityBranch(name: string, entity: EntityConfig, source: SourceConfig, records: PCollection<RestRecord>, fetchFailures: PCollection<DeadLetter>, plan: GraphPlan): void {
   const runId = plan.runId;
   const target = plan.target;
   const maxRecordBytes = source.maxRecordBytes;

@@ -2,7 +2,7 @@ import * as crypto from "crypto";
 import * as path from "path";
 import { createRunner } from "apache-beam";
 import type { Root } from "apache-beam";
-import type { SinkTarget } from "../model/backends";
+import type { Lake, SinkTarget } from "../model/backends";
 import type { SourceConfig } from "../model/source-config";
 import { openLake } from "../sinks/open-backends";
 import { selectEntities } from "../sources/rest/entity-selection";
@@ -64,57 +64,85 @@ export async function executeRun(request: RunRequest): Promise<RunManifest> {
     const entities = await selectEntities(Object.keys(source.entities), request.entities);
     runs.push({ source: source, entities: entities, slices: await planEntitySlices(target, source, entities, range) });
   }
-  const allEntities = runs.flatMap((r) => r.entities);
   const maxWorkers = Number(request.options.maxWorkers ?? "8");
+  return runAndRecord({
+    runId: runId,
+    startedAt: startedAt,
+    target: target,
+    options: request.options,
+    sources: request.sources.map((s) => s.name),
+    entities: runs.flatMap((r) => r.entities),
+    build: (root: Root) => buildGraph(root, { runId: runId, target: target, maxWorkers: maxWorkers, runs: runs }),
+    afterCommit: async (lake) => {
+      for (const run of runs) {
+        for (const name of Object.keys(run.slices ?? {})) {
+          const slices = (run.slices ?? {})[name];
+          if (range) await recordBackfill(lake, run.source.name, name, { slices: slices });
+          else await advanceWatermark(lake, run.source.name, name, { slices: slices });
+        }
+      }
+    },
+  });
+}
+
+export interface GraphRun {
+  runId: string;
+  startedAt: Date;
+  target: SinkTarget;
+  options: ParsedOptions;
+  sources: string[];
+  entities: string[];
+  build: (root: Root) => void;
+  /** After the lake committed, only when the run succeeded (e.g. advance watermarks). */
+  afterCommit?: (lake: Lake) => Promise<void>;
+}
+
+/**
+ * Runs a graph, then - only after its sinks committed - makes the run's lake files visible,
+ * calls `afterCommit` when everything held, and writes the manifest. A graph that threw leaves
+ * its lake files pending (invisible) and the run failed.
+ */
+export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
   const errors: string[] = [];
   let counters: Record<string, number> = {};
+  let graphSucceeded = false;
   try {
-    const runner = createRunner(runnerOptions(request.options, target));
-    const result = await runner.run((root: Root) => buildGraph(root, { runId: runId, target: target, maxWorkers: maxWorkers, runs: runs }));
+    const runner = createRunner(runnerOptions(run.options, run.target));
+    const result = await runner.run((root: Root) => run.build(root));
     counters = await result.counters();
+    graphSucceeded = true;
   } catch (error) {
     errors.push((error as Error).message);
   }
 
-  const lake = await openLake(target);
-  const entities = entityCounts(counters, allEntities);
-  const checks = errors.length ? [] : manifestChecks(entities);
-  const fetchFailed = Object.values(entities).some((c) => c.fetch_failed_pages > 0);
-  if (fetchFailed) errors.push("some pages kept failing after retries: see the fetch dead letters; the pages before them were kept");
+  const lake = await openLake(run.target);
+  const entities = entityCounts(counters, run.entities);
+  const checks = graphSucceeded ? manifestChecks(entities) : [];
+  if (Object.values(entities).some((c) => c.fetch_failed_pages > 0)) errors.push("some pages kept failing after retries: see the fetch dead letters; the pages before them were kept");
   if (checks.some((c) => !c.ok)) errors.push("counts do not add up: " + checks.filter((c) => !c.ok).map((c) => `${c.entity}: ${c.rule}`).join("; "));
-
-  if (errors.length === 0 || fetchFailed) {
-    // What the sinks committed becomes visible; a failed graph leaves only pending files.
-    if (!errors.some((e) => !e.startsWith("some pages"))) await lake.commit(runId);
-  }
-  if (errors.length === 0) {
-    for (const run of runs) {
-      for (const name of Object.keys(run.slices ?? {})) {
-        const slices = (run.slices ?? {})[name];
-        if (range) await recordBackfill(lake, run.source.name, name, { slices: slices });
-        else await advanceWatermark(lake, run.source.name, name, { slices: slices });
-      }
-    }
-  }
+  // What the sinks wrote becomes visible, including the pages fetched before a failing one.
+  if (graphSucceeded) await lake.commit(run.runId);
+  if (errors.length === 0 && run.afterCommit) await run.afterCommit(lake);
 
   const nameMappings: Record<string, Record<string, string>> = {};
-  for (const name of allEntities) {
-    const text = await lake.readText(nameMappingPath(runId, name));
+  for (const name of run.entities) {
+    const text = await lake.readText(nameMappingPath(run.runId, name));
     if (text) nameMappings[name] = JSON.parse(text) as Record<string, string>;
   }
   const dataproducts: Record<string, number> = {};
   for (const key of Object.keys(counters)) if (key.startsWith("dataproducts/")) dataproducts[key.slice("dataproducts/".length)] = counters[key];
-  const lakeFiles = (await lake.list(`raw/`)).filter((f) => f.includes(runId)).length + (await lake.list(`processed/`)).filter((f) => f.includes(runId)).length + (await lake.list(`deadletter/`)).filter((f) => f.includes(runId)).length;
+  let lakeFiles = 0;
+  for (const layer of ["raw/", "processed/", "deadletter/"]) lakeFiles += (await lake.list(layer)).filter((f) => f.includes(run.runId)).length;
 
   const manifest: RunManifest = {
-    run_id: runId,
+    run_id: run.runId,
     status: errors.length ? "failed" : "succeeded",
-    started_at: startedAt.toISOString(),
+    started_at: run.startedAt.toISOString(),
     finished_at: new Date().toISOString(),
-    runner: request.options.runner ?? "direct",
-    sink: target.kind,
-    sources: request.sources.map((s) => s.name),
-    options: publicOptions(request.options),
+    runner: run.options.runner ?? "direct",
+    sink: run.target.kind,
+    sources: run.sources,
+    options: publicOptions(run.options),
     entities: entities,
     name_mappings: nameMappings,
     dataproducts: dataproducts,
@@ -122,7 +150,7 @@ export async function executeRun(request: RunRequest): Promise<RunManifest> {
     lake_files: lakeFiles,
     errors: errors,
   };
-  await lake.writeText(`runs/${runId}.json`, JSON.stringify(manifest, null, 2) + "\n");
+  await lake.writeText(`runs/${run.runId}.json`, JSON.stringify(manifest, null, 2) + "\n");
   return manifest;
 }
 

@@ -1,0 +1,47 @@
+import { impulse, parDo, split, withName, type PCollection, type Root } from "apache-beam";
+import { deadLetter, type DeadLetter } from "../model/dead-letter";
+import type { RestRecord } from "./rest/work-item";
+import { parseRecord } from "../transforms/validation";
+
+/** A message as it arrives from Pub/Sub (or any queue): plain data, safe to capture. */
+export interface InboundMessage {
+  id: string;
+  /** The message body as UTF-8 text (one JSON record). */
+  data: string;
+  publishTime: string;
+  attributes: Record<string, string>;
+}
+
+/** What a message becomes: a record for the entity branch, or a dead letter (malformed JSON, not an object). */
+export function messageToRecord(message: InboundMessage, source: string, entity: string, runId: string): { record: RestRecord } | { deadLetter: DeadLetter } {
+  const parsed = parseRecord(message.data);
+  if (!parsed.ok) {
+    return { deadLetter: deadLetter({ stage: "parse", error: parsed.reason, payload: message.data, source: `pubsub:${source}`, run_id: runId, entity: entity }) };
+  }
+  return {
+    record: { source: source, entity: entity, record: parsed.value, _source: `pubsub:${source}`, _page: message.id, fetched_at: message.publishTime },
+  };
+}
+
+/**
+ * The records of one micro-batch of messages, shaped like the REST read's output so the same
+ * entity branch cleans and lands them. The batch is small (bounded by --batchSize), so it
+ * travels inside the graph; each message id becomes the record's `_page`.
+ */
+export function readMessages(label: string, messages: readonly InboundMessage[], options: { source: string; entity: string; runId: string }) {
+  const batch = messages.map((m) => ({ id: m.id, data: m.data, publishTime: m.publishTime, attributes: { ...m.attributes } }));
+  const source = options.source;
+  const entity = options.entity;
+  const runId = options.runId;
+  return withName(label, function readMessageBatch(root: Root): { records: PCollection<RestRecord>; deadLetters: PCollection<DeadLetter> } {
+    const parts = root
+      .apply(withName("StartBatch", impulse()))
+      .apply(withName("ParseMessages", parDo({
+        process: function* (_: Uint8Array) {
+          for (const m of batch) yield messageToRecord(m, source, entity, runId);
+        },
+      })))
+      .apply(withName("SplitMessages", split<{ record: RestRecord; deadLetter: DeadLetter }>(["record", "deadLetter"])));
+    return { records: parts.record, deadLetters: parts.deadLetter };
+  });
+}
