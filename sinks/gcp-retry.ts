@@ -11,6 +11,8 @@ export interface RetryOptions {
   timeoutMs?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** Which errors earn another attempt (default `isTransient`). */
+  retryIf?: (e: unknown) => boolean;
 }
 
 const TRANSIENT_CODES = new Set([408, 429, 500, 502, 503, 504]);
@@ -26,6 +28,14 @@ export function isTransient(e: unknown): boolean {
   if (typeof err?.code === "string" && TRANSIENT_NET.test(err.code)) return true;
   if (typeof err?.reason === "string" && TRANSIENT_REASONS.has(err.reason)) return true;
   if (Array.isArray(err?.errors) && err.errors.some((x) => typeof x?.reason === "string" && TRANSIENT_REASONS.has(x.reason))) return true;
+  return typeof err?.message === "string" && TRANSIENT_NET.test(err.message);
+}
+
+/** A connection-level failure (no HTTP answer): refused, reset, timed out. */
+export function isNetworkError(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown };
+  if (typeof err?.code === "string" && TRANSIENT_NET.test(err.code)) return true;
+  if (typeof err?.code === "number") return false;
   return typeof err?.message === "string" && TRANSIENT_NET.test(err.message);
 }
 
@@ -51,7 +61,7 @@ export async function retrying<T>(what: string, fn: () => Promise<T>, options: R
     try {
       return await withTimeout(fn(), timeoutMs, what);
     } catch (e) {
-      if (attempt >= attempts || !isTransient(e)) {
+      if (attempt >= attempts || !(options.retryIf ?? isTransient)(e)) {
         const msg = (e as Error)?.message ?? String(e);
         const wrapped = new Error(`${what} failed after ${attempt} attempt(s): ${msg}`);
         (wrapped as Error & { cause?: unknown }).cause = e;

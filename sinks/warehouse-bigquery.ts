@@ -1,0 +1,609 @@
+import * as crypto from "crypto";
+import { BigQuery } from "@google-cloud/bigquery";
+import type { Job, Table, TableField } from "@google-cloud/bigquery";
+import type { Row } from "../model/row";
+import type { DeadLetter } from "../model/dead-letter";
+import { deadLetter } from "../model/dead-letter";
+import type { FieldType } from "../model/source-config";
+import type { TableSpec, Warehouse } from "../model/backends";
+import { ERROR_RECORD_COLUMNS } from "./warehouse-duckdb";
+import { retrying, isNetworkError, isTransient, withTimeout } from "./gcp-retry";
+
+/**
+ * The warehouse in BigQuery: datasets `<prefix>lake`, `<prefix>hub`, `<prefix>dataproducts`.
+ *
+ * - Tables are created from the `TableSpec` (day-partitioned on `partitionColumn` when it is a
+ *   date or timestamp); keys the spec does not declare become STRING (JSON for objects/arrays)
+ *   columns, added to the table's schema when first seen - as the DuckDB twin does.
+ * - `appendLake` runs a load job from NDJSON (uploaded, or from `gs://` when `stagingBucket` is
+ *   set); `appendMode: "stream"` uses `insertAll` in batches of at most `insertBatchRows` (500)
+ *   rows and `insertBatchBytes` (9 MB).
+ * - `mergeHub` loads the batch into a staging table and runs one MERGE on the primary key (the
+ *   last row of a key wins within a batch): loading the same rows twice leaves the table as once.
+ * - `replaceDataProduct` runs one MERGE that deletes the partitions present in the batch and
+ *   inserts the batch (atomic); an unpartitioned table is replaced by a WRITE_TRUNCATE load.
+ * - `appendLake`: rows BigQuery rejects (a failed load is re-sent through insertAll to find
+ *   them; insertAll reports them per row) become dead letters in `lake.<table>_error_records`
+ *   with BigQuery's reason, the others are appended; `appendRows` returns them instead.
+ *   `mergeHub`, `replaceDataProduct` and `writeErrors` are all-or-nothing: a value BigQuery
+ *   refuses fails the call and changes nothing (as the DuckDB twin does). Every request is retried a bounded number of times
+ *   on transient errors and bounded by a timeout: nothing waits or retries forever.
+ * The client is created on first use, never captured.
+ *
+ * @example
+ * const wh = new BigQueryWarehouse({ projectId: "acme", datasetPrefix: "dev_", location: "EU" });
+ * await wh.mergeHub({ name: "customers", columns: [{ name: "customer_id", type: "integer" }], primaryKey: ["customer_id"] }, rows);
+ * await wh.query("select count(*) as n from dev_hub.customers"); // [{ n: 3 }]
+ */
+export interface BigQueryWarehouseOptions {
+  projectId: string;
+  datasetPrefix?: string;
+  /** Dataset location, e.g. `EU` (default `US`). */
+  location?: string;
+  /** Defaults to env `API2LAKE_BIGQUERY_ENDPOINT` (the emulator), else Google's. */
+  apiEndpoint?: string;
+  /** `load` (default) or `stream` (insertAll) for appendLake. */
+  appendMode?: "load" | "stream";
+  /** When set, load jobs read NDJSON written to `gs://<stagingBucket>/_staging/...` instead of uploads. */
+  stagingBucket?: string;
+  insertBatchRows?: number;
+  insertBatchBytes?: number;
+  /** Attempts per request on transient errors (default 4). */
+  maxAttempts?: number;
+  /** Ceiling for one request or one job, in ms (default 120 000). */
+  timeoutMs?: number;
+}
+
+export interface AppendResult {
+  written: number;
+  rejected: DeadLetter[];
+}
+
+type Layer = "lake" | "hub" | "dataproducts";
+
+const BQ_TYPES: Record<FieldType, string> = {
+  string: "STRING", integer: "INT64", number: "FLOAT64", boolean: "BOOL", date: "DATE", timestamp: "TIMESTAMP", json: "JSON",
+};
+
+export const INSERT_ALL_MAX_ROWS = 500;
+export const INSERT_ALL_MAX_BYTES = 9 * 1024 * 1024;
+
+export class BigQueryWarehouse implements Warehouse {
+  readonly options: Readonly<BigQueryWarehouseOptions>;
+  private client: BigQuery | undefined;
+  private readonly schemas = new Map<string, TableField[]>();
+  private readonly datasetsReady = new Map<string, Promise<void>>();
+
+  constructor(options: BigQueryWarehouseOptions) {
+    if (!options.projectId) throw new Error("BigQuery warehouse needs a projectId");
+    this.options = Object.freeze({ ...options });
+  }
+
+  /** `<prefix><layer>` */
+  dataset(layer: Layer): string {
+    return `${this.options.datasetPrefix ?? ""}${layer}`;
+  }
+
+  private get bq(): BigQuery {
+    if (!this.client) {
+      const apiEndpoint = this.options.apiEndpoint ?? process.env.API2LAKE_BIGQUERY_ENDPOINT;
+      this.client = new BigQuery({
+        projectId: this.options.projectId,
+        apiEndpoint: apiEndpoint,
+        location: this.options.location,
+        autoRetry: false,
+        // The client authenticates even against a custom endpoint, and its upload path needs the
+        // headers that authentication adds: an emulator gets a fixed token instead of ADC.
+        ...(apiEndpoint && !/\.googleapis\.com/.test(apiEndpoint) ? { authClient: emulatorAuthClient() as never } : {}),
+      });
+    }
+    return this.client;
+  }
+
+  private retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return retrying(what, fn, { maxAttempts: this.options.maxAttempts ?? 4, timeoutMs: this.timeoutMs, retryIf: bigQueryRetryable });
+  }
+
+  private get timeoutMs(): number {
+    return this.options.timeoutMs ?? 120_000;
+  }
+
+  async appendLake(table: TableSpec, rows: readonly Row[]): Promise<void> {
+    const result = await this.appendRows(table, rows);
+    if (result.rejected.length) await this.writeErrors(table.name, result.rejected);
+  }
+
+  /** `appendLake` that returns the rows BigQuery rejected (as dead letters) instead of writing them. */
+  async appendRows(table: TableSpec, rows: readonly Row[], mode = this.options.appendMode ?? "load"): Promise<AppendResult> {
+    const t = await this.ensureTable("lake", table, rows);
+    if (rows.length === 0) return { written: 0, rejected: [] };
+    return mode === "stream" ? this.insertAll(t, table.name, rows) : this.load(t, table.name, rows, "WRITE_APPEND");
+  }
+
+  async mergeHub(table: TableSpec, rows: readonly Row[]): Promise<void> {
+    const keys = table.primaryKey ?? [];
+    if (keys.length === 0) throw new Error(`hub.${table.name}: mergeHub needs a primaryKey`);
+    const target = await this.ensureTable("hub", table, rows);
+    if (rows.length === 0) return;
+    const fields = this.schemas.get(key(target)) as TableField[];
+    for (const k of keys) findField(fields, k, `${this.dataset("hub")}.${table.name} primary key`);
+    const unique = lastPerKey(rows, keys, fields);
+    await this.viaStaging(target, table, unique, async (staging) => {
+      const cols = fields.map((f) => quote(f.name as string));
+      const on = keys.map((k) => `T.${quote(k)} = S.${quote(k)}`).join(" AND ");
+      const nonKey = fields.filter((f) => !keys.some((k) => k.toLowerCase() === (f.name as string).toLowerCase()));
+      // The emulator's MERGE takes a table (not a subquery) as its source: the batch is deduplicated before staging.
+      await this.runDml(
+        `MERGE ${this.fq("hub", table.name)} T USING ${staging} S ON ${on}` +
+          (nonKey.length ? ` WHEN MATCHED THEN UPDATE SET ${nonKey.map((f) => `${quote(f.name as string)} = S.${quote(f.name as string)}`).join(", ")}` : "") +
+          ` WHEN NOT MATCHED THEN INSERT (${cols.join(", ")}) VALUES (${cols.map((c) => `S.${c}`).join(", ")})`,
+      );
+    });
+  }
+
+  async replaceDataProduct(table: TableSpec, rows: readonly Row[]): Promise<void> {
+    const target = await this.ensureTable("dataproducts", table, rows);
+    const fields = this.schemas.get(key(target)) as TableField[];
+    if (!table.partitionColumn) {
+      if (rows.length === 0) await this.runDml(`DELETE FROM ${this.fq("dataproducts", table.name)} WHERE true`);
+      else await this.load(target, table.name, rows, "WRITE_TRUNCATE", "fail");
+      return;
+    }
+    if (rows.length === 0) return;
+    const part = quote(findField(fields, table.partitionColumn, `${this.dataset("dataproducts")}.${table.name} partitionColumn`).name as string);
+    await this.viaStaging(target, table, rows, async (staging) => {
+      const cols = fields.map((f) => quote(f.name as string));
+      await this.runDml(
+        `MERGE ${this.fq("dataproducts", table.name)} T USING ${staging} S ON FALSE` +
+          ` WHEN NOT MATCHED BY SOURCE AND T.${part} IN (SELECT DISTINCT ${part} FROM ${staging}) THEN DELETE` +
+          ` WHEN NOT MATCHED THEN INSERT (${cols.join(", ")}) VALUES (${cols.map((c) => `S.${c}`).join(", ")})`,
+      );
+    });
+  }
+
+  async writeErrors(entity: string, letters: readonly DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    const spec: TableSpec = { name: `${entity}_error_records`, columns: ERROR_RECORD_COLUMNS };
+    const t = await this.ensureTable("lake", spec, []);
+    await this.load(t, spec.name, letters as unknown as Row[], "WRITE_APPEND", "fail");
+  }
+
+  async query(sql: string): Promise<Row[]> {
+    const job = await this.retry("query job", async () => (await this.bq.createQueryJob({ query: sql, location: this.options.location }))[0]);
+    const got = await withTimeout(job.getQueryResults({ timeoutMs: this.timeoutMs }), this.timeoutMs, "query");
+    const fields = ((got[2] as { schema?: { fields?: TableField[] } } | undefined)?.schema?.fields ?? []) as TableField[];
+    return (got[0] as Row[]).map((r) => fromBigQuery(r, fields));
+  }
+
+  async close(): Promise<void> {
+    this.client = undefined;
+  }
+
+  /** `project.dataset.table` in backticks. */
+  fq(layer: Layer, table: string): string {
+    return `\`${this.options.projectId}.${this.dataset(layer)}.${table}\``;
+  }
+
+  private async runDml(sql: string): Promise<void> {
+    // DML is not retried blindly after an ambiguous failure: the job id makes a retry join the same job.
+    const jobId = `api2lake_dml_${crypto.randomUUID().replace(/-/g, "")}`;
+    const job = await this.retry("DML job", async () => {
+      try {
+        return (await this.bq.createQueryJob({ query: sql, jobId: jobId, location: this.options.location }))[0];
+      } catch (e) {
+        if (codeOf(e) === 409 || /already (created|exists)/i.test(String((e as Error).message))) return this.bq.job(jobId, { location: this.options.location });
+        throw e;
+      }
+    });
+    await this.waitJob(job, "DML");
+  }
+
+  /** Loads `rows` into a fresh staging table (schema of `target` + `_api2lake_seq`), runs `body`, drops it. */
+  private async viaStaging(target: Table, spec: TableSpec, rows: readonly Row[], body: (staging: string) => Promise<void>): Promise<void> {
+    const fields = this.schemas.get(key(target)) as TableField[];
+    const layer = target.dataset.id as string;
+    const name = `_stg_${spec.name}_${crypto.randomBytes(6).toString("hex")}`;
+    const staging = this.bq.dataset(layer).table(name);
+    const stagingFields = fields;
+    await this.retry("create staging table", async () => {
+      try { await staging.create({ schema: { fields: stagingFields }, expirationTime: String(Date.now() + 86_400_000) }); } catch (e) { if (codeOf(e) !== 409) throw e; }
+    });
+    this.schemas.set(key(staging), stagingFields);
+    try {
+      await this.load(staging, spec.name, rows, "WRITE_APPEND", "fail");
+      await body(`\`${this.options.projectId}.${layer}.${name}\``);
+    } finally {
+      this.schemas.delete(key(staging));
+      await staging.delete({ ignoreNotFound: true }).catch(() => undefined);
+    }
+  }
+
+  /** Load job (upload or gs://); on a data error, re-sends through insertAll to find the rejected rows. */
+  private async load(table: Table, entity: string, rows: readonly Row[], disposition: "WRITE_APPEND" | "WRITE_TRUNCATE", onBadRows: "dead-letter" | "fail" = "dead-letter"): Promise<AppendResult> {
+    const fields = this.schemas.get(key(table)) as TableField[];
+    // Values BigQuery would refuse are caught here first (the emulator may drop a bad load silently).
+    const jsonRows: Row[] = [];
+    const early: DeadLetter[] = [];
+    for (const r of rows) {
+      const json = toBigQuery(r, fields);
+      const why = typeProblem(json, fields);
+      if (why === undefined) jsonRows.push(json);
+      else if (onBadRows === "fail") throw new Error(`BigQuery load into ${table.dataset.id}.${table.id} refused, nothing was loaded: ${why}`);
+      else early.push(letterFor(r, entity, `BigQuery rejected the row: ${why}`));
+    }
+    if (early.length) {
+      const rest = rows.filter((r) => typeProblem(toBigQuery(r, fields), fields) === undefined);
+      const loaded = await this.load(table, entity, rest, disposition, onBadRows);
+      return { written: loaded.written, rejected: early.concat(loaded.rejected) };
+    }
+    const body = Buffer.from(jsonRows.map((j) => JSON.stringify(j) + "\n").join(""), "utf8");
+    const jobId = `api2lake_load_${crypto.randomUUID().replace(/-/g, "")}`;
+    const metadata = {
+      sourceFormat: "NEWLINE_DELIMITED_JSON", writeDisposition: disposition, schema: { fields: fields },
+      jobId: jobId, location: this.options.location,
+    };
+    let staged: string | undefined;
+    if (this.options.stagingBucket && rows.length > 0) staged = await this.stageToGcs(body, jobId);
+    let failure: string | undefined;
+    try {
+      const job = await this.retry(`load into ${table.dataset.id}.${table.id}`, async () => {
+        const existing = this.bq.job(jobId, { location: this.options.location });
+        if ((await existing.exists())[0]) return existing;
+        return staged ? this.loadFromUri(table, staged, metadata) : uploadLoad(table, body, metadata);
+      });
+      failure = await this.waitJob(job, "load", true);
+    } catch (e) {
+      // BigQuery reports bad data in the finished job; the emulator refuses the job itself (400).
+      const cause = (e as { cause?: unknown }).cause;
+      if (codeOf(cause) !== 400) throw e;
+      failure = (cause as Error).message;
+    }
+    if (!failure) return { written: rows.length, rejected: [] };
+    if (onBadRows === "fail" || disposition === "WRITE_TRUNCATE") {
+      const probe = this.rejectedByProbe(rows, fields, entity, failure);
+      const first = probe.rejected.length ? ` (first bad row: ${probe.rejected[0].error})` : "";
+      throw new Error(`BigQuery load into ${table.dataset.id}.${table.id} failed, nothing was loaded: ${failure}${first}`);
+    }
+    return this.insertAll(table, entity, rows);
+  }
+
+  private async stageToGcs(body: Buffer, jobId: string): Promise<string> {
+    const storage = await import("@google-cloud/storage");
+    const client = new storage.Storage({ projectId: this.options.projectId, apiEndpoint: process.env.API2LAKE_STORAGE_ENDPOINT });
+    const name = `_staging/${jobId}.ndjson`;
+    await this.retry("stage load file", () => client.bucket(this.options.stagingBucket as string).file(name).save(body, { resumable: body.length > 5 * 1024 * 1024 }));
+    return `gs://${this.options.stagingBucket}/${name}`;
+  }
+
+  private async loadFromUri(table: Table, uri: string, metadata: Record<string, unknown>): Promise<Job> {
+    const m = { ...metadata };
+    const jobId = m.jobId as string;
+    delete m.jobId;
+    delete m.location;
+    const resp = await this.bq.createJob({
+      jobId: jobId, location: this.options.location,
+      configuration: { load: { ...m, sourceUris: [uri], destinationTable: { projectId: this.options.projectId, datasetId: table.dataset.id, tableId: table.id } } },
+    } as never);
+    return resp[0];
+  }
+
+  /** Polls a job until DONE (bounded); returns its error text for data errors when `soft`, else throws. */
+  private async waitJob(job: Job, what: string, soft = false): Promise<string | undefined> {
+    const deadline = Date.now() + this.timeoutMs;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+      const meta = (await this.retry(`${what} job status`, () => job.getMetadata()))[0] as JobMeta;
+      if (meta.status?.state === "DONE") {
+        const err = meta.status.errorResult;
+        if (!err) return undefined;
+        const detail = [err.message].concat((meta.status.errors ?? []).map((e) => e.message)).filter(Boolean).join("; ");
+        if (soft && !isTransient({ reason: err.reason })) return detail;
+        throw new Error(`BigQuery ${what} job ${job.id} failed: ${detail}`);
+      }
+      if (Date.now() > deadline) throw new Error(`BigQuery ${what} job ${job.id} not done after ${this.timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  /** insertAll in batches within the API limits; rows it refuses come back as dead letters. */
+  private async insertAll(table: Table, entity: string, rows: readonly Row[]): Promise<AppendResult> {
+    const fields = this.schemas.get(key(table)) as TableField[];
+    const maxRows = Math.min(this.options.insertBatchRows ?? INSERT_ALL_MAX_ROWS, 50_000);
+    const maxBytes = this.options.insertBatchBytes ?? INSERT_ALL_MAX_BYTES;
+    const rejected: DeadLetter[] = [];
+    let written = 0;
+    let batch: { insertId: string; json: Row; index: number }[] = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const sent = batch;
+      const payloads = sent.map((b) => ({ insertId: b.insertId, json: b.json }));
+      batch = [];
+      bytes = 0;
+      const errors = await this.insertBatch(table, payloads);
+      const byRow = new Map<unknown, InsertError>();
+      for (const err of errors) byRow.set(err.row, err);
+      for (let j = 0; j < sent.length; j++) {
+        const b = sent[j];
+        const err = byRow.get(payloads[j]);
+        if (!err) { written++; continue; }
+        const reason = err.errors.map((x) => `${x.reason ?? "invalid"}: ${x.message ?? ""}`.trim()).join("; ");
+        rejected.push(letterFor(rows[b.index], entity, `BigQuery rejected the row: ${reason}`));
+      }
+    };
+    for (let i = 0; i < rows.length; i++) {
+      const json = toBigQuery(rows[i], fields);
+      const size = Buffer.byteLength(JSON.stringify(json)) + 64;
+      if (batch.length >= maxRows || (batch.length > 0 && bytes + size > maxBytes)) await flush();
+      batch.push({ insertId: `${crypto.createHash("sha1").update(JSON.stringify(json)).digest("hex")}-${i}`, json: json, index: i });
+      bytes += size;
+    }
+    await flush();
+    return { written: written, rejected: rejected };
+  }
+
+  /**
+   * One insertAll request; per-row errors are returned. A request refused as a whole (the
+   * emulator does that for a bad value) is split in halves until the bad rows are alone, each
+   * of which then comes back as an error of its own. A request that never got an HTTP answer
+   * (connection refused, timeout) is retried a bounded number of times and then thrown.
+   */
+  private async insertBatch(table: Table, payloads: { insertId: string; json: Row }[]): Promise<InsertError[]> {
+    try {
+      return await retrying(`insertAll into ${table.dataset.id}.${table.id}`, async () => {
+        try {
+          await table.insert(payloads, { raw: true, skipInvalidRows: true, partialRetries: 0 } as never);
+          return [] as InsertError[];
+        } catch (e) {
+          const partial = (e as { name?: string; errors?: InsertError[] }).errors;
+          if ((e as { name?: string }).name === "PartialFailureError" && Array.isArray(partial)) return partial;
+          throw e;
+        }
+      }, {
+        maxAttempts: this.options.maxAttempts ?? 4,
+        timeoutMs: this.timeoutMs,
+        retryIf: (e) => isNetworkError(e) || [429, 502, 503, 504].includes(codeOf(e) ?? 0),
+      });
+    } catch (e) {
+      const cause = (e as { cause?: unknown }).cause;
+      if (isNetworkError(cause) || codeOf(cause) === undefined) throw e;
+      if (payloads.length === 1) {
+        const c = cause as { message?: string; errors?: { reason?: string }[] };
+        return [{ row: payloads[0], errors: [{ reason: c.errors?.[0]?.reason ?? String(codeOf(cause)), message: c.message }] }];
+      }
+      const half = Math.ceil(payloads.length / 2);
+      const left = await this.insertBatch(table, payloads.slice(0, half));
+      const right = await this.insertBatch(table, payloads.slice(half));
+      return left.concat(right);
+    }
+  }
+
+  /** Rows whose values cannot take their column's type, found locally (used where insertAll cannot be). */
+  private rejectedByProbe(rows: readonly Row[], fields: TableField[], entity: string, failure: string): { bad: Set<number>; rejected: DeadLetter[] } {
+    const bad = new Set<number>();
+    const rejected: DeadLetter[] = [];
+    rows.forEach((r, i) => {
+      const why = typeProblem(toBigQuery(r, fields), fields);
+      if (why) { bad.add(i); rejected.push(letterFor(r, entity, `BigQuery rejected the row: ${why} (load: ${failure})`)); }
+    });
+    return { bad: bad, rejected: rejected };
+  }
+
+  /** Creates the dataset and table if missing, adds columns the rows bring; caches the schema. */
+  private async ensureTable(layer: Layer, spec: TableSpec, rows: readonly Row[]): Promise<Table> {
+    const datasetId = this.dataset(layer);
+    await this.ensureDataset(datasetId);
+    const table = this.bq.dataset(datasetId).table(spec.name);
+    const wanted = wantedFields(spec, rows);
+    let have = this.schemas.get(key(table));
+    if (!have) {
+      have = await this.retry(`get table ${datasetId}.${spec.name}`, async () => {
+        try {
+          return ((await table.getMetadata())[0] as { schema?: { fields?: TableField[] } }).schema?.fields ?? [];
+        } catch (e) {
+          if (codeOf(e) !== 404) throw e;
+          return undefined;
+        }
+      });
+      if (!have) {
+        const part = spec.partitionColumn ? wanted.find((f) => (f.name as string).toLowerCase() === spec.partitionColumn?.toLowerCase()) : undefined;
+        const timePartitioning = part && (part.type === "DATE" || part.type === "TIMESTAMP") ? { type: "DAY", field: part.name } : undefined;
+        await this.retry(`create table ${datasetId}.${spec.name}`, async () => {
+          try { await table.create({ schema: { fields: wanted }, timePartitioning: timePartitioning }); } catch (e) { if (codeOf(e) !== 409) throw e; }
+        });
+        have = wanted;
+      }
+    }
+    const known = new Set(have.map((f) => (f.name as string).toLowerCase()));
+    const added = wanted.filter((f) => !known.has((f.name as string).toLowerCase()));
+    if (added.length) {
+      have = have.concat(added);
+      const fields = have;
+      for (const f of added) await this.runDml(`ALTER TABLE ${this.fq(layer, spec.name)} ADD COLUMN IF NOT EXISTS ${quote(f.name as string)} ${f.type}`);
+      const now = await this.retry(`get table ${datasetId}.${spec.name}`, async () => ((await table.getMetadata())[0] as { schema?: { fields?: TableField[] } }).schema?.fields ?? []);
+      if (now.length < fields.length) await this.rebuildWithColumns(layer, table, now, fields);
+    }
+    this.schemas.set(key(table), have);
+    return table;
+  }
+
+  /**
+   * For stores where ALTER TABLE ADD COLUMN has no effect (the BigQuery emulator v0.8.1): copies
+   * the rows aside, recreates the table with the wider schema and copies them back. Not atomic;
+   * on BigQuery itself the ALTER works and this never runs.
+   */
+  private async rebuildWithColumns(layer: Layer, table: Table, old: TableField[], fields: TableField[]): Promise<void> {
+    const meta = (await this.retry("get table", () => table.getMetadata()))[0] as { timePartitioning?: unknown };
+    const aside = this.bq.dataset(table.dataset.id as string).table(`_evolve_${table.id}_${crypto.randomBytes(4).toString("hex")}`);
+    const cols = old.map((f) => quote(f.name as string)).join(", ");
+    await this.retry("create copy table", () => aside.create({ schema: { fields: old } }));
+    try {
+      await this.runDml(`INSERT INTO ${this.fq(layer, aside.id as string)} (${cols}) SELECT ${cols} FROM ${this.fq(layer, table.id as string)}`);
+      await this.retry("drop table", () => table.delete());
+      await this.retry("recreate table", () => table.create({ schema: { fields: fields }, timePartitioning: meta.timePartitioning } as never));
+      await this.runDml(`INSERT INTO ${this.fq(layer, table.id as string)} (${cols}) SELECT ${cols} FROM ${this.fq(layer, aside.id as string)}`);
+    } finally {
+      await aside.delete({ ignoreNotFound: true }).catch(() => undefined);
+    }
+  }
+
+  private ensureDataset(id: string): Promise<void> {
+    let ready = this.datasetsReady.get(id);
+    if (!ready) {
+      ready = this.retry(`create dataset ${id}`, async () => {
+        const ds = this.bq.dataset(id, { location: this.options.location });
+        if ((await ds.exists())[0]) return;
+        try { await ds.create({ location: this.options.location }); } catch (e) { if (codeOf(e) !== 409) throw e; }
+      });
+      this.datasetsReady.set(id, ready);
+      ready.catch(() => this.datasetsReady.delete(id));
+    }
+    return ready;
+  }
+}
+
+interface JobMeta {
+  status?: { state?: string; errorResult?: { reason?: string; message?: string }; errors?: { reason?: string; message?: string }[] };
+}
+interface InsertError {
+  row: unknown;
+  errors: { reason?: string; message?: string }[];
+}
+
+function wantedFields(spec: TableSpec, rows: readonly Row[]): TableField[] {
+  const out = new Map<string, TableField>();
+  for (const c of spec.columns) out.set(c.name.toLowerCase(), { name: c.name, type: BQ_TYPES[c.type] ?? "STRING", mode: "NULLABLE" });
+  for (const r of rows) {
+    for (const k in r) {
+      if (out.has(k.toLowerCase()) || r[k] === undefined) continue;
+      const v = r[k];
+      out.set(k.toLowerCase(), { name: k, type: v !== null && typeof v === "object" ? "JSON" : "STRING", mode: "NULLABLE" });
+    }
+  }
+  if (out.size === 0) throw new Error(`${spec.name}: no columns in the spec or the rows`);
+  return [...out.values()];
+}
+
+/** The last row of each primary key (keys compared on their BigQuery form). */
+function lastPerKey(rows: readonly Row[], keys: readonly string[], fields: TableField[]): Row[] {
+  const keyFields = fields.filter((f) => keys.some((k) => k.toLowerCase() === (f.name as string).toLowerCase()));
+  const byKey = new Map<string, number>();
+  rows.forEach((r, i) => {
+    const json = toBigQuery(r, keyFields);
+    byKey.set(JSON.stringify(keyFields.map((f) => json[f.name as string] ?? null)), i);
+  });
+  return [...byKey.values()].sort((a, b) => a - b).map((i) => rows[i]);
+}
+
+function findField(fields: TableField[], name: string, what: string): TableField {
+  const f = fields.find((x) => (x.name as string).toLowerCase() === name.toLowerCase());
+  if (!f) throw new Error(`${what} "${name}" is not a column (columns: ${fields.map((x) => x.name).join(", ")})`);
+  return f;
+}
+
+/** A row as BigQuery's JSON wants it for the table's columns (unknown keys dropped). */
+export function toBigQuery(row: Row, fields: TableField[]): Row {
+  const out: Row = {};
+  const byLower = new Map<string, string>();
+  for (const k in row) byLower.set(k.toLowerCase(), k);
+  for (const f of fields) {
+    const key = byLower.get((f.name as string).toLowerCase());
+    if (key === undefined) continue;
+    const v = row[key];
+    if (v === undefined || v === null) continue;
+    out[f.name as string] = toCell(v, f.type as string);
+  }
+  return out;
+}
+
+function toCell(v: unknown, type: string): unknown {
+  switch (type) {
+    case "JSON": return JSON.stringify(v);
+    case "TIMESTAMP": return v instanceof Date ? v.toISOString() : typeof v === "number" ? new Date(v).toISOString() : v;
+    case "DATE": return v instanceof Date ? v.toISOString().slice(0, 10) : typeof v === "number" ? new Date(v).toISOString().slice(0, 10) : v;
+    case "STRING": return typeof v === "object" ? JSON.stringify(v) : String(v);
+    default: return v;
+  }
+}
+
+/** Why a converted value cannot take its column type, or undefined. */
+function typeProblem(json: Row, fields: TableField[]): string | undefined {
+  for (const f of fields) {
+    const v = json[f.name as string];
+    if (v === undefined) continue;
+    const bad =
+      (f.type === "INT64" && !(Number.isSafeInteger(v) || (typeof v === "string" && /^-?\d{1,19}$/.test(v)))) ||
+      (f.type === "FLOAT64" && !(typeof v === "number" || (typeof v === "string" && v.trim() !== "" && !Number.isNaN(Number(v))))) ||
+      (f.type === "BOOL" && !(typeof v === "boolean" || v === "true" || v === "false")) ||
+      (f.type === "DATE" && !(typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v))) ||
+      (f.type === "TIMESTAMP" && !(typeof v === "string" && !Number.isNaN(Date.parse(v))));
+    if (bad) return `invalid: ${JSON.stringify(v)} is not a valid ${f.type} for field ${f.name}`;
+  }
+  return undefined;
+}
+
+/** A value read back as the DuckDB twin returns it: timestamps ISO `...Z`, dates `YYYY-MM-DD`, JSON parsed. */
+function fromBigQuery(row: Row, fields: TableField[]): Row {
+  const types = new Map(fields.map((f) => [f.name as string, f.type as string]));
+  const out: Row = {};
+  for (const k in row) {
+    let v = row[k] as unknown;
+    if (v !== null && typeof v === "object" && "value" in (v as object) && !Array.isArray(v)) v = (v as { value: unknown }).value;
+    const t = types.get(k);
+    if (t === "JSON" && typeof v === "string") v = JSON.parse(v);
+    if (t === "TIMESTAMP" && typeof v === "string" && !Number.isNaN(Date.parse(v))) v = new Date(Date.parse(v)).toISOString();
+    out[k] = v;
+  }
+  return out;
+}
+
+function letterFor(row: Row, entity: string, error: string): DeadLetter {
+  return deadLetter({
+    stage: "sink", error: error, payload: row, entity: entity,
+    source: typeof row._source === "string" ? row._source : `bigquery:${entity}`,
+    run_id: typeof row._run_id === "string" ? row._run_id : "",
+  });
+}
+
+function uploadLoad(table: Table, body: Buffer, metadata: Record<string, unknown>): Promise<Job> {
+  return new Promise<Job>((resolve, reject) => {
+    const stream = table.createWriteStream(metadata as never);
+    stream.once("job", (job: Job) => {
+      stream.removeListener("error", reject);
+      stream.on("error", () => undefined); // the job's outcome is read by waitJob
+      resolve(job);
+    });
+    stream.once("error", reject);
+    stream.end(body);
+  });
+}
+
+/**
+ * Worth another attempt: no HTTP answer at all, throttling, 502/503/504, or a reason BigQuery
+ * documents as retryable. A bare 500 is not retried (the emulator answers 500 to bad SQL).
+ */
+function bigQueryRetryable(e: unknown): boolean {
+  if (isNetworkError(e)) return true;
+  const code = codeOf(e);
+  if (code !== undefined && [408, 429, 502, 503, 504].includes(code)) return true;
+  const reasons = ((e as { errors?: { reason?: unknown }[] })?.errors ?? []).map((x) => x?.reason);
+  return reasons.some((r) => r === "backendError" || r === "rateLimitExceeded" || r === "jobBackendError" || r === "jobRateLimitExceeded");
+}
+
+/** A stand-in credential for emulators: a fixed bearer token, no metadata-server or ADC lookups. */
+function emulatorAuthClient(): { getRequestHeaders: () => Promise<Headers> } {
+  return { getRequestHeaders: async () => new Headers({ Authorization: "Bearer emulator" }) };
+}
+
+/** Schema cache key: `dataset.table`. */
+function key(table: Table): string {
+  return `${table.dataset.id}.${table.id}`;
+}
+
+function quote(name: string): string {
+  return "`" + name.replace(/`/g, "\\`") + "`";
+}
+
+function codeOf(e: unknown): number | undefined {
+  const c = (e as { code?: unknown })?.code;
+  return typeof c === "number" ? c : undefined;
+}
