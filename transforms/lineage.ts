@@ -24,6 +24,8 @@ export function canonicalJson(value: unknown): string {
   const record = value as Record<string, unknown>;
   if (typeof (record as { toJSON?: unknown }).toJSON === "function") return canonicalJson((record as { toJSON: () => unknown }).toJSON());
   const keys = Object.keys(record).sort();
+  // Flat records (the common case): the native stringifier with the sorted keys as its key list.
+  if (isFlat(record, keys)) return JSON.stringify(record, keys);
   const parts: string[] = [];
   for (const key of keys) {
     const member = record[key];
@@ -31,6 +33,16 @@ export function canonicalJson(value: unknown): string {
     parts.push(JSON.stringify(key) + ":" + canonicalJson(member));
   }
   return "{" + parts.join(",") + "}";
+}
+
+/** True when no member is an object or function (arrays of scalars are fine): `JSON.stringify(record, keys)` is then canonical. */
+function isFlat(record: Record<string, unknown>, keys: string[]): boolean {
+  for (const key of keys) {
+    const v = record[key];
+    if (typeof v === "function" || (v !== null && typeof v === "object" && (!Array.isArray(v) || !v.every((x) => x === null || (typeof x !== "object" && typeof x !== "function" && x !== undefined)))))
+      return false;
+  }
+  return true;
 }
 
 /** sha256 (lowercase hex) of the record's canonical JSON. Stable across key order and runs. */
@@ -114,4 +126,4 @@ export function addLineage(config: AddLineageConfig) {
 
 // DoFns call these by reference: Beam ships the module name, not the code (top-level functions
 // holding arrow functions do not survive the closure serializer), and a worker requires the module.
-requireForSerialization("api2lake/dist/transforms/lineage", { canonicalJson: canonicalJson, payloadHash: payloadHash, lineageFor: lineageFor, withLineage: withLineage });
+requireForSerialization("api2lake/dist/transforms/lineage", { canonicalJson: canonicalJson, isFlat: isFlat, payloadHash: payloadHash, lineageFor: lineageFor, withLineage: withLineage });

@@ -81,14 +81,14 @@ export function renameFields(row: Row, mapping: Record<string, string>): Row {
  * Renames a row with a mapping built for its own key set, memoized per key set: rows of one
  * API share a few key sets, so the mapping is computed a handful of times per run.
  */
-export function createRenamer(declared: readonly string[] = []): (row: Row) => Row {
+export function createRenamer(): (row: Row) => Row {
   const cache = new Map<string, Record<string, string>>();
   return (row: Row) => {
     const keys = Object.keys(row);
     const signature = keys.join("\u0000");
     let mapping = cache.get(signature);
     if (mapping === undefined) {
-      mapping = buildNameMapping(declared.length ? [...declared, ...keys] : keys);
+      mapping = buildNameMapping(keys);
       if (cache.size > 10_000) cache.clear();
       cache.set(signature, mapping);
     }
@@ -99,16 +99,15 @@ export function createRenamer(declared: readonly string[] = []): (row: Row) => R
 // ---- Beam ----
 
 /**
- * Renames every row's keys to warehouse-safe names (see `createRenamer`); `declared` names
- * (e.g. the entity's field list) take part in every mapping so they win collisions consistently.
+ * Renames every row's keys to warehouse-safe names with a mapping built from the row's own key
+ * set (see `createRenamer`, memoized per key set on the worker).
  */
-export function sanitizeNames(config: { declared?: readonly string[]; label?: string } = {}) {
-  const declared = [...(config.declared ?? [])];
+export function sanitizeNames(config: { label?: string } = {}) {
   return withName(config.label ?? "SanitizeNames", function sanitizeNames(input: PCollection<Row>): PCollection<Row> {
     return input.apply(withName("RenameFields", parDo({
-      startBundle: function (this: { rename?: (row: Row) => Row }) { this.rename = createRenamer(declared); },
+      startBundle: function (this: { rename?: (row: Row) => Row }) { this.rename = createRenamer(); },
       process: function* (this: { rename?: (row: Row) => Row }, row: Row) {
-        if (this.rename === undefined) this.rename = createRenamer(declared);
+        if (this.rename === undefined) this.rename = createRenamer();
         yield this.rename(row);
       },
     })));

@@ -42,6 +42,8 @@ export function normalizePhone(raw: unknown, region: string): NormalizedPhone {
   const text = String(raw).trim();
   if (text === "") return invalid("empty");
   if (text.length > 100) return invalid("too long");
+  // Text without two digits cannot be a number; skip the parser (its errors are costly).
+  if (!/\d.*\d/.test(text) && !/^\+?[A-Za-z0-9 ().-]{7,}$/.test(text)) return invalid("not a phone number");
   if (!libphonenumber.isSupportedCountry(region as libphonenumber.CountryCode)) return invalid(`unknown region "${region}"`);
   const first = parse(text, region);
   if (first.valid || !/^00[1-9]/.test(text.replace(/[\s().-]/g, ""))) return first;

@@ -91,6 +91,36 @@ export function checkField(name: string, value: unknown, field: FieldConfig): Ou
 }
 
 /**
+ * An upper bound of a flat record's JSON size in UTF-8 bytes, without serializing it: every
+ * UTF-16 unit of a key or string costs at most 6 bytes (`\u001f`), a scalar at most 32.
+ * `Infinity` when a member is an object or array (then the exact size is computed).
+ */
+function jsonBytesBound(row: Record<string, unknown>): number {
+  let bound = 2;
+  for (const key in row) {
+    const v = row[key];
+    bound += key.length * 6 + 4;
+    if (typeof v === "string") bound += v.length * 6 + 2;
+    else if (v !== null && typeof v === "object") return Infinity;
+    else bound += 32;
+  }
+  return bound;
+}
+
+/** UTF-8 length of a string (lone surrogates count 3, as `Buffer.byteLength` does). */
+function utf8Bytes(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { n += 4; i++; }
+    else n += 3;
+  }
+  return n;
+}
+
+/**
  * Validates a record against its declared fields. Every failing field is reported (joined with
  * `; `, in declaration order); a valid record comes back as a copy with coerced values.
  * Undeclared fields pass through untouched.
@@ -100,7 +130,7 @@ export function checkField(name: string, value: unknown, field: FieldConfig): Ou
  */
 export function validateRow(row: unknown, fields: Record<string, FieldConfig>, options: ValidateOptions): Outcome<Row> {
   if (!isPlainObject(row)) return failed("not a JSON object");
-  const bytes = options.bytes ?? Buffer.byteLength(JSON.stringify(row), "utf8");
+  const bytes = options.bytes ?? (jsonBytesBound(row) <= options.maxRecordBytes ? 0 : utf8Bytes(JSON.stringify(row)));
   if (bytes > options.maxRecordBytes) return failed(`record is ${bytes} bytes, over the ${options.maxRecordBytes}-byte limit`);
   let out: Row | undefined;
   let reasons: string[] | undefined;
@@ -128,4 +158,4 @@ export function validateRecords(config: { fields: Record<string, FieldConfig>; m
 
 // DoFns call these by reference: Beam ships the module name, not the code (top-level functions
 // holding arrow functions do not survive the closure serializer), and a worker requires the module.
-requireForSerialization("api2lake/dist/transforms/validation", { parseRecord: parseRecord, describe: describe, checkField: checkField, validateRow: validateRow });
+requireForSerialization("api2lake/dist/transforms/validation", { parseRecord: parseRecord, describe: describe, checkField: checkField, validateRow: validateRow, jsonBytesBound: jsonBytesBound, utf8Bytes: utf8Bytes });

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { impulse, withName, type PCollection, type Root } from "apache-beam";
+import { P, flatten, impulse, withName, type PCollection, type Root } from "apache-beam";
 import { runCollecting } from "./direct";
 import { addLineage, payloadHash, type SourcedRecord } from "../../transforms/lineage";
 import { sanitizeNames } from "../../transforms/names";
@@ -39,8 +39,7 @@ test("cleaning chain on the direct runner: lineage, names, flatten, validate, ph
     const phoned = valid.ok.apply(normalizePhones({ phones: { phone: { region: "FR" } } }));
     const dated = phoned.apply(normalizeDates({ dates: { signup_date: { formats: ["iso", "dd/MM/yyyy"], zone: "Europe/Paris", output: "date", required: true } } }));
     const kept = dated.ok.apply(dedupeLatest({ primaryKey: ["customer_id"], orderBy: "updated_at" }));
-    const { P } = require("apache-beam") as typeof import("apache-beam");
-    const failed = P([lineaged.failed, valid.failed, dated.failed]).apply(withName("CollectFailed", (require("apache-beam") as typeof import("apache-beam")).flatten<Rejected>()));
+    const failed = P([lineaged.failed, valid.failed, dated.failed]).apply(withName("CollectFailed", flatten<Rejected>()));
     const letters = failed.apply(toDeadLetters({ runId: "run1", entity: "customers", source: "/customers" }));
     return { kept: kept, children: flat.children, letters: letters };
   });

@@ -29,3 +29,16 @@ test("withLineage adds the five columns, UTC ISO with ms, page as text", () => {
   assert.equal(lineageFor([1], { runId: "r", source: "/s", page: "c1", ingestedAt: 0 })._ingested_at, "1970-01-01T00:00:00.000Z");
   assert.throws(() => lineageFor({}, { runId: "r", source: "/s", page: 1, ingestedAt: "nope" }), /not a date/);
 });
+
+test("property: the flat fast path of canonicalJson equals the recursive definition", async () => {
+  const fc = await import("fast-check");
+  const reference = (v: unknown): string => {
+    if (v === null || typeof v !== "object") return JSON.stringify(v) ?? "null";
+    if (Array.isArray(v)) return "[" + v.map((x) => (x === undefined ? "null" : reference(x))).join(",") + "]";
+    const o = v as Record<string, unknown>;
+    return "{" + Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => JSON.stringify(k) + ":" + reference(o[k])).join(",") + "}";
+  };
+  fc.assert(fc.property(fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer(), fc.double({ noNaN: true }), fc.boolean(), fc.constant(null), fc.array(fc.oneof(fc.integer(), fc.string(), fc.constant(null))), fc.dictionary(fc.string(), fc.integer()))), (o) => {
+    assert.equal(canonicalJson(o), reference(o));
+  }), { numRuns: 2000 });
+});

@@ -58,3 +58,12 @@ test("validation does not mutate its input", () => {
   validateRow(row, fields, opts);
   assert.deepEqual(row, { customer_id: 1, quantity: "2" });
 });
+
+test("record size: the cheap bound never under-estimates, the exact size equals Buffer.byteLength", () => {
+  const tiny = { maxRecordBytes: 20 };
+  const row = { customer_id: "é😀\u0000" };
+  const bytes = Buffer.byteLength(JSON.stringify(row), "utf8");
+  assert.deepEqual(validateRow(row, fields, tiny), bytes > 20 ? { ok: false, reason: `record is ${bytes} bytes, over the 20-byte limit` } : { ok: true, value: row });
+  const nested = { customer_id: "c", n: { s: "ü".repeat(30) } };
+  assert.deepEqual(validateRow(nested, fields, { maxRecordBytes: 50 }), { ok: false, reason: `record is ${Buffer.byteLength(JSON.stringify(nested))} bytes, over the 50-byte limit` });
+});
