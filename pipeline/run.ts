@@ -12,6 +12,7 @@ import type { ParsedOptions } from "./options";
 import { buildGraph, type EntityRun } from "./graph";
 import { entityCounts, manifestChecks, type RunManifest } from "./manifest";
 import { nameMappingPath } from "./name-mapping";
+import { exportJobsWorkbook } from "../sinks/workbook";
 
 export interface RunRequest {
   sources: readonly SourceConfig[];
@@ -81,6 +82,8 @@ export async function executeRun(request: RunRequest): Promise<RunManifest> {
           else await advanceWatermark(lake, run.source.name, name, { slices: slices });
         }
       }
+      // The jobs seed's two-sheet workbook, when this local warehouse has the job counts.
+      if (target.kind === "local") await exportJobsWorkbook(target.out);
     },
   });
 }
