@@ -14,7 +14,7 @@ import { averageSensorDays, dailyAverages } from "../../transforms/sensor-averag
 import { countJobsByLocation, countJobsBySkill, jobsByLocation, jobsBySkill } from "../../transforms/job-counts";
 import type { Row } from "../../model/row";
 import type { DeadLetter } from "../../model/dead-letter";
-import { sensorConfig, readings } from "./sensor-averages.test";
+import { sensorConfig, readings } from "./sensor-fixtures";
 
 /** Data enters through impulse + a generator (never beam.create); `items` is captured as JSON data. */
 function source<T>(root: Root, items: T[], label = "GenerateItems"): PCollection<T> {
