@@ -91,4 +91,22 @@ describe("BigQueryWarehouse specifics", () => {
     assert.equal(meta.timePartitioning?.type, "DAY");
     assert.equal(meta.timePartitioning?.field, "day");
   });
+
+  it("fault: the emulator stopping mid-write rejects with a clear message; a retry after restart loses and duplicates nothing", async () => {
+    const t = `fault_${suffix()}`;
+    const spec = sales(t);
+    const rows = Array.from({ length: 20_000 }, (_, i) => ({ sale_id: i, amount: i / 4, day: "2026-01-17", _run_id: "rf" }));
+    const wh = newWarehouse({ timeoutMs: 3_000, maxAttempts: 2 });
+    await wh.mergeHub(spec, rows.slice(0, 10)); // the table exists before the fault
+    const started = Date.now();
+    const writing = wh.mergeHub(spec, rows);
+    setTimeout(() => void emu.stop("bigquery"), 150);
+    await assert.rejects(writing, (e: Error) => /failed after \d attempt|not done after|no answer within/.test(e.message));
+    assert.ok(Date.now() - started < 40_000, `took ${Date.now() - started} ms`);
+    await emu.start("bigquery"); // same port, same database file
+    const again = newWarehouse();
+    await again.mergeHub(spec, rows);
+    const got = await again.query(`SELECT COUNT(*) AS n, COUNT(DISTINCT sale_id) AS k, SUM(amount) AS s FROM ${PREFIX}hub.${t}`);
+    assert.deepEqual(got, [{ n: 20_000, k: 20_000, s: rows.reduce((a, r) => a + r.amount, 0) }]);
+  });
 });
