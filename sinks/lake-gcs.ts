@@ -33,7 +33,7 @@ export interface GcsLakeOptions {
   apiEndpoint?: string;
   /** Shards larger than this many bytes use a resumable upload (default 5 MiB). */
   resumableThresholdBytes?: number;
-  /** Parallel copies during commit (default 16). */
+  /** Parallel copies during commit (default 32). */
   commitConcurrency?: number;
 }
 
@@ -91,7 +91,7 @@ export class GcsLake implements Lake {
         await file.delete({ ignoreNotFound: true });
       }
     };
-    const n = Math.max(1, Math.min(this.options.commitConcurrency ?? 16, queue.length));
+    const n = Math.max(1, Math.min(this.options.commitConcurrency ?? 32, queue.length));
     await Promise.all(Array.from({ length: n }, worker));
   }
 

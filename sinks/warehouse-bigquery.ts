@@ -246,9 +246,13 @@ export class BigQueryWarehouse implements Warehouse {
     if (this.options.stagingBucket && rows.length > 0) staged = await this.stageToGcs(body, jobId);
     let failure: string | undefined;
     try {
+      let attempt = 0;
       const job = await this.retry(`load into ${table.dataset.id}.${table.id}`, async () => {
-        const existing = this.bq.job(jobId, { location: this.options.location });
-        if ((await existing.exists())[0]) return existing;
+        // After an ambiguous failure the job may exist already: join it rather than load twice.
+        if (++attempt > 1) {
+          const existing = this.bq.job(jobId, { location: this.options.location });
+          if ((await existing.exists())[0]) return existing;
+        }
         return staged ? this.loadFromUri(table, staged, metadata) : uploadLoad(table, body, metadata);
       });
       failure = await this.waitJob(job, "load", true);
@@ -290,8 +294,11 @@ export class BigQueryWarehouse implements Warehouse {
   /** Polls a job until DONE (bounded); returns its error text for data errors when `soft`, else throws. */
   private async waitJob(job: Job, what: string, soft = false): Promise<string | undefined> {
     const deadline = Date.now() + this.timeoutMs;
+    let known = job.metadata as JobMeta | undefined;
     for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
-      const meta = (await this.retry(`${what} job status`, () => job.getMetadata()))[0] as JobMeta;
+      // The insert's answer may already say DONE (small loads, the emulator): no poll needed.
+      const meta = known?.status?.state === "DONE" ? known : ((await this.retry(`${what} job status`, () => job.getMetadata()))[0] as JobMeta);
+      known = undefined;
       if (meta.status?.state === "DONE") {
         const err = meta.status.errorResult;
         if (!err) return undefined;
@@ -503,12 +510,19 @@ function findField(fields: TableField[], name: string, what: string): TableField
 /** A row as BigQuery's JSON wants it for the table's columns (unknown keys dropped). */
 export function toBigQuery(row: Row, fields: TableField[]): Row {
   const out: Row = {};
-  const byLower = new Map<string, string>();
-  for (const k in row) byLower.set(k.toLowerCase(), k);
+  let byLower: Map<string, string> | undefined;
   for (const f of fields) {
-    const key = byLower.get((f.name as string).toLowerCase());
-    if (key === undefined) continue;
-    const v = row[key];
+    let v = row[f.name as string];
+    if (v === undefined) {
+      // Column names are case-insensitive in BigQuery: `Name` in a row fills column `name`.
+      if (!byLower) {
+        byLower = new Map<string, string>();
+        for (const k in row) byLower.set(k.toLowerCase(), k);
+      }
+      const key = byLower.get((f.name as string).toLowerCase());
+      if (key === undefined) continue;
+      v = row[key];
+    }
     if (v === undefined || v === null) continue;
     out[f.name as string] = toCell(v, f.type as string);
   }
