@@ -1,0 +1,68 @@
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import { fleetDriver, fleetVehicleStat } from "../../sources/demo-api";
+import { SEED, runGolden, sql, assertRunSucceeded } from "./helpers";
+
+const SIZES = { drivers: 60, vehicleStatsPerDay: 10 };
+
+test("fleet golden: drivers flattened with E.164 phones from digits-only input; vehicle stats of the date range", async () => {
+  const run = await runGolden("fleet", SIZES, { from: "2024-01-01", to: "2024-01-02" });
+  assertRunSucceeded(run.manifest);
+
+  const drivers = await sql(run.out, "SELECT id, name, phone, phone_e164, phone_valid, updated_at_time, created_at_time, username, license_state, driver_activation_status, vehicle_id, vehicle_name, eld_settings_rulesets, tags FROM hub.drivers ORDER BY id");
+  assert.equal(drivers.length, SIZES.drivers);
+  let digitsOnly = 0;
+  let withoutVehicle = 0;
+  for (let i = 0; i < SIZES.drivers; i++) {
+    const d = fleetDriver(SEED, i);
+    const row = drivers[i];
+    assert.equal(row.id, d.id);
+    assert.equal(row.name, d.name);
+    assert.equal(row.username, d.username);
+    assert.equal(row.license_state, d.licenseState);
+    assert.equal(row.driver_activation_status, d.driverActivationStatus);
+    assert.equal(row.updated_at_time, new Date(d.updatedAtTime).toISOString());
+    assert.equal(row.created_at_time, new Date(d.createdAtTime).toISOString());
+    // vehicle.{id,name} -> vehicle_id / vehicle_name; absent vehicle -> nulls
+    assert.equal(row.vehicle_id, d.vehicle ? d.vehicle.id : null, `${d.id} vehicle_id`);
+    assert.equal(row.vehicle_name, d.vehicle ? d.vehicle.name : null, `${d.id} vehicle_name`);
+    if (!d.vehicle) withoutVehicle++;
+    // arrays stay as JSON text
+    assert.equal(typeof row.eld_settings_rulesets, "string");
+    assert.deepEqual(JSON.parse(String(row.eld_settings_rulesets)), d.eldSettings.rulesets);
+    assert.deepEqual(JSON.parse(String(row.tags)), d.tags);
+    // phones: 10 digits (US default region) or +1 + 10 digits -> +1XXXXXXXXXX; "" -> invalid
+    assert.equal(row.phone, d.phone);
+    if (d.phone === "") {
+      assert.equal(row.phone_e164, null, `${d.id} empty phone`);
+      assert.equal(row.phone_valid, false);
+    } else {
+      if (/^\d{10}$/.test(d.phone)) digitsOnly++;
+      assert.equal(row.phone_e164, "+1" + d.phone.replace(/^\+1/, ""), `${d.id} phone ${d.phone}`);
+      assert.equal(row.phone_valid, true);
+    }
+  }
+  assert.ok(digitsOnly > 30 && withoutVehicle >= 3);
+  assert.equal(drivers.find((r) => r.id === "100007")!.phone_e164, null); // i % 50 == 7: phone ""
+
+  // vehicle stats: exactly the records with time in [2024-01-01, 2024-01-03), flattened
+  const stats = await sql(run.out, "SELECT id, time, name, engine_state_value, gps_latitude, gps_longitude, gps_speed_miles_per_hour, gps_reverse_geo_formatted_location, fuel_percent_value FROM hub.vehicle_stats ORDER BY time, id");
+  const n = 2 * SIZES.vehicleStatsPerDay;
+  assert.equal(stats.length, n);
+  for (let g = 0; g < n; g++) {
+    const s = fleetVehicleStat(SEED, g, SIZES.vehicleStatsPerDay);
+    const row = stats[g];
+    assert.equal(row.id, s.id);
+    assert.equal(row.time, new Date(s.time).toISOString());
+    assert.equal(row.name, s.name);
+    assert.equal(row.engine_state_value, s.engineState.value);
+    assert.equal(Number(row.gps_latitude), s.gps.latitude);
+    assert.equal(Number(row.gps_longitude), s.gps.longitude);
+    assert.equal(Number(row.gps_speed_miles_per_hour), s.gps.speedMilesPerHour);
+    assert.equal(row.gps_reverse_geo_formatted_location, s.gps.reverseGeo.formattedLocation);
+    if (s.fuelPercent) assert.equal(Number(row.fuel_percent_value), s.fuelPercent.value, `g=${g} fuel`);
+    else assert.equal(row.fuel_percent_value ?? null, null, `g=${g} has no fuelPercent`);
+  }
+  assert.equal(stats[5].fuel_percent_value ?? null, null); // g % 97 == 5
+  assert.equal(run.manifest.entities.vehicle_stats.fetched, n);
+});
