@@ -83,11 +83,18 @@ export class GcsLake implements Lake {
   async commit(runId: string): Promise<void> {
     const prefix = pendingPrefix(runId);
     const pending = (await this.bucket.getFiles({ prefix: prefix, autoPaginate: true }))[0];
+    // Which finals of this run exist already (a repeated commit): one listing per directory,
+    // not one lookup per shard.
+    const dirs = new Set(pending.map((f) => `${LAKE_DIR}/${f.name.slice(prefix.length, f.name.lastIndexOf("/") + 1)}${runId}-`));
+    const existing = new Set<string>();
+    await Promise.all([...dirs].map(async (d) => {
+      for (const f of (await this.bucket.getFiles({ prefix: d, autoPaginate: true }))[0]) existing.add(f.name);
+    }));
     const queue = pending.slice();
     const worker = async (): Promise<void> => {
       for (let file = queue.shift(); file; file = queue.shift()) {
         const finalName = `${LAKE_DIR}/${file.name.slice(prefix.length)}`;
-        await this.publish(file.name, finalName);
+        await this.publish(file.name, finalName, existing.has(finalName));
         await file.delete({ ignoreNotFound: true });
       }
     };
@@ -96,12 +103,11 @@ export class GcsLake implements Lake {
   }
 
   /** Copies a pending object to its final name unless that name exists (then it must hold the same bytes). */
-  private async publish(from: string, to: string): Promise<void> {
+  private async publish(from: string, to: string, exists: boolean): Promise<void> {
     const source = this.bucket.file(from);
     const target = this.bucket.file(to);
-    // Checked first because some stores (fake-gcs-server) ignore preconditions on copy; on GCS
-    // the precondition still closes the race between this check and the copy.
-    const exists = (await target.exists())[0];
+    // `exists` comes from a listing because some stores (fake-gcs-server) ignore preconditions on
+    // copy; on GCS the precondition still closes the race between that listing and the copy.
     if (!exists) {
       try {
         await source.copy(target, { preconditionOpts: { ifGenerationMatch: 0 } });
