@@ -7,6 +7,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/versions.env"
 cache="${API2LAKE_CACHE:-$HOME/.cache/api2lake}/emulators"
 mkdir -p "$cache"
+# One installer at a time per cache (parallel test files may all find a binary missing).
+exec 9>"$cache/.install.lock"
+flock 9
 
 build() { # name version module-or-dir [package inside that dir's module]
   local name="$1" version="$2" target="$3" pkg="${4:-.}" dir="$cache/$1-$2"

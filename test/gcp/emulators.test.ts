@@ -41,4 +41,8 @@ describe("emulator harness", () => {
       await other.stop();
     }
   });
+
+  it("an emulator that does not come up in time fails with a clear error naming it", async () => {
+    await assert.rejects(startEmulators(["gcs"], { applyEnv: false, readyTimeoutMs: 1 }), /gcs emulator \(.*fake-gcs-server on 127\.0\.0\.1:\d+\) did not answer within 1 ms; its output ends with:/);
+  });
 });
