@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
-import { Storage } from "@google-cloud/storage";
+import { File, Storage } from "@google-cloud/storage";
 import { startEmulators } from "../emulators/emulators";
 import type { Emulators } from "../emulators/emulators";
 import { GcsLake } from "../../sinks/lake-gcs";
@@ -48,7 +48,21 @@ describe("GcsLake on fake-gcs-server", () => {
   it("uploads a shard over 5 MB through a resumable session, intact", async () => {
     const lake = await makeGcsLake();
     const rows = Array.from({ length: 30_000 }, (_, i) => ({ id: i, pad: "x".repeat(200), n: i * 1.5 }));
-    const rel = await lake.writeShard({ layer: "processed", entity: "big", dt: "2026-01-15", runId: "r2", shard: "s0", rows: rows });
+    // Count which upload path the client takes (its own methods, observed, not replaced).
+    const proto = File.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const seen: string[] = [];
+    const originals = { resumable: proto.startResumableUpload_, simple: proto.startSimpleUpload_ };
+    proto.startResumableUpload_ = function (this: unknown, ...args: unknown[]) { seen.push("resumable"); return originals.resumable.apply(this, args); };
+    proto.startSimpleUpload_ = function (this: unknown, ...args: unknown[]) { seen.push("simple"); return originals.simple.apply(this, args); };
+    let rel: string;
+    try {
+      rel = await lake.writeShard({ layer: "processed", entity: "big", dt: "2026-01-15", runId: "r2", shard: "s0", rows: rows });
+      await lake.writeShard({ layer: "processed", entity: "big", dt: "2026-01-15", runId: "r2", shard: "s1", rows: rows.slice(0, 10) });
+    } finally {
+      proto.startResumableUpload_ = originals.resumable;
+      proto.startSimpleUpload_ = originals.simple;
+    }
+    assert.deepEqual(seen, ["resumable", "simple"]);
     await lake.commit("r2");
     const file = storage().bucket(lake.options.bucket).file(`lake/${rel}`);
     const meta = (await file.getMetadata())[0];
