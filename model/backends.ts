@@ -96,4 +96,6 @@ export type SinkTarget =
       bigtableInstance: string;
       /** BigQuery location for datasets. */
       location: string;
+      /** Ceiling for each Cloud call; retried a bounded number of times (stores' own default when absent). */
+      timeoutMs?: number;
     };

@@ -40,6 +40,7 @@ export const OPTIONS = {
   bucket: { type: "string", help: "Cloud Storage bucket for the lake, manifests and state (sink gcp).", example: "my-lake", pattern: "^[a-z0-9][-_.a-z0-9]{1,220}[a-z0-9]$", commands: SINKS, template: true },
   datasetPrefix: { type: "string", help: "Prefix of the BigQuery datasets lake, hub and dataproducts.", example: "dev_", default: "", pattern: "^[a-zA-Z0-9_]*$", commands: SINKS, template: true },
   bigtableInstance: { type: "string", help: "Bigtable instance of the serving store (sink gcp).", example: "serving", default: "api2lake", commands: SINKS, template: true },
+  gcpTimeoutMs: { type: "integer", help: "Ceiling in milliseconds for each BigQuery or Bigtable call (bounded retries follow).", default: "60000", pattern: "^[1-9][0-9]*$", commands: SINKS, template: true },
   location: { type: "string", help: "BigQuery location of new datasets.", default: "EU", commands: SINKS, template: true },
   topic: { type: "string", help: "Pub/Sub topic id to publish to.", example: "invoices", commands: ["publish"], template: true },
   subscription: { type: "string", help: "Pub/Sub subscription id to consume.", example: "invoices-api2lake", commands: ["stream"], template: true },

@@ -31,7 +31,7 @@ export function sinkTarget(options: ParsedOptions): SinkTarget {
   if (options.sink === "gcp") {
     const missing = (["project", "bucket"] as const).filter((k) => !options[k]);
     if (missing.length) throw new Error(`--sink gcp needs ${missing.map((m) => "--" + m).join(" and ")}`);
-    return { kind: "gcp", project: options.project!, bucket: options.bucket!, datasetPrefix: options.datasetPrefix ?? "", bigtableInstance: options.bigtableInstance ?? "api2lake", location: options.location ?? "EU" };
+    return { kind: "gcp", project: options.project!, bucket: options.bucket!, datasetPrefix: options.datasetPrefix ?? "", bigtableInstance: options.bigtableInstance ?? "api2lake", location: options.location ?? "EU", timeoutMs: Number(options.gcpTimeoutMs ?? "60000") };
   }
   return { kind: "local", out: path.resolve(options.out ?? "./out") };
 }

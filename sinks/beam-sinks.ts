@@ -64,7 +64,11 @@ export interface LakeSinkSpec {
 }
 
 /** Writes one pending shard per `dt` present in `rows`; shard ids are `<bundleId>-<seq>-<n>`. */
-export async function flushLake(spec: LakeSinkSpec, rows: readonly Row[], shardBase: string): Promise<SinkReport[]> {
+export function flushLake(spec: LakeSinkSpec, rows: readonly Row[], shardBase: string): Promise<SinkReport[]> {
+  return naming(`lake (${spec.target.kind === "gcp" ? "Cloud Storage" : "local folder"}) ${spec.layer}/${spec.entity}`, writeLakeRows(spec, rows, shardBase));
+}
+
+async function writeLakeRows(spec: LakeSinkSpec, rows: readonly Row[], shardBase: string): Promise<SinkReport[]> {
   if (rows.length === 0) return [];
   const byDt = new Map<string, Row[]>();
   const today = formatUtc(Date.now(), "yyyy-MM-dd");
@@ -93,7 +97,11 @@ export interface WarehouseSinkSpec {
   entity?: string;
 }
 
-export async function flushWarehouse(spec: WarehouseSinkSpec, rows: readonly Row[]): Promise<SinkReport[]> {
+export function flushWarehouse(spec: WarehouseSinkSpec, rows: readonly Row[]): Promise<SinkReport[]> {
+  return naming(`warehouse (${spec.target.kind === "gcp" ? "BigQuery" : "DuckDB"}) ${spec.mode} ${spec.table.name}`, writeWarehouseRows(spec, rows));
+}
+
+async function writeWarehouseRows(spec: WarehouseSinkSpec, rows: readonly Row[]): Promise<SinkReport[]> {
   if (rows.length === 0) return [];
   const warehouse = await openWarehouse(spec.target);
   try {
@@ -130,7 +138,11 @@ export interface ServingSinkSpec {
 }
 
 /** Builds serving rows (row-key template + columns) and writes them; bad rows are reported, not thrown. */
-export async function flushServing(spec: ServingSinkSpec, rows: readonly Row[]): Promise<SinkReport[]> {
+export function flushServing(spec: ServingSinkSpec, rows: readonly Row[]): Promise<SinkReport[]> {
+  return naming(`serving store (${spec.target.kind === "gcp" ? "Bigtable" : "embedded"}) ${spec.config.table}`, writeServingRows(spec, rows));
+}
+
+async function writeServingRows(spec: ServingSinkSpec, rows: readonly Row[]): Promise<SinkReport[]> {
   if (rows.length === 0) return [];
   const failed: SinkReport["failed"] = [];
   const built: { key: string; row: Row }[] = [];
@@ -151,6 +163,15 @@ export async function flushServing(spec: ServingSinkSpec, rows: readonly Row[]):
     return [{ sink: "serving", location: spec.config.table, written: result.written, failed: failed }];
   } finally {
     await store.close();
+  }
+}
+
+/** A failed write says which backend and table failed, so a failed run's message is actionable. */
+async function naming<T>(what: string, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    throw new Error(`${what}: ${(error as Error).message}`);
   }
 }
 

@@ -40,7 +40,7 @@ export async function openWarehouse(target: SinkTarget): Promise<Warehouse> {
     case "local":
       return openDuckDbWarehouse(localPaths(target.out).warehouse);
     case "gcp":
-      return new BigQueryWarehouse({ projectId: target.project, datasetPrefix: target.datasetPrefix, location: target.location });
+      return new BigQueryWarehouse({ projectId: target.project, datasetPrefix: target.datasetPrefix, location: target.location, timeoutMs: target.timeoutMs });
     default:
       throw unknownTarget(target);
   }
@@ -51,7 +51,7 @@ export async function openServingStore(target: SinkTarget): Promise<ServingStore
     case "local":
       return new EmbeddedServingStore(target.out);
     case "gcp":
-      return new BigtableServingStore({ projectId: target.project, instanceId: target.bigtableInstance });
+      return new BigtableServingStore({ projectId: target.project, instanceId: target.bigtableInstance, timeoutMs: target.timeoutMs });
     default:
       throw unknownTarget(target);
   }
