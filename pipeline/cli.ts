@@ -5,6 +5,7 @@ import { demoCommand, demoApiCommand } from "./demo-command";
 import { serveCommand } from "./serve-command";
 import { templateCommand } from "./template-command";
 import { queryCommand } from "./query-command";
+import { publishCommand, streamCommand } from "./stream-command";
 
 /** One entry per command: what it does and how it runs. `--help` is derived from OPTIONS. */
 interface Command {
@@ -13,7 +14,7 @@ interface Command {
   run(options: ParsedOptions, positional: string[]): Promise<number>;
 }
 
-const COMMANDS: Partial<Record<CommandName, Command>> = {
+const COMMANDS: Record<CommandName, Command> = {
   run: {
     summary: "Extract, clean and land the entities of a source config (batch).",
     usage: "api2lake run --config <file.yaml|preset> [--entities a,b] [--from D --to D] [--sink local|gcp]",
@@ -34,6 +35,16 @@ const COMMANDS: Partial<Record<CommandName, Command>> = {
     usage: "api2lake serve read <table> [--prefix P] [--limit N] [--sink local|gcp]",
     run: (options, positional) => serveCommand(options, positional),
   },
+  publish: {
+    summary: "Fetch records from a source and publish each to Pub/Sub (what the scheduled function did).",
+    usage: "api2lake publish --config <file|preset> --entities <entity> --topic <topic> [--project P]",
+    run: (options) => publishCommand(options),
+  },
+  stream: {
+    summary: "Consume a Pub/Sub subscription through the same transforms in bounded micro-batches.",
+    usage: "api2lake stream --config <file|preset> --entity <entity> --subscription <sub> [--sink local|gcp]",
+    run: (options) => streamCommand(options),
+  },
   query: {
     summary: "Run SQL on the warehouse (the local DuckDB file, or BigQuery with --sink gcp) and print rows as JSON.",
     usage: 'api2lake query "SELECT * FROM hub.customers LIMIT 5" [--out ./out]',
@@ -48,12 +59,12 @@ const COMMANDS: Partial<Record<CommandName, Command>> = {
 
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;
-  const lines = Object.entries(COMMANDS).map((entry) => `  ${entry[0].padEnd(width)}${entry[1]!.summary}`);
+  const lines = Object.entries(COMMANDS).map((entry) => `  ${entry[0].padEnd(width)}${entry[1].summary}`);
   return ["api2lake - move data from HTTP APIs and Pub/Sub into a lake, a warehouse and a serving store.", "", "Usage: api2lake <command> [options]", "", "Commands:", ...lines, "", "Run `api2lake <command> --help` for its options."].join("\n");
 }
 
 export function commandHelp(name: CommandName): string {
-  const command = COMMANDS[name]!;
+  const command = COMMANDS[name];
   return [`${command.summary}`, "", `Usage: ${command.usage}`, "", "Options:", optionsHelp(name)].join("\n");
 }
 
@@ -79,7 +90,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     for (const e of parsed.errors) console.error(`api2lake ${command}: ${e}`);
     return 2;
   }
-  return COMMANDS[command]!.run(parsed.options, parsed.positional);
+  return COMMANDS[command].run(parsed.options, parsed.positional);
 }
 
 export { OPTIONS };

@@ -1,19 +1,13 @@
 import type { Root } from "apache-beam";
 import type { SinkTarget } from "../model/backends";
 import type { SourceConfig } from "../model/source-config";
-import type { InboundMessage } from "../sources/messages";
+import type { MessageSubscription } from "../sources/messages";
+
+export type { MessageSubscription };
 import type { ParsedOptions } from "./options";
 import { buildMessageGraph } from "./graph";
 import { newRunId, runAndRecord } from "./run";
 import type { RunManifest } from "./manifest";
-
-/** What the stream loop needs from a subscription: pull a bounded batch, then settle it. */
-export interface MessageSubscription {
-  pull(maxMessages: number): Promise<{ messages: InboundMessage[]; ackIds: string[] }>;
-  ack(ackIds: readonly string[]): Promise<void>;
-  /** Asks for redelivery now (the batch did not land). */
-  nack(ackIds: readonly string[]): Promise<void>;
-}
 
 export interface StreamOptions {
   source: SourceConfig;

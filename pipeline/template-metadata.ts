@@ -15,7 +15,7 @@ export function templateMetadata(): { name: string; description: string; paramet
   const parameters: TemplateParameter[] = [];
   for (const name of Object.keys(OPTIONS) as OptionName[]) {
     const spec: OptionSpec = OPTIONS[name];
-    if (!spec.template) continue;
+    if (!spec.template || !spec.commands.includes("run")) continue;
     const regexes = spec.pattern ? [spec.pattern] : spec.type === "enum" && spec.values ? [`^(${spec.values.join("|")})$`] : undefined;
     const parameter: TemplateParameter = {
       name: name,

@@ -12,6 +12,14 @@ export interface InboundMessage {
   attributes: Record<string, string>;
 }
 
+/** What the stream loop needs from a subscription: pull a bounded batch, then settle it. */
+export interface MessageSubscription {
+  pull(maxMessages: number): Promise<{ messages: InboundMessage[]; ackIds: string[] }>;
+  ack(ackIds: readonly string[]): Promise<void>;
+  /** Asks for redelivery now (the batch did not land). */
+  nack(ackIds: readonly string[]): Promise<void>;
+}
+
 /** What a message becomes: a record for the entity branch, or a dead letter (malformed JSON, not an object). */
 export function messageToRecord(message: InboundMessage, source: string, entity: string, runId: string): { record: RestRecord } | { deadLetter: DeadLetter } {
   const parsed = parseRecord(message.data);

@@ -1,7 +1,6 @@
 import { PubSub, v1 } from "@google-cloud/pubsub";
 import type { Row } from "../model/row";
-import type { InboundMessage } from "./messages";
-import type { MessageSubscription } from "../pipeline/stream";
+import type { InboundMessage, MessageSubscription } from "./messages";
 import { retrying } from "../sinks/gcp-retry";
 
 /**

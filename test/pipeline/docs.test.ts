@@ -15,6 +15,6 @@ test("the README's options table is the one derived from the declarations", () =
 test("deploy/metadata.json is the template metadata derived from the declarations", () => {
   const metadata = JSON.parse(fs.readFileSync(path.join(ROOT, "deploy", "metadata.json"), "utf8"));
   assert.deepEqual(metadata, templateMetadata());
-  const templated = Object.entries(OPTIONS).filter((e) => (e[1] as { template?: boolean }).template).map((e) => e[0]);
+  const templated = Object.entries(OPTIONS).filter((e) => (e[1] as { template?: boolean }).template && (e[1].commands as readonly string[]).includes("run")).map((e) => e[0]);
   assert.deepEqual(metadata.parameters.map((p: { name: string }) => p.name), templated);
 });
