@@ -83,6 +83,8 @@ export const dateSchema = z.object({
   formats: z.array(z.string().min(1)).min(1),
   /** IANA zone for zone-less input. */
   zone: z.string().default("UTC"),
+  /** A per-row zone: e.g. each station's zone, by its id; rows whose value is not listed use `zone`. */
+  zoneBy: z.object({ field: z.string(), zones: z.record(z.string(), z.string()) }).strict().optional(),
   output: z.enum(["date", "timestamp"]).default("timestamp"),
   required: z.boolean().default(false),
 }).strict();

@@ -273,6 +273,8 @@ export function compileDateParser(config: DateParserConfig, options: { fastPath?
 export interface DateField {
   formats: readonly string[];
   zone?: string;
+  /** A per-row zone: the value of `field` picks an entry of `zones`; unlisted values use `zone`. */
+  zoneBy?: { field: string; zones: Record<string, string> };
   output?: "date" | "timestamp";
   required?: boolean;
 }
@@ -287,11 +289,19 @@ export type DateCounters = Record<string, number>;
  * `counters["<field>: unparseable"]` incremented.
  */
 export function compileDates(dates: Record<string, DateField>, options: { fastPath?: boolean } = {}): (row: Row, counters?: DateCounters) => Outcome<Row> {
-  const fields = Object.keys(dates).map((name) => ({
-    name: name,
-    required: dates[name].required === true,
-    parse: compileDateParser(dates[name], options),
-  }));
+  const fields = Object.keys(dates).map((name) => {
+    const declared = dates[name];
+    const parse = compileDateParser(declared, options);
+    const zoneBy = declared.zoneBy;
+    // One parser per zone a row may name, compiled up front (zones are declared, so few).
+    const byZone = new Map<string, (raw: unknown) => Outcome<string>>();
+    if (zoneBy) for (const key of Object.keys(zoneBy.zones)) byZone.set(key, compileDateParser({ ...declared, zone: zoneBy.zones[key] }, options));
+    return {
+      name: name,
+      required: declared.required === true,
+      parserFor: (row: Row) => (zoneBy ? byZone.get(String(row[zoneBy.field])) ?? parse : parse),
+    };
+  });
   return (row: Row, counters?: DateCounters): Outcome<Row> => {
     const out: Row = Object.assign({}, row);
     const reasons: string[] = [];
@@ -302,7 +312,7 @@ export function compileDates(dates: Record<string, DateField>, options: { fastPa
         out[field.name] = null;
         continue;
       }
-      const parsed = field.parse(raw);
+      const parsed = field.parserFor(row)(raw);
       if (parsed.ok) out[field.name] = parsed.value;
       else if (field.required) reasons.push(`field "${field.name}": ${parsed.reason}`);
       else {
