@@ -110,12 +110,14 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
   const base = seriesUrl(source, entity, request.entity, endpoint, request.slice);
   const result: SeriesResult = { endpoint: endpoint, pages: [], deadLetters: [], complete: true };
 
-  const fail = (stage: "fetch" | "parse", error: string, payload: Record<string, unknown>) => {
+  // `source` is the endpoint, as in lineage; a fetch failure's payload is the request (secrets
+  // removed), a refused record's payload is the record as the API sent it.
+  const fail = (stage: "fetch" | "parse", error: string, payload: Record<string, unknown>, record?: unknown) => {
     result.deadLetters.push(deadLetter({
       stage: stage,
       error: clean(error),
-      payload: redactDeep({ method: "GET", ...payload, entity: request.entity, slice: request.slice ?? null, path_params: request.pathParams ?? {} }, secrets),
-      source: source.name,
+      payload: stage === "parse" ? JSON.stringify(redactDeep(record, secrets)) ?? "undefined" : redactDeep({ method: "GET", ...payload, entity: request.entity, slice: request.slice ?? null, path_params: request.pathParams ?? {} }, secrets),
+      source: endpoint,
       run_id: ctx.runId,
       entity: request.entity,
     }));
@@ -143,11 +145,11 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
     }
     const records: unknown[] = [];
     for (const record of extracted.records) {
-      const size = JSON.stringify(record)?.length ?? 0;
+      const size = Buffer.byteLength(JSON.stringify(record) ?? "", "utf8");
       if (record === null || typeof record !== "object" || Array.isArray(record)) {
-        fail("parse", `record is not a JSON object (${JSON.stringify(record)})`, { url: clean(url.href), page: page, record: record });
+        fail("parse", `record is not a JSON object (${JSON.stringify(record)}) on page ${page}`, {}, record);
       } else if (size > source.maxRecordBytes) {
-        fail("parse", `record of ${size} bytes exceeds maxRecordBytes ${source.maxRecordBytes}`, { url: clean(url.href), page: page, record: record });
+        fail("parse", `record is ${size} bytes, over the ${source.maxRecordBytes}-byte limit (page ${page})`, {}, record);
       } else records.push(record);
     }
     const attached: Record<string, unknown> = {};

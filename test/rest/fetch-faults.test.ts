@@ -236,7 +236,7 @@ test("a page that keeps failing becomes a fetch dead letter; earlier pages are k
   assert.equal(dls.length, 1);
   assert.equal(dls[0].stage, "fetch");
   assert.equal(dls[0].entity, "customers");
-  assert.equal(dls[0].source, "commerce");
+  assert.equal(dls[0].source, "/commerce/customers");
   const payload = JSON.parse(dls[0].payload);
   assert.equal(payload.method, "GET");
   assert.equal(payload.attempts, 3);
