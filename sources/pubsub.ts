@@ -124,7 +124,9 @@ export async function pullBatch(subscription: string, options: PullOptions = {})
       const resp = await client.pull({ subscription: name, maxMessages: max - messages.length }, { timeout: Math.max(100, Math.min(left, 2_000)), retry: null as never });
       received = resp[0].receivedMessages ?? [];
     } catch (e) {
-      if ((e as { code?: number }).code === 4) continue; // DEADLINE_EXCEEDED: nothing yet
+      // DEADLINE_EXCEEDED, or CANCELLED when the client ends the call at its timeout: nothing yet.
+      const code = (e as { code?: number }).code;
+      if (code === 4 || code === 1) continue;
       throw new Error(`pulling from ${name} failed: ${(e as Error).message}`);
     }
     for (const r of received) {
