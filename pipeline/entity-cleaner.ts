@@ -1,11 +1,12 @@
 import { requireForSerialization } from "apache-beam/serialization";
 import type { Row, Outcome } from "../model/row";
+import { LINEAGE_COLUMNS } from "../model/row";
 import { failed } from "../model/row";
 import type { Stage } from "../model/dead-letter";
 import type { EntityConfig } from "../model/source-config";
 import { withLineage } from "../transforms/lineage";
 import { flattenRecord } from "../transforms/flatten";
-import { buildNameMapping, renameFields } from "../transforms/names";
+import { buildNameMapping, renameFields, sanitizeName } from "../transforms/names";
 import { validateRow } from "../transforms/validation";
 import { compileDates } from "../transforms/dates";
 import { applyPhones } from "../transforms/phones";
@@ -69,7 +70,7 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     if (bytes > options.maxRecordBytes) {
       return { ok: false, raw: raw, stage: "validate", reason: `record is ${bytes} bytes, over the ${options.maxRecordBytes}-byte limit`, payload: record };
     }
-    const flat = flattenRecord(raw, { explode: entity.explode, parentKey: pick(raw, entity.primaryKey) });
+    const flat = flattenRecord(raw, { explode: entity.explode, parentKey: parentKeyOf(raw, entity.primaryKey) });
     const named = rename(flat.row);
     const valid = validateRow(named, entity.fields, { maxRecordBytes: options.maxRecordBytes, bytes: bytes });
     if (!valid.ok) return { ok: false, raw: raw, stage: "validate", reason: valid.reason, payload: record };
@@ -77,11 +78,32 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     if (!dated.ok) return { ok: false, raw: raw, stage: "normalize", reason: dated.reason, payload: record };
     const row = hasPhones ? applyPhones(dated.value, entity.phones) : dated.value;
     const children: Record<string, Row[]> = {};
-    for (const name of Object.keys(flat.children)) children[name] = flat.children[name].map(rename);
+    const lineage = pick(raw, LINEAGE_COLUMNS);
+    for (const name of Object.keys(flat.children)) children[sanitizeName(name)] = flat.children[name].map((child) => Object.assign(rename(child), lineage));
     return { ok: true, raw: raw, row: row, children: children };
   };
 
   return { clean: clean, nameMapping: () => Object.assign({}, applied), dateCounters: dateCounters };
+}
+
+/** Columns an exploded child row carries to point at its parent: `parent_<key>`. */
+export function parentKeyColumns(primaryKey: readonly string[]): string[] {
+  return primaryKey.map((k) => `parent_${sanitizeName(k)}`);
+}
+
+/** The child tables of an entity, `<entity>_<column>`, one per exploded array. */
+export function childTables(entityName: string, entity: EntityConfig): { column: string; table: string; primaryKey: string[] }[] {
+  return entity.explode.map((field) => {
+    const column = sanitizeName(field.replace(/\./g, "_"));
+    return { column: column, table: `${entityName}_${column}`, primaryKey: [...parentKeyColumns(entity.primaryKey), "_index"] };
+  });
+}
+
+function parentKeyOf(raw: Row, primaryKey: readonly string[]): Row {
+  const out: Row = {};
+  const columns = parentKeyColumns(primaryKey);
+  primaryKey.forEach((k, i) => (out[columns[i]] = raw[k] === undefined ? null : raw[k]));
+  return out;
 }
 
 function pick(row: Row, keys: readonly string[]): Row {

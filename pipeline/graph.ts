@@ -9,7 +9,7 @@ import { readMessages, type InboundMessage } from "../sources/messages";
 import type { Slice, DateRange } from "../sources/rest/slices";
 import { keyOf, pickLatest } from "../transforms/dedupe";
 import { buildNameMapping, renameFields } from "../transforms/names";
-import { compileEntityCleaner } from "./entity-cleaner";
+import { compileEntityCleaner, childTables } from "./entity-cleaner";
 import { counterName } from "./manifest";
 import "./worker-modules";
 import { aggregateEntity } from "./aggregates";
@@ -31,7 +31,7 @@ export interface GraphPlan {
   runs: readonly EntityRun[];
 }
 
-type CleanedElement = { raw: Row } | { clean: Row } | { dead: DeadLetter };
+type CleanedElement = { raw: Row } | { clean: Row } | { dead: DeadLetter } | { child: { column: string; row: Row } };
 
 /**
  * Assembles the whole batch graph from the declarations: per source a REST read, per entity
@@ -102,6 +102,9 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
         if (result.ok) {
           ctx.valid.increment(1);
           yield { clean: result.row } as CleanedElement;
+          for (const column of Object.keys(result.children)) {
+            for (const row of result.children[column]) yield { child: { column: column, row: row } } as CleanedElement;
+          }
         } else {
           (result.stage === "normalize" ? ctx.normalizeFailed : result.stage === "parse" ? ctx.parseFailed : ctx.validateFailed).increment(1);
           yield { dead: deadLetter({ stage: result.stage, error: result.reason, payload: result.payload, source: r._source, run_id: runId, entity: name }) } as CleanedElement;
@@ -118,7 +121,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
       validateFailed: counter(counterName(name, "validate_failed")),
       normalizeFailed: counter(counterName(name, "normalize_failed")),
     })))
-    .apply(withName(`SplitCleaned_${name}`, split<{ raw: Row; clean: Row; dead: DeadLetter }>(["raw", "clean", "dead"])));
+    .apply(withName(`SplitCleaned_${name}`, split<{ raw: Row; clean: Row; dead: DeadLetter; child: { column: string; row: Row } }>(["raw", "clean", "dead", "child"])));
 
   cleaned.raw.apply(writeLake(target, "raw", name, runId));
   cleaned.raw
@@ -141,6 +144,15 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
     }, { kept: counter(counterName(name, "kept")), duplicates: counter(counterName(name, "duplicates")) })));
 
   kept.apply(writeLake(target, "processed", name, runId, { dateField: entity.eventDate ?? "_ingested_at" }));
+  for (const child of childTables(name, entity)) {
+    const rows = cleaned.child.apply(withName(`Select_${child.table}`, parDo({
+      process: function* (c: { column: string; row: Row }) {
+        if (c.column === child.column) yield c.row;
+      },
+    })));
+    rows.apply(writeLake(target, "processed", child.table, runId));
+    rows.apply(writeWarehouse(target, "hub", { name: child.table, columns: [{ name: "_index", type: "integer" }, ...tables.lineage], primaryKey: child.primaryKey }));
+  }
   kept.apply(writeWarehouse(target, "hub", tables.hub));
 
   const deadLetters: PCollection<DeadLetter>[] = [cleaned.dead, fetchFailures];

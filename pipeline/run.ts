@@ -169,7 +169,10 @@ function publicOptions(options: ParsedOptions): Record<string, string> {
 function runnerOptions(options: ParsedOptions, target: SinkTarget): Record<string, unknown> {
   if (options.runner !== "dataflow") return { runner: "direct" };
   if (target.kind !== "gcp") throw new Error("--runner dataflow needs --sink gcp (workers cannot write to your laptop)");
-  return { runner: "dataflow", project: target.project, region: process.env.API2LAKE_REGION ?? "europe-west1", tempLocation: `gs://${target.bucket}/tmp`, stagingLocation: `gs://${target.bucket}/staging` };
+  // A Flex Template launch passes Dataflow's own options (templateLocation, jobName, ...) through
+  // the launcher as JSON; they win over the defaults derived here.
+  const fromLauncher = process.env.API2LAKE_DATAFLOW_OPTIONS ? (JSON.parse(process.env.API2LAKE_DATAFLOW_OPTIONS) as Record<string, unknown>) : {};
+  return { runner: "dataflow", project: target.project, region: process.env.API2LAKE_REGION ?? "europe-west1", tempLocation: `gs://${target.bucket}/tmp`, stagingLocation: `gs://${target.bucket}/staging`, ...fromLauncher };
 }
 
 export function printSummary(manifest: RunManifest, out: string): void {

@@ -9,7 +9,7 @@ const LINEAGE: ColumnSpec[] = LINEAGE_COLUMNS.map((name) => ({ name: name, type:
  * outputs, lineage. Columns the API sends without declaring them are added by the warehouse
  * as they appear (never dropped).
  */
-export function entityTables(name: string, entity: EntityConfig): { lake: TableSpec; hub: TableSpec } {
+export function entityTables(name: string, entity: EntityConfig): { lake: TableSpec; hub: TableSpec; lineage: ColumnSpec[] } {
   const declared: ColumnSpec[] = Object.entries(entity.fields).map((e) => ({ name: e[0], type: e[1].type }));
   for (const field of Object.keys(entity.dates)) {
     if (!(field in entity.fields)) declared.push({ name: field, type: entity.dates[field].output });
@@ -23,5 +23,6 @@ export function entityTables(name: string, entity: EntityConfig): { lake: TableS
     // Raw rows keep API values as sent (dates unparsed), so the lake table types them loosely.
     lake: { name: name, columns: [...LINEAGE], partitionColumn: undefined },
     hub: { name: name, columns: [...declared, ...phones, ...LINEAGE], partitionColumn: partitionColumn, primaryKey: entity.primaryKey },
+    lineage: [...LINEAGE],
   };
 }

@@ -9,7 +9,7 @@ test("fleet golden: drivers flattened with E.164 phones from digits-only input; 
   const run = await runGolden("fleet", SIZES, { from: "2024-01-01", to: "2024-01-02" });
   assertRunSucceeded(run.manifest);
 
-  const drivers = await sql(run.out, "SELECT id, name, phone, phone_e164, phone_valid, updated_at_time, created_at_time, username, license_state, driver_activation_status, vehicle_id, vehicle_name, eld_settings_rulesets, tags FROM hub.drivers ORDER BY id");
+  const drivers = await sql(run.out, "SELECT id, name, phone, phone_e164, phone_valid, updated_at_time, created_at_time, username, license_state, driver_activation_status, vehicle_id, vehicle_name, eld_settings_rulesets FROM hub.drivers ORDER BY id");
   assert.equal(drivers.length, SIZES.drivers);
   let digitsOnly = 0;
   let withoutVehicle = 0;
@@ -30,7 +30,8 @@ test("fleet golden: drivers flattened with E.164 phones from digits-only input; 
     // arrays stay as JSON text
     assert.equal(typeof row.eld_settings_rulesets, "string");
     assert.deepEqual(JSON.parse(String(row.eld_settings_rulesets)), d.eldSettings.rulesets);
-    assert.deepEqual(JSON.parse(String(row.tags)), d.tags);
+    // tags are exploded (presets/fleet.yaml) into hub.drivers_tags, checked below
+    assert.equal("tags" in row, false);
     // phones: 10 digits (US default region) or +1 + 10 digits -> +1XXXXXXXXXX; "" -> invalid
     assert.equal(row.phone, d.phone);
     if (d.phone === "") {
@@ -46,6 +47,14 @@ test("fleet golden: drivers flattened with E.164 phones from digits-only input; 
   assert.equal(drivers.find((r) => r.id === "100007")!.phone_e164, null); // i % 50 == 7: phone ""
 
   // vehicle stats: exactly the records with time in [2024-01-01, 2024-01-03), flattened
+  // Exploded tags: one row per (driver, position), pointing at the driver.
+  const tags = await sql(run.out, "SELECT parent_id, _index, id, name FROM hub.drivers_tags ORDER BY parent_id, _index");
+  const expectedTags = Array.from({ length: SIZES.drivers }, (_, i) => fleetDriver(SEED, i))
+    .flatMap((d) => (d.tags as { id: unknown; name: unknown }[]).map((t, index) => ({ parent_id: String(d.id), _index: index, id: String(t.id), name: String(t.name) })))
+    .sort((a, b) => (a.parent_id < b.parent_id ? -1 : a.parent_id > b.parent_id ? 1 : a._index - b._index));
+  assert.ok(expectedTags.length > 0, "the demo drivers carry no tags");
+  assert.deepEqual(tags.map((t) => ({ parent_id: String(t.parent_id), _index: Number(t._index), id: String(t.id), name: String(t.name) })), expectedTags);
+
   const stats = await sql(run.out, "SELECT id, time, name, engine_state_value, gps_latitude, gps_longitude, gps_speed_miles_per_hour, gps_reverse_geo_formatted_location, fuel_percent_value FROM hub.vehicle_stats ORDER BY time, id");
   const n = 2 * SIZES.vehicleStatsPerDay;
   assert.equal(stats.length, n);
