@@ -154,6 +154,9 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
     errors: errors,
   };
   await lake.writeText(`runs/${run.runId}.json`, JSON.stringify(manifest, null, 2) + "\n");
+  // The run's log goes beside its manifest (on GCS too, as the fleet scripts shipped theirs).
+  const where = run.target.kind === "local" ? run.target.out : `gs://${run.target.bucket}`;
+  await lake.writeText(`runs/${run.runId}.log`, formatSummary(manifest, where) + "\n");
   return manifest;
 }
 
@@ -176,6 +179,11 @@ function runnerOptions(options: ParsedOptions, target: SinkTarget): Record<strin
 }
 
 export function printSummary(manifest: RunManifest, out: string): void {
+  console.log(formatSummary(manifest, out));
+}
+
+/** The run's human summary: printed by the CLI and kept as the run's log beside its manifest. */
+export function formatSummary(manifest: RunManifest, out: string): string {
   const lines: string[] = [];
   lines.push(`run ${manifest.run_id}: ${manifest.status}`);
   lines.push("");
@@ -197,5 +205,5 @@ export function printSummary(manifest: RunManifest, out: string): void {
     lines.push(`serving:    ${path.join(out, "serving")}  (api2lake serve read <table>)`);
     lines.push(`manifest:   ${path.join(out, "runs", manifest.run_id + ".json")}`);
   }
-  console.log(lines.join("\n"));
+  return lines.join("\n");
 }

@@ -102,6 +102,7 @@ test("two presets with --sink gcp land the same rows as with --sink local", asyn
 
   const lakeFiles = await new storage.Storage({ projectId: emu.project, apiEndpoint: emu.env.API2LAKE_STORAGE_ENDPOINT }).bucket(BUCKET).getFiles({ prefix: "runs/" });
   assert.ok(lakeFiles[0].some((f) => f.name === `runs/${cloud.run_id}.json`), "the run manifest is not in the bucket");
+  assert.ok(lakeFiles[0].some((f) => f.name === `runs/${cloud.run_id}.log`), "the run's log is not in the bucket");
 });
 
 test("running the same input again leaves the hub and Bigtable exactly as one run does", async () => {
