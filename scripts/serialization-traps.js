@@ -29,12 +29,37 @@ function checkSource(fileName, text) {
       at(node, "array destructuring in a declaration is dropped by the closure transform; index the array instead");
     if (ts.isMethodDeclaration(node) && ts.isObjectLiteralExpression(node.parent))
       at(node, "object-literal method shorthand cannot be deserialized; write `name: function (...) {...}`");
+    if ((ts.isForStatement(node) || ts.isForOfStatement(node) || ts.isForInStatement(node)) && node.initializer && ts.isVariableDeclarationList(node.initializer) && (node.initializer.flags & ts.NodeFlags.Let)) {
+      const names = new Set();
+      node.initializer.declarations.forEach((d) => collectBindingNames(d.name, names));
+      const captured = capturedInClosures(node.statement, names);
+      if (captured.length)
+        at(node, `the loop variable \`${captured[0]}\` is captured by a closure in the loop; the closure transform boxes it and it is undefined at run time - copy it into a const inside the loop`);
+    }
     if (ts.isShorthandPropertyAssignment(node) && imported.has(node.name.text))
       at(node, `shorthand property of the imported name \`${node.name.text}\` breaks; write \`${node.name.text}: ${node.name.text}\``);
     ts.forEachChild(node, visit);
   };
   visit(sf);
   return traps;
+}
+
+function collectBindingNames(name, into) {
+  if (ts.isIdentifier(name)) into.add(name.text);
+  else name.elements.forEach((e) => ts.isBindingElement(e) && collectBindingNames(e.name, into));
+}
+
+/** Names from `names` referenced inside a function nested in `body`. */
+function capturedInClosures(body, names) {
+  const found = [];
+  const inFunction = (node, depth) => {
+    const isFn = ts.isArrowFunction(node) || ts.isFunctionExpression(node) || ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node);
+    const d = depth + (isFn ? 1 : 0);
+    if (d > 0 && ts.isIdentifier(node) && names.has(node.text) && !found.includes(node.text)) found.push(node.text);
+    ts.forEachChild(node, (child) => inFunction(child, d));
+  };
+  inFunction(body, 0);
+  return found;
 }
 
 function checkSerializationTraps(root) {

@@ -307,7 +307,8 @@ export class BigQueryWarehouse implements Warehouse {
         throw new Error(`BigQuery ${what} job ${job.id} failed: ${detail}`);
       }
       if (Date.now() > deadline) throw new Error(`BigQuery ${what} job ${job.id} not done after ${this.timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, delay));
+      const wait = delay;
+      await new Promise((r) => setTimeout(r, wait));
     }
   }
 

@@ -29,9 +29,12 @@ test("serialization traps are rejected with their line", () => {
     "const ok1 = { format: format, process: function (x: number) { return x; } };",
     "for (const [k, v] of Object.entries({})) { void k; void v; }",
     "function f({ a }: { a: number }) { return a; }",
+    "for (let i = 0; i < 3; i++) { [1].map((x) => x + i); }",
+    "for (let j = 0; j < 3; j++) { const k = j; [1].map((x) => x + k); }",
   ].join("\n");
   const found = traps.checkSource("example.ts", source);
-  assert.deepEqual(found.map((t: { line: number }) => t.line), [2, 3, 4]);
+  assert.deepEqual(found.map((t: { line: number }) => t.line), [2, 3, 4, 8]);
+  assert.match(found[3].message, /loop variable `i` is captured by a closure/);
   assert.match(found[0].message, /array destructuring/);
   assert.match(found[1].message, /method shorthand/);
   assert.match(found[2].message, /format: format/);
