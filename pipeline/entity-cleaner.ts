@@ -23,7 +23,7 @@ export interface RecordOrigin {
 }
 
 export type Cleaned =
-  | { ok: true; raw: Row; row: Row; children: Record<string, Row[]> }
+  | { ok: true; raw: Row; row: Row; children: Record<string, Row[]>; /** Optional dates of this record that were unparseable and became null. */ datesNulled: number }
   | { ok: false; raw: Row | undefined; stage: Stage; reason: string; payload: unknown };
 
 export interface EntityCleaner {
@@ -74,16 +74,23 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     const named = rename(flat.row);
     const valid = validateRow(named, entity.fields, { maxRecordBytes: options.maxRecordBytes, bytes: bytes });
     if (!valid.ok) return { ok: false, raw: raw, stage: "validate", reason: valid.reason, payload: record };
+    const nulledBefore = totalOf(dateCounters);
     const dated: Outcome<Row> = dates(valid.value, dateCounters);
     if (!dated.ok) return { ok: false, raw: raw, stage: "normalize", reason: dated.reason, payload: record };
     const row = hasPhones ? applyPhones(dated.value, entity.phones) : dated.value;
     const children: Record<string, Row[]> = {};
     const lineage = pick(raw, LINEAGE_COLUMNS);
     for (const name of Object.keys(flat.children)) children[sanitizeName(name)] = flat.children[name].map((child) => Object.assign(rename(child), lineage));
-    return { ok: true, raw: raw, row: row, children: children };
+    return { ok: true, raw: raw, row: row, children: children, datesNulled: totalOf(dateCounters) - nulledBefore };
   };
 
   return { clean: clean, nameMapping: () => Object.assign({}, applied), dateCounters: dateCounters };
+}
+
+function totalOf(counters: Record<string, number>): number {
+  let n = 0;
+  for (const k in counters) n += counters[k];
+  return n;
 }
 
 /** Columns an exploded child row carries to point at its parent: `parent_<key>`. */

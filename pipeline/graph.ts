@@ -4,7 +4,7 @@ import { deadLetter, type DeadLetter } from "../model/dead-letter";
 import type { SinkTarget } from "../model/backends";
 import type { EntityConfig, SourceConfig } from "../model/source-config";
 import { readRest, type ReadRestOutput } from "../sources/rest/read-rest";
-import type { RestRecord } from "../sources/rest/work-item";
+import type { RestRecord, PageSummary } from "../sources/rest/work-item";
 import { readMessages, type InboundMessage } from "../sources/messages";
 import type { Slice, DateRange } from "../sources/rest/slices";
 import { keyOf, pickLatest } from "../transforms/dedupe";
@@ -67,6 +67,17 @@ function buildRestGraph(root: Root, plan: GraphPlan): void {
           if (r.entity === entityName) yield r;
         },
       })));
+      // Each fetched page's request metadata (URL without secrets, status, page, fetched_at) lands
+      // in the raw layer beside the records it brought.
+      read.pages
+        .apply(withName(`SelectPages_${entityName}`, parDo({
+          process: function* (p: PageSummary, ctx: { pages: { increment: (n: number) => void } }) {
+            if (p.entity !== entityName) return;
+            ctx.pages.increment(1);
+            yield p as unknown as Row;
+          },
+        }, { pages: counter(counterName(entityName, "pages")) })))
+        .apply(writeLake(plan.target, "raw", `${entityName}_requests`, plan.runId, { dateField: "fetched_at" }));
       const fetchFailures = read.deadLetters.apply(withName(`SelectDeadLetters_${entityName}`, parDo({
         process: function* (d: DeadLetter, ctx: { fetchFailed: { increment: (n: number) => void }; parseFailed: { increment: (n: number) => void }; fetched: { increment: (n: number) => void } }) {
           if (d.entity !== entityName) return;
@@ -101,6 +112,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
         if (result.raw) yield { raw: result.raw } as CleanedElement;
         if (result.ok) {
           ctx.valid.increment(1);
+          if (result.datesNulled) ctx.datesNulled.increment(result.datesNulled);
           yield { clean: result.row } as CleanedElement;
           for (const column of Object.keys(result.children)) {
             for (const row of result.children[column]) yield { child: { column: column, row: row } } as CleanedElement;
@@ -120,6 +132,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
       parseFailed: counter(counterName(name, "parse_failed")),
       validateFailed: counter(counterName(name, "validate_failed")),
       normalizeFailed: counter(counterName(name, "normalize_failed")),
+      datesNulled: counter(counterName(name, "optional_dates_nulled")),
     })))
     .apply(withName(`SplitCleaned_${name}`, split<{ raw: Row; clean: Row; dead: DeadLetter; child: { column: string; row: Row } }>(["raw", "clean", "dead", "child"])));
 
@@ -180,6 +193,7 @@ interface Counters {
   parseFailed: { increment: (n: number) => void };
   validateFailed: { increment: (n: number) => void };
   normalizeFailed: { increment: (n: number) => void };
+  datesNulled: { increment: (n: number) => void };
 }
 
 /** The lake table keeps raw values, but its column names must be warehouse-safe too. */

@@ -58,3 +58,15 @@ test("the manifest checks catch counts that do not add up", () => {
   const lost = entityCounts({ "a/fetched": 10, "a/valid": 7, "a/validate_failed": 2, "a/kept": 7, "a/duplicates": 1 }, ["a"]);
   assert.deepEqual(manifestChecks(lost).map((c) => c.ok), [false, false]);
 });
+
+test("an unparseable optional date becomes null and is counted, the record is kept", () => {
+  const entity = entitySchema.parse({ path: "/x", primaryKey: ["id"], dates: { seen_at: { formats: ["iso"] } } });
+  const cleaner = compileEntityCleaner(entity, { maxRecordBytes: 10_000 });
+  const result = cleaner.clean({ id: 1, seen_at: "yesterday" }, origin);
+  assert.equal(result.ok, true);
+  if (!result.ok) return;
+  assert.equal(result.row.seen_at, null);
+  assert.equal(result.datesNulled, 1);
+  const fine = cleaner.clean({ id: 2, seen_at: "2024-01-01T00:00:00Z" }, origin);
+  assert.equal(fine.ok && fine.datesNulled, 0);
+});
