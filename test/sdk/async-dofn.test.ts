@@ -1,28 +1,15 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { impulse, parDo, groupBy, withName } from "apache-beam";
-import { directRunner } from "apache-beam/runners/direct_runner";
 import { Root, PCollection } from "apache-beam";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { runAndCollect } from "../support/run-and-collect";
 import { requireForSerialization } from "apache-beam/serialization";
 
 requireForSerialization("fs", fs);
 
-/** Runs a pipeline on the direct runner and returns what `collect` wrote (a file per run). */
-async function runAndCollect<T>(build: (root: Root) => PCollection<T>): Promise<T[]> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "beam-test-"));
-  const file = path.join(dir, "out.ndjson");
-  await directRunner().run((root: Root) => {
-    build(root).map(function writeLine(x: T) {
-      fs.appendFileSync(file, JSON.stringify(x) + "\n");
-      return x;
-    });
-  });
-  if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as T);
-}
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

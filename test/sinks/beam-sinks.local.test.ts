@@ -3,9 +3,9 @@ import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { runAndCollect } from "../support/run-and-collect";
 import { impulse, withName } from "apache-beam";
 import type { Root, PCollection } from "apache-beam";
-import { directRunner } from "apache-beam/runners/direct_runner";
 import { requireForSerialization } from "apache-beam/serialization";
 import type { Row } from "../../model/row";
 import type { SinkTarget, TableSpec } from "../../model/backends";
@@ -21,18 +21,6 @@ const out = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-beam-sinks-"));
 after(() => fs.rmSync(out, { recursive: true, force: true }));
 const target: SinkTarget = { kind: "local", out: out };
 
-/** Runs a pipeline on the direct runner; returns what the built collection held (through a file). */
-async function runAndCollect<T>(build: (root: Root) => PCollection<T>): Promise<T[]> {
-  const file = path.join(fs.mkdtempSync(path.join(out, "collect-")), "out.ndjson");
-  await directRunner().run((root: Root) => {
-    build(root).map(function writeLine(x: T) {
-      fs.appendFileSync(file, JSON.stringify(x) + "\n");
-      return x;
-    });
-  });
-  if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as T);
-}
 
 const customers: TableSpec = {
   name: "customers",
