@@ -1,7 +1,7 @@
 /**
  * Request pacing per source, shared by every concurrent request in the process: a fixed
- * spacing of `1000 / requestsPerSecond` ms between request starts (an exact, burst-free
- * schedule), a pause every request honours after a server said `Retry-After`, and a bound
+ * spacing of `1000 / requestsPerSecond` ms between request starts (a schedule, not a token
+ * bucket: no bursts), a pause every request honours after a server said `Retry-After`, and a bound
  * on requests in flight (`maxWorkers`).
  *
  * The registry lives on `globalThis`, not in a module variable: Beam deserializes a copy of
@@ -18,6 +18,8 @@ export interface SourceGate {
   pausedUntil: number;
   active: number;
   waiters: Array<() => void>;
+  /** Callers wait for the rate slot one after another through this chain. */
+  queue: Promise<void>;
   /** Request starts so far (for tests and benches). */
   started: number;
 }
@@ -46,7 +48,7 @@ export function gateFor(source: string, options: GateOptions = {}): SourceGate {
   const gates = registry();
   let gate = gates.get(source);
   if (!gate) {
-    gate = { source: source, requestsPerSecond: undefined, maxWorkers: DEFAULT_MAX_WORKERS, nextSlot: 0, pausedUntil: 0, active: 0, waiters: [], started: 0 };
+    gate = { source: source, requestsPerSecond: undefined, maxWorkers: DEFAULT_MAX_WORKERS, nextSlot: 0, pausedUntil: 0, active: 0, waiters: [], queue: Promise.resolve(), started: 0 };
     gates.set(source, gate);
   }
   if (options.requestsPerSecond !== undefined) gate.requestsPerSecond = options.requestsPerSecond;
@@ -70,8 +72,12 @@ export const systemClock: Clock = {
 };
 
 /**
- * Waits for a free worker slot, then for the source's next request slot. Returns the
- * function that frees the worker slot; call it when the request is done.
+ * Waits for a free worker slot, then for the source's next request slot (first come, first
+ * served). Returns the function that frees the worker slot; call it when the request is done.
+ *
+ * Slots follow a fixed schedule (`interval = 1000 / requestsPerSecond`). A caller that wakes
+ * late keeps the schedule when it is less than half an interval late; later than that the
+ * schedule restarts from the late start, so a stalled event loop never causes a catch-up burst.
  */
 export async function acquire(gate: SourceGate, clock: Clock = systemClock): Promise<() => void> {
   while (gate.active >= gate.maxWorkers) {
@@ -86,27 +92,28 @@ export async function acquire(gate: SourceGate, clock: Clock = systemClock): Pro
     const next = gate.waiters.shift();
     if (next) next();
   };
+  const previous = gate.queue;
+  let done: () => void = () => undefined;
+  gate.queue = new Promise<void>((resolve) => (done = resolve));
   try {
+    await previous;
     for (;;) {
       const now = clock.now();
-      const slot = Math.max(now, gate.nextSlot, gate.pausedUntil);
-      if (slot <= now) {
-        gate.nextSlot = gate.requestsPerSecond ? now + 1000 / gate.requestsPerSecond : now;
-        gate.started += 1;
-        return release;
-      }
-      if (gate.requestsPerSecond && slot === gate.nextSlot && gate.pausedUntil <= gate.nextSlot) {
-        // Reserve the slot now so concurrent callers line up behind it.
-        gate.nextSlot = slot + 1000 / gate.requestsPerSecond;
-        await clock.sleep(slot - now);
-        gate.started += 1;
-        return release;
+      const slot = Math.max(gate.nextSlot, gate.pausedUntil);
+      if (now >= slot) {
+        const interval = gate.requestsPerSecond ? 1000 / gate.requestsPerSecond : 0;
+        gate.nextSlot = interval ? Math.max(slot, now - interval / 2) + interval : now;
+        break;
       }
       await clock.sleep(slot - now);
     }
+    gate.started += 1;
+    return release;
   } catch (error) {
     release();
     throw error;
+  } finally {
+    done();
   }
 }
 

@@ -19,7 +19,7 @@ export interface ReadRestOptions extends PlanOptions {
   maxWorkers?: number;
 }
 
-export interface ReadRestOutput {
+export type ReadRestOutput = {
   /** One element per fetched record, with `_source` and `_page` for lineage. */
   records: PCollection<RestRecord>;
   /** One element per fetched page (URL without secrets, status, record count): manifest counts. */
@@ -30,7 +30,7 @@ export interface ReadRestOutput {
    * rejected single records (`stage: "parse"`: not an object, over `maxRecordBytes`).
    */
   deadLetters: PCollection<DeadLetter>;
-}
+};
 
 /**
  * Reads a declarative REST source into the graph.
