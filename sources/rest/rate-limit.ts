@@ -102,7 +102,7 @@ export async function acquire(gate: SourceGate, clock: Clock = systemClock): Pro
       const slot = Math.max(gate.nextSlot, gate.pausedUntil);
       if (now >= slot) {
         const interval = gate.requestsPerSecond ? 1000 / gate.requestsPerSecond : 0;
-        gate.nextSlot = interval ? Math.max(slot, now - interval / 2) + interval : now;
+        gate.nextSlot = !interval ? now : now - slot <= interval / 2 ? slot + interval : now + interval;
         break;
       }
       await clock.sleep(slot - now);
