@@ -127,6 +127,9 @@ export const servingSchema = z.object({
 }).strict();
 export type ServingConfig = z.infer<typeof servingSchema>;
 
+/** Names of landed columns (after flattening and sanitizing), e.g. `customer_id`, `vehicle_id`. */
+const columnName = z.string().regex(/^[a-z_][a-z0-9_]*$/, "must be a landed column name (lowercase, digits, underscores: `updatedAt` lands as `updated_at`)");
+
 export const entitySchema = z.object({
   path: z.string().startsWith("/"),
   /** Values substituted into `{name}` placeholders of the path; one request series per combination. */
@@ -137,11 +140,11 @@ export const entitySchema = z.object({
   /** Body fields copied into every record, e.g. `{ station_id: "header.station_id" }`. */
   attach: z.record(z.string(), jsonPath).default({}),
   paginator: paginatorSchema.optional(),
-  primaryKey: z.array(z.string()).min(1),
+  primaryKey: z.array(columnName).min(1),
   /** Among duplicates the latest value of this field wins. */
-  orderBy: z.string().optional(),
+  orderBy: columnName.optional(),
   /** The field that dates a record: lake `dt=` partitions and warehouse day partitions. */
-  eventDate: z.string().optional(),
+  eventDate: columnName.optional(),
   slices: sliceSchema.optional(),
   fields: z.record(z.string(), fieldSchema).default({}),
   phones: z.record(z.string(), phoneSchema).default({}),

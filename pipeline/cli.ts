@@ -1,4 +1,5 @@
 import { OPTIONS, optionsHelp, parseOptions } from "./options";
+import { UsageError } from "./usage-error";
 import type { CommandName, ParsedOptions } from "./options";
 import { runCommand } from "./run-command";
 import { demoCommand, demoApiCommand } from "./demo-command";
@@ -90,7 +91,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     for (const e of parsed.errors) console.error(`api2lake ${command}: ${e}`);
     return 2;
   }
-  return COMMANDS[command].run(parsed.options, parsed.positional);
+  try {
+    return await COMMANDS[command].run(parsed.options, parsed.positional);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`api2lake ${command}: ${error.message}`);
+    return 2;
+  }
 }
 
 export { OPTIONS };

@@ -74,6 +74,9 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     const named = rename(flat.row);
     const valid = validateRow(named, entity.fields, { maxRecordBytes: options.maxRecordBytes, bytes: bytes });
     if (!valid.ok) return { ok: false, raw: raw, stage: "validate", reason: valid.reason, payload: record };
+    // Dedupe groups on the primary key: a record without one would silently collapse with others.
+    const key = primaryKeyOf(valid.value, entity.primaryKey);
+    if (!key.ok) return { ok: false, raw: raw, stage: "validate", reason: key.reason, payload: record };
     const nulledBefore = totalOf(dateCounters);
     const dated: Outcome<Row> = dates(valid.value, dateCounters);
     if (!dated.ok) return { ok: false, raw: raw, stage: "normalize", reason: dated.reason, payload: record };
@@ -119,11 +122,11 @@ function pick(row: Row, keys: readonly string[]): Row {
   return out;
 }
 
-/** The dedupe key of a cleaned row: its primary-key values, JSON-encoded (a missing part is a bug in validation). */
+/** The dedupe key of a cleaned row: its primary-key values, JSON-encoded, or which part is empty. */
 export function primaryKeyOf(row: Row, primaryKey: readonly string[]): Outcome<string> {
-  const values = primaryKey.map((k) => row[k]);
-  if (values.some((v) => v === undefined || v === null)) return failed(`primary key (${primaryKey.join(", ")}) has an empty part`);
-  return { ok: true, value: JSON.stringify(values) };
+  const empty = primaryKey.find((k) => row[k] === undefined || row[k] === null || row[k] === "");
+  if (empty !== undefined) return failed(`missing primary key field "${empty}"`);
+  return { ok: true, value: JSON.stringify(primaryKey.map((k) => row[k])) };
 }
 
 requireForSerialization("api2lake/dist/pipeline/entity-cleaner", { compileEntityCleaner: compileEntityCleaner, primaryKeyOf: primaryKeyOf });

@@ -3,13 +3,24 @@ import type { ParsedOptions } from "./options";
 import { executeRun, printSummary } from "./run";
 import { resolveConfigPath } from "./presets";
 import { loadSourceConfig } from "../sources/rest/config-loader";
+import type { SourceConfig } from "../model/source-config";
+import { UsageError } from "./usage-error";
+
+/** A config that does not load is the user's to fix: a usage error naming the file and key. */
+export function loadConfig(config: string): SourceConfig {
+  try {
+    return loadSourceConfig(resolveConfigPath(config));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
 
 export async function runCommand(options: ParsedOptions): Promise<number> {
   if (!options.config) {
     console.error("api2lake run: --config is required (a YAML file or a preset name)");
     return 2;
   }
-  const source = loadSourceConfig(resolveConfigPath(options.config));
+  const source = loadConfig(options.config);
   const manifest = await executeRun({ sources: [source], entities: options.entities ?? "ALL", from: options.from, to: options.to, options: options });
   printSummary(manifest, path.resolve(options.out ?? "./out"));
   return manifest.status === "succeeded" ? 0 : 1;

@@ -6,12 +6,13 @@ import type { Lake, SinkTarget } from "../model/backends";
 import type { SourceConfig } from "../model/source-config";
 import { openLake } from "../sinks/open-backends";
 import { selectEntities } from "../sources/rest/entity-selection";
-import { parseRangeArgs, type DateRange, type Slice } from "../sources/rest/slices";
+import { parseRangeArgs, parseDateArg, type DateRange, type Slice } from "../sources/rest/slices";
 import { readState, planSlices, advanceWatermark, recordBackfill } from "../sources/rest/state";
 import type { ParsedOptions } from "./options";
 import { buildGraph, type EntityRun } from "./graph";
 import { entityCounts, manifestChecks, type RunManifest } from "./manifest";
 import { nameMappingPath } from "./name-mapping";
+import { UsageError } from "./usage-error";
 import { exportJobsWorkbook } from "../sinks/workbook";
 
 export interface RunRequest {
@@ -30,23 +31,57 @@ export function newRunId(now: Date = new Date()): string {
 export function sinkTarget(options: ParsedOptions): SinkTarget {
   if (options.sink === "gcp") {
     const missing = (["project", "bucket"] as const).filter((k) => !options[k]);
-    if (missing.length) throw new Error(`--sink gcp needs ${missing.map((m) => "--" + m).join(" and ")}`);
+    if (missing.length) throw new UsageError(`--sink gcp needs ${missing.map((m) => "--" + m).join(" and ")}`);
     return { kind: "gcp", project: options.project!, bucket: options.bucket!, datasetPrefix: options.datasetPrefix ?? "", bigtableInstance: options.bigtableInstance ?? "api2lake", location: options.location ?? "EU", timeoutMs: Number(options.gcpTimeoutMs ?? "60000") };
   }
   return { kind: "local", out: path.resolve(options.out ?? "./out") };
 }
 
-/** Slices each sliced entity must fetch: a backfill's missing slices, or watermark -> now. */
-async function planEntitySlices(target: SinkTarget, source: SourceConfig, entities: readonly string[], range: DateRange | undefined): Promise<Record<string, Slice[]>> {
+/** How a run picks its slices: a backfill of a range, or an incremental run (optionally from a date). */
+type SliceMode = { kind: "backfill"; range: DateRange } | { kind: "incremental"; from?: Date };
+
+/**
+ * Slices each sliced entity must fetch. Backfill: exactly the missing slices of the range, the
+ * watermark untouched. Incremental: from `--from`, else the watermark, else the end of what
+ * earlier backfills fetched, up to now.
+ */
+async function planEntitySlices(target: SinkTarget, source: SourceConfig, entities: readonly string[], mode: SliceMode): Promise<Record<string, Slice[]>> {
   const lake = await openLake(target);
   const plan: Record<string, Slice[]> = {};
   for (const name of entities) {
     const slices = source.entities[name].slices;
     if (!slices) continue;
     const state = await readState(lake, source.name, name);
-    plan[name] = planSlices(range, state.watermark, state.fetched, { step: slices.step });
+    if (mode.kind === "backfill") {
+      plan[name] = planSlices(mode.range, state.watermark, state.fetched, { step: slices.step });
+      continue;
+    }
+    const fetchedEnd = state.fetched.length ? state.fetched[state.fetched.length - 1].end : undefined;
+    const start = mode.from ? mode.from.toISOString() : state.watermark ?? fetchedEnd;
+    if (!start) throw new UsageError(`${source.name}.${name} has no watermark yet: give --from <date> for its first run (or backfill a range with --from and --to)`);
+    plan[name] = planSlices(undefined, start, [], { step: slices.step });
   }
   return plan;
+}
+
+/** The run's plan, checked before anything runs: every problem here is a usage error. */
+async function planRun(request: RunRequest, target: SinkTarget): Promise<{ runs: EntityRun[]; mode: SliceMode }> {
+  try {
+    runnerOptions(request.options, target);
+    const mode: SliceMode = request.from && request.to
+      ? { kind: "backfill", range: parseRangeArgs(request.from, request.to) }
+      : request.to
+        ? (() => { throw new Error("--to needs --from (a backfill of the range); --from alone runs incrementally from that date"); })()
+        : { kind: "incremental", from: request.from ? parseDateArg(request.from, "--from").date : undefined };
+    const runs: EntityRun[] = [];
+    for (const source of request.sources) {
+      const entities = await selectEntities(Object.keys(source.entities), request.entities);
+      runs.push({ source: source, entities: entities, slices: await planEntitySlices(target, source, entities, mode) });
+    }
+    return { runs: runs, mode: mode };
+  } catch (error) {
+    throw error instanceof UsageError ? error : new UsageError((error as Error).message);
+  }
 }
 
 /**
@@ -57,14 +92,9 @@ export async function executeRun(request: RunRequest): Promise<RunManifest> {
   const startedAt = new Date();
   const runId = newRunId(startedAt);
   const target = sinkTarget(request.options);
-  const range = request.from && request.to ? parseRangeArgs(request.from, request.to) : undefined;
-  if ((request.from === undefined) !== (request.to === undefined)) throw new Error("--from and --to go together");
-
-  const runs: EntityRun[] = [];
-  for (const source of request.sources) {
-    const entities = await selectEntities(Object.keys(source.entities), request.entities);
-    runs.push({ source: source, entities: entities, slices: await planEntitySlices(target, source, entities, range) });
-  }
+  const planned = await planRun(request, target);
+  const runs = planned.runs;
+  const backfill = planned.mode.kind === "backfill";
   const maxWorkers = Number(request.options.maxWorkers ?? "8");
   return runAndRecord({
     runId: runId,
@@ -78,7 +108,7 @@ export async function executeRun(request: RunRequest): Promise<RunManifest> {
       for (const run of runs) {
         for (const name of Object.keys(run.slices ?? {})) {
           const slices = (run.slices ?? {})[name];
-          if (range) await recordBackfill(lake, run.source.name, name, { slices: slices });
+          if (backfill) await recordBackfill(lake, run.source.name, name, { slices: slices });
           else await advanceWatermark(lake, run.source.name, name, { slices: slices });
         }
       }
@@ -171,7 +201,7 @@ function publicOptions(options: ParsedOptions): Record<string, string> {
 
 function runnerOptions(options: ParsedOptions, target: SinkTarget): Record<string, unknown> {
   if (options.runner !== "dataflow") return { runner: "direct" };
-  if (target.kind !== "gcp") throw new Error("--runner dataflow needs --sink gcp (workers cannot write to your laptop)");
+  if (target.kind !== "gcp") throw new UsageError("--runner dataflow needs --sink gcp (workers cannot write to your laptop)");
   // A Flex Template launch passes Dataflow's own options (templateLocation, jobName, ...) through
   // the launcher as JSON; they win over the defaults derived here.
   const fromLauncher = process.env.API2LAKE_DATAFLOW_OPTIONS ? (JSON.parse(process.env.API2LAKE_DATAFLOW_OPTIONS) as Record<string, unknown>) : {};

@@ -1,13 +1,13 @@
 import * as path from "path";
 import type { ParsedOptions } from "./options";
 import type { SourceConfig } from "../model/source-config";
-import { loadSourceConfig } from "../sources/rest/config-loader";
 import { selectEntities } from "../sources/rest/entity-selection";
 import { parseRangeArgs } from "../sources/rest/slices";
 import { planWorkItems, fetchWorkItem } from "../sources/rest/work-item";
 import { publishRecords, closePubSub, PubSubMessageSubscription } from "../sources/pubsub";
 import type { Row } from "../model/row";
-import { resolveConfigPath } from "./presets";
+import { loadConfig } from "./run-command";
+import { UsageError } from "./usage-error";
 import { sinkTarget } from "./run";
 import { startStream } from "./stream";
 
@@ -41,9 +41,9 @@ export async function publishEntity(source: SourceConfig, entity: string, topic:
   return { published: published, failures: failures };
 }
 
-function loadConfig(options: ParsedOptions): SourceConfig {
-  if (!options.config) throw new Error("--config is required (a YAML file or a preset name)");
-  return loadSourceConfig(resolveConfigPath(options.config));
+function configOf(options: ParsedOptions): SourceConfig {
+  if (!options.config) throw new UsageError("--config is required (a YAML file or a preset name)");
+  return loadConfig(options.config);
 }
 
 export async function publishCommand(options: ParsedOptions): Promise<number> {
@@ -51,7 +51,7 @@ export async function publishCommand(options: ParsedOptions): Promise<number> {
     console.error("api2lake publish: --topic is required");
     return 2;
   }
-  const source = loadConfig(options);
+  const source = configOf(options);
   const entities = await selectEntities(Object.keys(source.entities), options.entities);
   try {
     let failures = 0;
@@ -71,7 +71,7 @@ export async function streamCommand(options: ParsedOptions): Promise<number> {
     console.error("api2lake stream: --subscription and --entity are required");
     return 2;
   }
-  const source = loadConfig(options);
+  const source = configOf(options);
   const stream = startStream(new PubSubMessageSubscription(options.subscription, { projectId: options.project }), {
     source: source,
     entity: options.entity,

@@ -70,3 +70,20 @@ test("an unparseable optional date becomes null and is counted, the record is ke
   const fine = cleaner.clean({ id: 2, seen_at: "2024-01-01T00:00:00Z" }, origin);
   assert.equal(fine.ok && fine.datesNulled, 0);
 });
+
+test("a record without its primary key is dead-lettered, never collapsed with others by dedupe", () => {
+  const entity = entitySchema.parse({ path: "/x", primaryKey: ["customer_id"] });
+  const cleaner = compileEntityCleaner(entity, { maxRecordBytes: 10_000 });
+  for (const record of [{ n: 2 }, { customer_id: null }, { customer_id: "" }]) {
+    const result = cleaner.clean(record, origin);
+    assert.equal(result.ok, false);
+    if (!result.ok) assert.equal(result.reason, 'missing primary key field "customer_id"');
+  }
+  assert.equal(cleaner.clean({ customer_id: 0 }, origin).ok, true);
+});
+
+test("key fields must be landed column names", () => {
+  const bad = entitySchema.safeParse({ path: "/x", primaryKey: ["customerId"] });
+  assert.equal(bad.success, false);
+  if (!bad.success) assert.match(bad.error.issues[0].message, /landed column name/);
+});
