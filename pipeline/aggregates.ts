@@ -1,4 +1,4 @@
-import { parDo, withName, counter, type PCollection } from "apache-beam";
+import { parDo, withName, counter, flatten, groupBy, P, type PCollection } from "apache-beam";
 import type { Row } from "../model/row";
 import type { DeadLetter } from "../model/dead-letter";
 import type { SinkTarget, TableSpec } from "../model/backends";
@@ -7,6 +7,9 @@ import { averageSensorDays } from "../transforms/sensor-averages";
 import { countJobsByLocation, countJobsBySkill } from "../transforms/job-counts";
 import { toDeadLetters } from "../transforms/dead-letters";
 import { writeWarehouse } from "../sinks/beam-sinks";
+
+/** An aggregate row on its way to a dataproduct, or the news that the read was incomplete. */
+type Gated = { row: Row } | { failedPage: string };
 
 /** The dataproduct tables, exactly as ARCHITECTURE.md names them. */
 export const DATAPRODUCT_TABLES: Record<AggregateConfig["type"], TableSpec> = {
@@ -30,8 +33,17 @@ export const DATAPRODUCT_TABLES: Record<AggregateConfig["type"], TableSpec> = {
  * sensor averages in event time with one-day windows, job counts), replacing its dataproduct
  * (per affected partition where it has one). Returns what the aggregates rejected, as dead letters.
  */
-export function aggregateEntity(name: string, entity: EntityConfig, kept: PCollection<Row>, target: SinkTarget, runId: string): PCollection<DeadLetter>[] {
+export function aggregateEntity(name: string, entity: EntityConfig, kept: PCollection<Row>, target: SinkTarget, runId: string, readFailures: PCollection<DeadLetter>): PCollection<DeadLetter>[] {
   const rejected: PCollection<DeadLetter>[] = [];
+  if (entity.aggregates.length === 0) return rejected;
+  // A dataproduct is replaced, so it is only written from a complete read: pages that kept
+  // failing (stage "fetch") hold back every aggregate of the entity, and the run fails. (A
+  // grouping rather than a side input: the SDK serializes a side input's whole pipeline.)
+  const failedPages = readFailures.apply(withName(`KeepFetchFailures_${name}`, parDo({
+    process: function* (d: DeadLetter) {
+      if (d.stage === "fetch") yield { failedPage: d.error } as Gated;
+    },
+  })));
   for (const config of entity.aggregates) {
     const table = DATAPRODUCT_TABLES[config.type];
     let rows: PCollection<Row>;
@@ -44,11 +56,24 @@ export function aggregateEntity(name: string, entity: EntityConfig, kept: PColle
     } else {
       rows = kept.apply(countJobsBySkill({ ...config, label: `CountJobsBySkill_${name}` })) as unknown as PCollection<Row>;
     }
-    rows
-      .apply(withName(`Count_${table.name}`, parDo({
-        process: function* (row: Row, ctx: { rows: { increment: (n: number) => void } }) {
-          ctx.rows.increment(1);
-          yield row;
+    const candidates = rows.apply(withName(`Candidates_${table.name}_${name}`, parDo({
+      process: function* (row: Row) {
+        yield { row: row } as Gated;
+      },
+    })));
+    P([candidates, failedPages])
+      .apply(withName(`Join_${table.name}_${name}`, flatten<Gated>()))
+      .apply(withName(`Gather_${table.name}_${name}`, groupBy((_: Gated) => "all")))
+      .apply(withName(`ReleaseIfComplete_${table.name}_${name}`, parDo({
+        process: function* (group: { key: string; value: Iterable<Gated> }, ctx: { rows: { increment: (n: number) => void } }) {
+          const all = [...group.value];
+          if (all.some((g) => "failedPage" in g)) return;
+          for (const g of all) {
+            if ("row" in g) {
+              ctx.rows.increment(1);
+              yield g.row;
+            }
+          }
         },
       }, { rows: counter(`dataproducts/${table.name}`) })))
       .apply(writeWarehouse(target, "dataproduct", table));

@@ -31,7 +31,13 @@ export interface GraphPlan {
   runs: readonly EntityRun[];
 }
 
-type CleanedElement = { raw: Row } | { clean: Row } | { dead: DeadLetter } | { child: { column: string; row: Row } };
+/** A clean row travels with its exploded children, so only the kept version's children land. */
+interface CleanRecord {
+  row: Row;
+  children: Record<string, Row[]>;
+}
+type CleanedElement = { raw: Row } | { clean: CleanRecord } | { dead: DeadLetter };
+type KeptElement = { kept: Row } | { child: { column: string; row: Row } };
 
 /**
  * Assembles the whole batch graph from the declarations: per source a REST read, per entity
@@ -113,10 +119,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
         if (result.ok) {
           ctx.valid.increment(1);
           if (result.datesNulled) ctx.datesNulled.increment(result.datesNulled);
-          yield { clean: result.row } as CleanedElement;
-          for (const column of Object.keys(result.children)) {
-            for (const row of result.children[column]) yield { child: { column: column, row: row } } as CleanedElement;
-          }
+          yield { clean: { row: result.row, children: result.children } } as CleanedElement;
         } else {
           (result.stage === "normalize" ? ctx.normalizeFailed : result.stage === "parse" ? ctx.parseFailed : ctx.validateFailed).increment(1);
           yield { dead: deadLetter({ stage: result.stage, error: result.reason, payload: result.payload, source: r._source, run_id: runId, entity: name }) } as CleanedElement;
@@ -134,7 +137,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
       normalizeFailed: counter(counterName(name, "normalize_failed")),
       datesNulled: counter(counterName(name, "optional_dates_nulled")),
     })))
-    .apply(withName(`SplitCleaned_${name}`, split<{ raw: Row; clean: Row; dead: DeadLetter; child: { column: string; row: Row } }>(["raw", "clean", "dead", "child"])));
+    .apply(withName(`SplitCleaned_${name}`, split<{ raw: Row; clean: CleanRecord; dead: DeadLetter }>(["raw", "clean", "dead"])));
 
   cleaned.raw.apply(writeLake(target, "raw", name, runId));
   cleaned.raw
@@ -145,20 +148,30 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
     })))
     .apply(writeWarehouse(target, "lake", tables.lake));
 
-  const kept = cleaned.clean
-    .apply(withName(`KeyByPrimaryKey_${name}`, groupBy((row: Row) => keyOf(row, entity.primaryKey))))
+  const latest = cleaned.clean
+    .apply(withName(`KeyByPrimaryKey_${name}`, groupBy((c: CleanRecord) => keyOf(c.row, entity.primaryKey))))
     .apply(withName(`KeepLatest_${name}`, parDo({
-      process: function* (group: { key: string; value: Iterable<Row> }, ctx: { kept: { increment: (n: number) => void }; duplicates: { increment: (n: number) => void } }) {
-        const picked = pickLatest([...group.value], { primaryKey: entity.primaryKey, orderBy: entity.orderBy });
+      process: function* (group: { key: string; value: Iterable<CleanRecord> }, ctx: { kept: { increment: (n: number) => void }; duplicates: { increment: (n: number) => void } }) {
+        const versions = [...group.value];
+        const picked = pickLatest(versions.map((v) => v.row), { primaryKey: entity.primaryKey, orderBy: entity.orderBy });
         ctx.kept.increment(picked.kept.length);
         ctx.duplicates.increment(picked.duplicates);
-        yield* picked.kept;
+        for (const row of picked.kept) {
+          yield { kept: row } as KeptElement;
+          const winner = versions.find((v) => v.row === row);
+          const children = winner ? winner.children : {};
+          for (const column of Object.keys(children)) {
+            for (const child of children[column]) yield { child: { column: column, row: child } } as KeptElement;
+          }
+        }
       },
-    }, { kept: counter(counterName(name, "kept")), duplicates: counter(counterName(name, "duplicates")) })));
+    }, { kept: counter(counterName(name, "kept")), duplicates: counter(counterName(name, "duplicates")) })))
+    .apply(withName(`SplitKept_${name}`, split<{ kept: Row; child: { column: string; row: Row } }>(["kept", "child"])));
+  const kept = latest.kept;
 
   kept.apply(writeLake(target, "processed", name, runId, { dateField: entity.eventDate ?? "_ingested_at" }));
   for (const child of childTables(name, entity)) {
-    const rows = cleaned.child.apply(withName(`Select_${child.table}`, parDo({
+    const rows = latest.child.apply(withName(`Select_${child.table}`, parDo({
       process: function* (c: { column: string; row: Row }) {
         if (c.column === child.column) yield c.row;
       },
@@ -180,7 +193,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
       },
     }, { failed: counter(counterName(name, "serving_failed")) }))));
   }
-  deadLetters.push(...aggregateEntity(name, entity, kept, target, runId));
+  deadLetters.push(...aggregateEntity(name, entity, kept, target, runId, fetchFailures));
 
   const allDead = P(deadLetters).apply(withName(`FlattenDeadLetters_${name}`, flatten<DeadLetter>()));
   (allDead as unknown as PCollection<Row>).apply(writeLake(target, "deadletter", name, runId, { dateField: "failed_at" }));

@@ -1,0 +1,47 @@
+import { after, before, test } from "node:test";
+import * as assert from "node:assert/strict";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { startDemoApi, type DemoApi } from "../../sources/demo-api/server";
+import { demoEnvironment } from "../../pipeline/demo-command";
+import { loadPreset } from "../../pipeline/presets";
+import { executeRun } from "../../pipeline/run";
+import { openWarehouse } from "../../sinks/open-backends";
+
+let api: DemoApi;
+before(async () => {
+  api = await startDemoApi({ port: 0, sizes: { readingsDays: 3 } });
+  Object.assign(process.env, demoEnvironment(api.url));
+});
+after(async () => api?.close());
+
+async function averages(out: string): Promise<string> {
+  const warehouse = await openWarehouse({ kind: "local", out: out });
+  try {
+    return JSON.stringify(await warehouse.query("SELECT * FROM dataproducts.sensor_daily_averages ORDER BY station_id, day"));
+  } finally {
+    await warehouse.close();
+  }
+}
+
+test("a run whose pages kept failing fails and leaves the dataproducts as the last complete run left them", async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-gate-"));
+  const options = { out: out, runner: "direct", maxWorkers: "4" };
+  const good = await executeRun({ sources: [loadPreset("airquality")], entities: "ALL", options: options });
+  assert.equal(good.status, "succeeded", good.errors.join("; "));
+  const complete = await averages(out);
+  assert.equal(JSON.parse(complete).length, 6, "two stations x three days");
+
+  api.setFaults([{ path: "/v3/getStationHourlyAvg/283164601", kind: "status", status: 500 }]);
+  try {
+    const partial = await executeRun({ sources: [loadPreset("airquality")], entities: "ALL", options: { ...options, maxWorkers: "4" } });
+    assert.equal(partial.status, "failed");
+    assert.ok(partial.entities.readings.fetch_failed_pages > 0);
+    assert.ok(partial.errors.some((e) => /kept failing/.test(e)));
+    assert.equal(partial.dataproducts.sensor_daily_averages ?? 0, 0);
+  } finally {
+    api.setFaults([]);
+  }
+  assert.equal(await averages(out), complete, "a partial read replaced the daily averages");
+});
