@@ -7,6 +7,7 @@ import { averageSensorDays } from "../transforms/sensor-averages";
 import { countJobsByLocation, countJobsBySkill } from "../transforms/job-counts";
 import { toDeadLetters } from "../transforms/dead-letters";
 import { writeWarehouse } from "../sinks/beam-sinks";
+import { counterName } from "./manifest";
 
 /** An aggregate row on its way to a dataproduct, or the news that the read was incomplete. */
 type Gated = { row: Row } | { failedPage: string };
@@ -50,7 +51,14 @@ export function aggregateEntity(name: string, entity: EntityConfig, kept: PColle
     if (config.type === "sensor_daily_averages") {
       const out = kept.apply(averageSensorDays({ ...config, label: `AverageSensorDays_${name}` }));
       rows = out.rows as unknown as PCollection<Row>;
-      rejected.push(out.failed.apply(toDeadLetters({ runId: runId, entity: name, source: entity.path, label: `DeadLetterReadings_${name}` })));
+      rejected.push(out.failed
+        .apply(toDeadLetters({ runId: runId, entity: name, source: entity.path, label: `DeadLetterReadings_${name}` }))
+        .apply(withName(`CountRejectedReadings_${name}`, parDo({
+          process: function* (d: DeadLetter, ctx: { rejected: { increment: (n: number) => void } }) {
+            ctx.rejected.increment(1);
+            yield d;
+          },
+        }, { rejected: counter(counterName(name, "aggregate_rejected")) }))));
     } else if (config.type === "jobs_by_location") {
       rows = kept.apply(countJobsByLocation({ ...config, label: `CountJobsByLocation_${name}` })) as unknown as PCollection<Row>;
     } else {

@@ -24,7 +24,8 @@ export interface OptionSpec {
 export type CommandName = "run" | "demo" | "demo-api" | "serve" | "query" | "publish" | "stream" | "template";
 
 const DATE = "^(\\d{4}-\\d{2}-\\d{2}|\\d{2}/\\d{2}/\\d{4})$";
-const RUN_LIKE: readonly CommandName[] = ["run", "demo", "stream"];
+// Streaming micro-batches run on the direct runner; an unbounded Dataflow read does not exist yet.
+const RUN_LIKE: readonly CommandName[] = ["run", "demo"];
 const SINKS: readonly CommandName[] = ["run", "demo", "stream", "serve", "query"];
 
 export const OPTIONS = {
@@ -46,7 +47,7 @@ export const OPTIONS = {
   subscription: { type: "string", help: "Pub/Sub subscription to consume (id or projects/P/subscriptions/S).", example: "invoices-api2lake", commands: ["stream"] },
   entity: { type: "string", help: "Entity of the config that the streamed messages are.", example: "invoices", commands: ["stream"] },
   batchSize: { type: "integer", help: "Messages per micro-batch when streaming.", default: "500", pattern: "^[1-9][0-9]*$", commands: ["stream"] },
-  maxBatches: { type: "integer", help: "Stop streaming after this many batches (0 = until SIGINT/SIGTERM).", default: "0", pattern: "^[0-9]+$", commands: ["stream"] },
+  maxBatches: { type: "integer", help: "Stop streaming after this many pulls, empty ones included (0 = until SIGINT/SIGTERM).", default: "0", pattern: "^[0-9]+$", commands: ["stream"] },
   port: { type: "integer", help: "Port of the demo API (0 = any free port).", default: "8080", pattern: "^[0-9]+$", commands: ["demo-api"] },
   seed: { type: "integer", help: "Seed of the demo data.", default: "42", pattern: "^[0-9]+$", commands: ["demo-api", "demo"] },
   scale: { type: "integer", help: "Multiplies the demo API's default sizes.", default: "1", pattern: "^[1-9][0-9]*$", commands: ["demo-api", "demo"] },
@@ -85,13 +86,14 @@ export function parseOptions(command: CommandName, argv: readonly string[]): { o
     }
     const eq = arg.indexOf("=");
     const name = (eq > 0 ? arg.slice(2, eq) : arg.slice(2)) as OptionName;
-    const spec: OptionSpec | undefined = OPTIONS[name];
+    const spec: OptionSpec | undefined = Object.prototype.hasOwnProperty.call(OPTIONS, name) ? OPTIONS[name] : undefined;
     if (!spec || !spec.commands.includes(command)) {
       errors.push(`unknown option --${name} for "${command}" (see api2lake ${command} --help)`);
       continue;
     }
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) {
+    if (value === undefined || (eq < 0 && value.startsWith("--"))) {
+      if (value !== undefined) i--;
       errors.push(`--${name} needs a value`);
       continue;
     }

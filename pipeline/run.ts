@@ -154,18 +154,23 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
   if (Object.values(entities).some((c) => c.fetch_failed_pages > 0)) errors.push("some pages kept failing after retries: see the fetch dead letters; the pages before them were kept");
   if (checks.some((c) => !c.ok)) errors.push("counts do not add up: " + checks.filter((c) => !c.ok).map((c) => `${c.entity}: ${c.rule}`).join("; "));
   // What the sinks wrote becomes visible, including the pages fetched before a failing one.
-  if (graphSucceeded) await lake.commit(run.runId);
-  if (errors.length === 0 && run.afterCommit) await run.afterCommit(lake);
+  // Whatever goes wrong after the graph, the manifest is still written and says so.
+  try {
+    if (graphSucceeded) await lake.commit(run.runId);
+    if (errors.length === 0 && run.afterCommit) await run.afterCommit(lake);
+  } catch (error) {
+    errors.push(`after the graph: ${(error as Error).message}`);
+  }
 
   const nameMappings: Record<string, Record<string, string>> = {};
   for (const name of run.entities) {
-    const text = await lake.readText(nameMappingPath(run.runId, name));
+    const text = await lake.readText(nameMappingPath(run.runId, name)).catch(() => undefined);
     if (text) nameMappings[name] = JSON.parse(text) as Record<string, string>;
   }
   const dataproducts: Record<string, number> = {};
   for (const key of Object.keys(counters)) if (key.startsWith("dataproducts/")) dataproducts[key.slice("dataproducts/".length)] = counters[key];
   let lakeFiles = 0;
-  for (const layer of ["raw/", "processed/", "deadletter/"]) lakeFiles += (await lake.list(layer)).filter((f) => f.includes(run.runId)).length;
+  for (const layer of ["raw/", "processed/", "deadletter/"]) lakeFiles += (await lake.list(layer).catch(() => [] as string[])).filter((f) => f.includes(run.runId)).length;
 
   const manifest: RunManifest = {
     run_id: run.runId,
@@ -224,9 +229,15 @@ export function formatSummary(manifest: RunManifest, out: string): string {
     lines.push(entry[0].padEnd(18) + [c.fetched, dead, c.duplicates, c.kept].map((n) => String(n).padStart(9)).join(""));
   }
   for (const entry of Object.entries(manifest.dataproducts)) lines.push(`dataproducts.${entry[0]}: ${entry[1]} rows`);
+  for (const entry of Object.entries(manifest.entities)) {
+    const c = entry[1];
+    if (c.fetch_failed_pages) lines.push(`${entry[0]}: ${c.fetch_failed_pages} page(s) kept failing (fetch dead letters)`);
+    if (c.serving_failed) lines.push(`${entry[0]}: ${c.serving_failed} row(s) refused by the serving store (sink dead letters)`);
+    if (c.aggregate_rejected) lines.push(`${entry[0]}: ${c.aggregate_rejected} row(s) rejected by aggregates (aggregate dead letters)`);
+  }
   const failedChecks = manifest.checks.filter((c) => !c.ok).length;
   lines.push("");
-  lines.push(`checks: ${manifest.checks.length - failedChecks}/${manifest.checks.length} hold (fetched = valid + dead-lettered, valid = kept + duplicates)`);
+  lines.push(manifest.checks.length ? `checks: ${manifest.checks.length - failedChecks}/${manifest.checks.length} hold (fetched = valid + dead-lettered, valid = kept + duplicates)` : "checks: not run (the graph failed)");
   for (const e of manifest.errors) lines.push(`error: ${e}`);
   if (manifest.sink === "local") {
     lines.push("");

@@ -19,6 +19,10 @@ test("bad flags are errors that name the flag and the valid values", () => {
   assert.ok(parsed.errors.some((e) => e.startsWith('--from: "2024/01/01" does not match')));
   assert.ok(parsed.errors.some((e) => e.startsWith('unknown option --port for "run"')));
   assert.ok(parsed.errors.some((e) => e === "--maxWorkers needs a value"));
+  const flagAsValue = parseOptions("run", ["--config", "--entities", "a"]);
+  assert.ok(flagAsValue.errors.includes("--config needs a value"));
+  assert.equal(flagAsValue.options.entities, "a");
+  assert.ok(parseOptions("run", ["--constructor", "x"]).errors.some((e) => e.startsWith("unknown option --constructor")));
 });
 
 test("every command has --help derived from the declarations", async () => {
