@@ -18,8 +18,6 @@ export interface RecordOrigin {
   source: string;
   page: string;
   fetchedAt: string;
-  /** Body fields the entity attaches to each record (e.g. the station id from a header). */
-  attached: Record<string, unknown>;
 }
 
 export type Cleaned =
@@ -64,8 +62,7 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     if (!isObject(record)) {
       return { ok: false, raw: undefined, stage: "parse", reason: `not a JSON object: got ${record === null ? "null" : Array.isArray(record) ? "an array" : typeof record}`, payload: record };
     }
-    const merged: Row = Object.keys(origin.attached).length ? Object.assign({}, origin.attached, record) : record;
-    const raw = withLineage(merged, lineageCtx);
+    const raw = withLineage(record, lineageCtx);
     const bytes = Buffer.byteLength(JSON.stringify(record), "utf8");
     if (bytes > options.maxRecordBytes) {
       return { ok: false, raw: raw, stage: "validate", reason: `record is ${bytes} bytes, over the ${options.maxRecordBytes}-byte limit`, payload: record };

@@ -39,15 +39,6 @@ interface CleanRecord {
 type CleanedElement = { raw: Row } | { clean: CleanRecord } | { dead: DeadLetter };
 type KeptElement = { kept: Row } | { child: { column: string; row: Row } };
 
-/**
- * Assembles the whole batch graph from the declarations: per source a REST read, per entity
- * the cleaning chain, dedupe, the three landing layers, dead letters and aggregates.
- * Nothing here is preset-specific.
- */
-export function buildGraph(root: Root, plan: GraphPlan): void {
-  buildRestGraph(root, plan);
-}
-
 /** The streaming micro-batch graph: one entity fed by a batch of messages instead of a REST read. */
 export function buildMessageGraph(root: Root, plan: { runId: string; target: SinkTarget; source: SourceConfig; entity: string; messages: readonly InboundMessage[] }): void {
   const read = root.apply(readMessages(`ReadMessages_${plan.entity}`, plan.messages, { source: plan.source.name, entity: plan.entity, runId: plan.runId }) as never) as unknown as { records: PCollection<RestRecord>; deadLetters: PCollection<DeadLetter> };
@@ -61,7 +52,12 @@ export function buildMessageGraph(root: Root, plan: { runId: string; target: Sin
   entityBranch(plan.entity, plan.source.entities[plan.entity], plan.source, read.records, fetchFailures, { runId: plan.runId, target: plan.target, maxWorkers: 1, runs: [] });
 }
 
-function buildRestGraph(root: Root, plan: GraphPlan): void {
+/**
+ * Assembles the whole batch graph from the declarations: per source a REST read, per entity
+ * the cleaning chain, dedupe, the three landing layers, dead letters and aggregates.
+ * Nothing here is preset-specific.
+ */
+export function buildGraph(root: Root, plan: GraphPlan): void {
   for (const run of plan.runs) {
     const source = run.source;
     // readRest returns a named composite whose output is a record of PCollections.
@@ -114,7 +110,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
       },
       process: function* (this: { cleaner: ReturnType<typeof compileEntityCleaner>; seen?: number }, r: RestRecord, ctx: Counters) {
         ctx.fetched.increment(1);
-        const result = this.cleaner.clean(r.record, { runId: runId, source: r._source, page: r._page, fetchedAt: r.fetched_at, attached: {} });
+        const result = this.cleaner.clean(r.record, { runId: runId, source: r._source, page: r._page, fetchedAt: r.fetched_at });
         if (result.raw) yield { raw: result.raw } as CleanedElement;
         if (result.ok) {
           ctx.valid.increment(1);

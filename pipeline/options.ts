@@ -30,7 +30,7 @@ const SINKS: readonly CommandName[] = ["run", "demo", "stream", "serve", "query"
 
 export const OPTIONS = {
   config: { type: "path", help: "Source config YAML (see README) or the name of a built-in preset.", example: "presets/commerce.yaml", commands: ["run", "publish", "stream"], template: true },
-  entities: { type: "list", help: "Entities to extract: a comma list, ALL, or a file listing names (.txt, .csv, .xlsx first column).", example: "customers,sales", default: "ALL", commands: ["run", "publish", "stream"], template: true },
+  entities: { type: "list", help: "Entities to extract: a comma list, ALL, or a file listing names (.txt, .csv, .xlsx first column).", example: "customers,sales", default: "ALL", commands: ["run", "publish"], template: true },
   from: { type: "date", help: "First day of the date range (ISO or dd/MM/yyyy). With --to, a backfill of exactly the missing slices.", example: "2024-01-01", pattern: DATE, commands: ["run", "publish"], template: true },
   to: { type: "date", help: "Last day of the date range, inclusive.", example: "10/01/2024", pattern: DATE, commands: ["run", "publish"], template: true },
   maxWorkers: { type: "integer", help: "Concurrent requests per source in this process.", default: "8", pattern: "^[1-9][0-9]*$", commands: ["run", "demo", "publish"], template: true },

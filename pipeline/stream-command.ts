@@ -23,7 +23,6 @@ export interface PublishResult {
  */
 export async function publishEntity(source: SourceConfig, entity: string, topic: string, options: { projectId?: string; from?: string; to?: string; runId: string }): Promise<PublishResult> {
   const declared = source.entities[entity];
-  if (declared.primaryKey.length !== 1) throw new Error(`publish needs a single-field primary key; ${entity} has (${declared.primaryKey.join(", ")})`);
   const range = options.from && options.to ? parseRangeArgs(options.from, options.to) : undefined;
   let published = 0;
   let failures = 0;
@@ -52,7 +51,15 @@ export async function publishCommand(options: ParsedOptions): Promise<number> {
     return 2;
   }
   const source = configOf(options);
-  const entities = await selectEntities(Object.keys(source.entities), options.entities);
+  const entities = await selectEntities(Object.keys(source.entities), options.entities).catch((e: Error) => {
+    throw new UsageError(e.message);
+  });
+  // Check every entity before publishing anything, so a bad one does not stop a half-done publish.
+  for (const entity of entities) {
+    const declared = source.entities[entity];
+    if (declared.primaryKey.length !== 1) throw new UsageError(`publish needs a single-field primary key (the id attribute); ${entity} has (${declared.primaryKey.join(", ")})`);
+    if (declared.slices && !(options.from && options.to)) throw new UsageError(`${entity} is read in date slices: give --from and --to`);
+  }
   try {
     let failures = 0;
     for (const entity of entities) {

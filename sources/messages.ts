@@ -2,6 +2,7 @@ import { impulse, parDo, split, withName, type PCollection, type Root } from "ap
 import { deadLetter, type DeadLetter } from "../model/dead-letter";
 import type { RestRecord } from "./rest/work-item";
 import { parseRecord } from "../transforms/validation";
+import { requireForSerialization } from "apache-beam/serialization";
 
 /** A message as it arrives from Pub/Sub (or any queue): plain data, safe to capture. */
 export interface InboundMessage {
@@ -53,3 +54,5 @@ export function readMessages(label: string, messages: readonly InboundMessage[],
     return { records: parts.record, deadLetters: parts.deadLetter };
   });
 }
+
+requireForSerialization("api2lake/dist/sources/messages", { messageToRecord: messageToRecord });

@@ -4,7 +4,7 @@ import { entitySchema } from "../../model/source-config";
 import { compileEntityCleaner, type RecordOrigin } from "../../pipeline/entity-cleaner";
 import { entityCounts, manifestChecks } from "../../pipeline/manifest";
 
-const origin: RecordOrigin = { runId: "r1", source: "/customers", page: "2", fetchedAt: "2026-01-01T10:00:00Z", attached: {} };
+const origin: RecordOrigin = { runId: "r1", source: "/customers", page: "2", fetchedAt: "2026-01-01T10:00:00Z" };
 
 const customers = entitySchema.parse({
   path: "/customers",
