@@ -1,37 +1,18 @@
-import type { PageResponse, Paginator } from "./paginator";
+import type { PageResponse } from "./paginator";
+import { FollowUrlPaginator } from "./follow-url";
 
 export interface LinkHeaderPaginatorConfig {
   type: "link_header";
 }
 
 /** RFC 8288 `Link: <url>; rel="next"`; no next link ends the series. */
-export class LinkHeaderPaginator implements Paginator {
-  private nextUrl: URL | undefined;
-  private current: string | undefined;
-
-  constructor(_config: LinkHeaderPaginatorConfig) {}
-
-  init(url: URL): URL {
-    return new URL(url.href);
+export class LinkHeaderPaginator extends FollowUrlPaginator {
+  constructor(_config: LinkHeaderPaginatorConfig) {
+    super();
   }
 
-  update(response: PageResponse): void {
-    const link = parseNextLink(response.headers["link"]);
-    this.nextUrl = link ? new URL(link, response.url) : undefined;
-  }
-
-  hasNext(): boolean {
-    return this.nextUrl !== undefined;
-  }
-
-  next(_previous: URL): URL {
-    const url = new URL((this.nextUrl as URL).href);
-    this.current = url.pathname + url.search;
-    return url;
-  }
-
-  pageId(): string {
-    return this.current ?? "start";
+  protected nextTarget(response: PageResponse): string | undefined {
+    return parseNextLink(response.headers["link"]);
   }
 }
 

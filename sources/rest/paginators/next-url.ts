@@ -1,5 +1,6 @@
 import { getPath } from "../json-path";
-import type { PageResponse, Paginator } from "./paginator";
+import type { PageResponse } from "./paginator";
+import { FollowUrlPaginator } from "./follow-url";
 
 export interface NextUrlPaginatorConfig {
   type: "next_url";
@@ -7,32 +8,13 @@ export interface NextUrlPaginatorConfig {
 }
 
 /** The body carries the next page's URL (absolute or relative); missing, `null` or `""` ends the series. */
-export class NextUrlPaginator implements Paginator {
-  private nextUrl: URL | undefined;
-  private current: string | undefined;
-
-  constructor(private readonly config: NextUrlPaginatorConfig) {}
-
-  init(url: URL): URL {
-    return new URL(url.href);
+export class NextUrlPaginator extends FollowUrlPaginator {
+  constructor(private readonly config: NextUrlPaginatorConfig) {
+    super();
   }
 
-  update(response: PageResponse): void {
+  protected nextTarget(response: PageResponse): string | undefined {
     const next = getPath(response.body, this.config.nextUrlPath);
-    this.nextUrl = typeof next === "string" && next !== "" ? new URL(next, response.url) : undefined;
-  }
-
-  hasNext(): boolean {
-    return this.nextUrl !== undefined;
-  }
-
-  next(_previous: URL): URL {
-    const url = new URL((this.nextUrl as URL).href);
-    this.current = url.pathname + url.search;
-    return url;
-  }
-
-  pageId(): string {
-    return this.current ?? "start";
+    return typeof next === "string" && next !== "" ? next : undefined;
   }
 }
