@@ -131,3 +131,19 @@ test("with Bigtable down the run fails with a clear message; after a restart a r
   assert.deepEqual(await hubSnapshot(gcpTarget(), `${PREFIX}hub`), expectedHub);
   assert.deepEqual(await servingSnapshot(gcpTarget()), expectedServing);
 });
+
+test("with BigQuery down the run fails naming the warehouse; after a restart a re-run completes with the hub intact", async () => {
+  const expectedHub = await hubSnapshot(gcpTarget(), `${PREFIX}hub`);
+  await emu.stop("bigquery");
+  let failed;
+  try {
+    failed = await runBoth(gcpOptions());
+  } finally {
+    await emu.start("bigquery");
+  }
+  assert.equal(failed.status, "failed");
+  assert.ok(failed.errors.some((e) => /warehouse \(BigQuery\) /.test(e)), `unclear error: ${failed.errors.join("; ")}`);
+  const rerun = await runBoth(gcpOptions());
+  assert.equal(rerun.status, "succeeded", rerun.errors.join("; "));
+  assert.deepEqual(await hubSnapshot(gcpTarget(), `${PREFIX}hub`), expectedHub);
+});
