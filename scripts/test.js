@@ -11,7 +11,9 @@ const walk = (dir) => {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, e.name);
     if (e.isDirectory()) walk(full);
-    else if (e.name.endsWith(".test.js")) files.push(path.relative(root, full));
+    // Only tests whose source still exists: dist/ may hold a deleted test's stale output.
+    else if (e.name.endsWith(".test.js") && fs.existsSync(path.join(root, path.relative(path.join(root, "dist"), full)).replace(/\.js$/, ".ts")))
+      files.push(path.relative(root, full));
   }
 };
 walk(path.join(root, "dist", "test"));
