@@ -21,15 +21,20 @@ export interface RecordOrigin {
 }
 
 export type Cleaned =
-  | { ok: true; raw: Row; row: Row; children: Record<string, Row[]>; /** Optional dates of this record that were unparseable and became null. */ datesNulled: number }
+  | {
+      ok: true;
+      raw: Row;
+      row: Row;
+      children: Record<string, Row[]>;
+      /** Optional dates of this record that were unparseable and became null. */
+      datesNulled: number;
+      /** Original -> column names first seen with this record's key set (published in the manifest). */
+      newNames?: Record<string, string>;
+    }
   | { ok: false; raw: Row | undefined; stage: Stage; reason: string; payload: unknown };
 
 export interface EntityCleaner {
   clean(record: unknown, origin: RecordOrigin): Cleaned;
-  /** Every original -> warehouse name mapping applied so far. */
-  nameMapping(): Record<string, string>;
-  /** Optional dates that were unparseable and became null, per reason. */
-  dateCounters: Record<string, number>;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -41,7 +46,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
  */
 export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordBytes: number }): EntityCleaner {
   const mappings = new Map<string, Record<string, string>>();
-  const applied: Record<string, string> = {};
+  let newNames: Record<string, string> | undefined;
   const dates = compileDates(entity.dates);
   const dateCounters: Record<string, number> = {};
   const hasPhones = Object.keys(entity.phones).length > 0;
@@ -51,13 +56,14 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     let mapping = mappings.get(signature);
     if (mapping === undefined) {
       mapping = buildNameMapping(Object.keys(row));
-      for (const key of Object.keys(row)) applied[key] = mapping[key];
+      newNames = Object.assign(newNames ?? {}, mapping);
       if (mappings.size < 10_000) mappings.set(signature, mapping);
     }
     return renameFields(row, mapping);
   };
 
   const clean = (record: unknown, origin: RecordOrigin): Cleaned => {
+    newNames = undefined;
     const lineageCtx = { runId: origin.runId, source: origin.source, page: origin.page, ingestedAt: origin.fetchedAt };
     if (!isObject(record)) {
       return { ok: false, raw: undefined, stage: "parse", reason: `not a JSON object: got ${record === null ? "null" : Array.isArray(record) ? "an array" : typeof record}`, payload: record };
@@ -81,10 +87,10 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     const children: Record<string, Row[]> = {};
     const lineage = pick(raw, LINEAGE_COLUMNS);
     for (const name of Object.keys(flat.children)) children[sanitizeName(name)] = flat.children[name].map((child) => Object.assign(rename(child), lineage));
-    return { ok: true, raw: raw, row: row, children: children, datesNulled: totalOf(dateCounters) - nulledBefore };
+    return { ok: true, raw: raw, row: row, children: children, datesNulled: totalOf(dateCounters) - nulledBefore, newNames: newNames };
   };
 
-  return { clean: clean, nameMapping: () => Object.assign({}, applied), dateCounters: dateCounters };
+  return { clean: clean };
 }
 
 function totalOf(counters: Record<string, number>): number {

@@ -36,7 +36,7 @@ interface CleanRecord {
   row: Row;
   children: Record<string, Row[]>;
 }
-type CleanedElement = { raw: Row } | { clean: CleanRecord } | { dead: DeadLetter };
+type CleanedElement = { raw: Row } | { clean: CleanRecord } | { dead: DeadLetter } | { names: Record<string, string> };
 type KeptElement = { kept: Row } | { child: { column: string; row: Row } };
 
 /** The streaming micro-batch graph: one entity fed by a batch of messages instead of a REST read. */
@@ -115,15 +115,12 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
         if (result.ok) {
           ctx.valid.increment(1);
           if (result.datesNulled) ctx.datesNulled.increment(result.datesNulled);
+          if (result.newNames) yield { names: result.newNames } as CleanedElement;
           yield { clean: { row: result.row, children: result.children } } as CleanedElement;
         } else {
           (result.stage === "normalize" ? ctx.normalizeFailed : result.stage === "parse" ? ctx.parseFailed : ctx.validateFailed).increment(1);
           yield { dead: deadLetter({ stage: result.stage, error: result.reason, payload: result.payload, source: r._source, run_id: runId, entity: name }) } as CleanedElement;
         }
-      },
-      finishBundle: async function (this: { cleaner: ReturnType<typeof compileEntityCleaner> }) {
-        await recordNameMapping(target, runId, name, this.cleaner.nameMapping());
-        return undefined;
       },
     }, {
       fetched: counter(counterName(name, "fetched")),
@@ -133,7 +130,19 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
       normalizeFailed: counter(counterName(name, "normalize_failed")),
       datesNulled: counter(counterName(name, "optional_dates_nulled")),
     })))
-    .apply(withName(`SplitCleaned_${name}`, split<{ raw: Row; clean: CleanRecord; dead: DeadLetter }>(["raw", "clean", "dead"])));
+    .apply(withName(`SplitCleaned_${name}`, split<{ raw: Row; clean: CleanRecord; dead: DeadLetter; names: Record<string, string> }>(["raw", "clean", "dead", "names"])));
+
+  // Each key set's name mapping, merged in one place and written once for the run's manifest.
+  cleaned.names
+    .apply(withName(`GatherNames_${name}`, groupBy((_: Record<string, string>) => name)))
+    .apply(withName(`RecordNames_${name}`, parDo({
+      process: async function (group: { key: string; value: Iterable<Record<string, string>> }) {
+        const merged: Record<string, string> = {};
+        for (const m of group.value) Object.assign(merged, m);
+        await recordNameMapping(target, runId, name, merged);
+        return [];
+      },
+    })));
 
   cleaned.raw.apply(writeLake(target, "raw", name, runId));
   cleaned.raw

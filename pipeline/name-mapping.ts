@@ -7,16 +7,12 @@ export function nameMappingPath(runId: string, entity: string): string {
 }
 
 /**
- * Merges a bundle's original -> column names into the run's mapping file for the entity; the
- * manifest publishes it. (On the direct runner an entity is one bundle; on Dataflow concurrent
- * bundles could each write, and the union of what they saw is what matters.)
+ * Writes the run's original -> column names of an entity (the graph gathers them into one
+ * element first, so there is one writer); the manifest publishes them.
  */
 export async function recordNameMapping(target: SinkTarget, runId: string, entity: string, mapping: Record<string, string>): Promise<void> {
   const lake = await openLake(target);
-  const file = nameMappingPath(runId, entity);
-  const previous = await lake.readText(file);
-  const merged = Object.assign(previous ? (JSON.parse(previous) as Record<string, string>) : {}, mapping);
-  await lake.writeText(file, JSON.stringify(merged, Object.keys(merged).sort(), 2) + "\n");
+  await lake.writeText(nameMappingPath(runId, entity), JSON.stringify(mapping, Object.keys(mapping).sort(), 2) + "\n");
 }
 
 // DoFns call this through the module (it opens backends, whose classes cannot be serialized).

@@ -29,7 +29,10 @@ test("the chain adds lineage, flattens, renames, validates, normalizes dates and
   assert.equal(result.row._ingested_at, "2026-01-01T10:00:00.000Z");
   assert.match(String(result.row._payload_hash), /^[0-9a-f]{64}$/);
   assert.equal(result.raw.signup_date, "05/03/2024", "the raw row keeps the value as sent");
-  assert.equal(cleaner.nameMapping()["address_city"], "address_city");
+  assert.equal(result.newNames?.["Signup Date"], "signup_date_2");
+  assert.equal(result.newNames?.["address_city"], "address_city");
+  const again = cleaner.clean({ customer_id: 8, "Signup Date": "y", signup_date: "06/03/2024", phone: "", address: { city: "Paris" } }, origin);
+  assert.equal(again.ok && again.newNames, undefined, "a key set seen before brings no new names");
 });
 
 test("each bad input fails at its stage with its own reason", () => {
