@@ -93,17 +93,23 @@ const dstWall: fc.Arbitrary<Wall> = fc
     return { y: r.y, mo: mo, d: d, h: r.h, mi: r.mi, s: r.s, ms: r.ms };
   });
 
-type Shape = { format: string; text: (w: Wall) => string; reference: (text: string, zone: string) => luxon.DateTime };
+type Shape = { format: string; text: (w: Wall) => string; reference: (text: string, zone: string) => luxon.DateTime; dateOnly?: boolean };
 const shapes: Shape[] = [
   { format: "iso", text: (w) => `${w.y}-${pad(w.mo)}-${pad(w.d)}T${pad(w.h)}:${pad(w.mi)}:${pad(w.s)}.${pad(w.ms, 3)}`, reference: (t, z) => luxon.DateTime.fromISO(t, { zone: z }) },
   { format: "iso", text: (w) => `${w.y}-${pad(w.mo)}-${pad(w.d)}T${pad(w.h)}:${pad(w.mi)}`, reference: (t, z) => luxon.DateTime.fromISO(t, { zone: z }) },
-  { format: "iso", text: (w) => `${w.y}-${pad(w.mo)}-${pad(w.d)}`, reference: (t, z) => luxon.DateTime.fromISO(t, { zone: z }) },
+  { format: "iso", text: (w) => `${w.y}-${pad(w.mo)}-${pad(w.d)}`, reference: (t, z) => luxon.DateTime.fromISO(t, { zone: z }), dateOnly: true },
   { format: "iso", text: (w) => `${w.y}-${pad(w.mo)}-${pad(w.d)}T${pad(w.h)}:${pad(w.mi)}:${pad(w.s)}${w.ms % 3 === 0 ? "Z" : (w.ms % 2 ? "+" : "-") + pad(w.ms % 14) + ":" + pad((w.ms % 4) * 15)}`, reference: (t, z) => luxon.DateTime.fromISO(t, { zone: z }) },
   { format: "sql", text: (w) => `${w.y}-${pad(w.mo)}-${pad(w.d)} ${pad(w.h)}:${pad(w.mi)}:${pad(w.s)}`, reference: (t, z) => luxon.DateTime.fromSQL(t, { zone: z }) },
-  { format: "dd/MM/yyyy", text: (w) => `${pad(w.d)}/${pad(w.mo)}/${w.y}`, reference: (t, z) => luxon.DateTime.fromFormat(t, "dd/MM/yyyy", { zone: z }) },
+  { format: "dd/MM/yyyy", text: (w) => `${pad(w.d)}/${pad(w.mo)}/${w.y}`, reference: (t, z) => luxon.DateTime.fromFormat(t, "dd/MM/yyyy", { zone: z }), dateOnly: true },
   { format: "dd/MM/yyyy HH:mm", text: (w) => `${pad(w.d)}/${pad(w.mo)}/${w.y} ${pad(w.h)}:${pad(w.mi)}`, reference: (t, z) => luxon.DateTime.fromFormat(t, "dd/MM/yyyy HH:mm", { zone: z }) },
   { format: "d.M.yyyy H:m:s.SSS", text: (w) => `${w.d}.${w.mo}.${w.y} ${w.h}:${w.mi}:${w.s}.${pad(w.ms, 3)}`, reference: (t, z) => luxon.DateTime.fromFormat(t, "d.M.yyyy H:m:s.SSS", { zone: z }) },
 ];
+
+/** True when `dt`, seen in `zone`, shows exactly the wall time `w` (to the second, as every shape carries at least minutes). */
+function roundTrips(dt: luxon.DateTime, w: Wall, zone: string): boolean {
+  const local = dt.setZone(zone);
+  return local.year === w.y && local.month === w.mo && local.day === w.d && local.hour === w.h && local.minute === w.mi;
+}
 
 for (const zone of [P, NY, "UTC"]) {
   test(`property: fast path == luxon path == luxon reference (${zone})`, () => {
@@ -117,8 +123,24 @@ for (const zone of [P, NY, "UTC"]) {
         const ref = shapes[i].reference(text, zone);
         assert.ok(ref.isValid, text);
         const expected = output === "timestamp" ? ref.toUTC().toISO() : ref.setZone(zone).toISODate();
-        assert.deepEqual(parsers[i].fast(text), { ok: true, value: expected }, `${shapes[i].format} ${text}`);
-        assert.deepEqual(parsers[i].slow(text), { ok: true, value: expected }, `${shapes[i].format} ${text} (luxon path)`);
+        const fast = parsers[i].fast(text);
+        const slow = parsers[i].slow(text);
+        assert.deepEqual(fast, slow, `${shapes[i].format} ${text}: fast and luxon paths differ`);
+        const wall = shapes[i].dateOnly ? { ...w, h: 0, mi: 0 } : w;
+        if (fast.ok && fast.value !== expected && output === "timestamp" && !roundTrips(ref, wall, zone)) {
+          // luxon's own wall -> UTC guess is unstable at some historical transitions at local
+          // midnight (e.g. Paris 1919-03-02 00:00 came back as offset 0 or +1 depending on its
+          // cache); there the reference is wrong, and ours must map back to the wall time.
+          assert.ok(roundTrips(luxon.DateTime.fromISO(fast.value, { zone: "UTC" }), wall, zone), `${text}: ${fast.value} is not that wall time in ${zone}`);
+          return;
+        }
+        if (fast.ok && fast.value !== expected && output === "date" && !roundTrips(ref, wall, zone)) {
+          // Same unstable reference; a wall time's date is its own (or, in a gap that crosses midnight, the next).
+          const written = luxon.DateTime.fromObject({ year: w.y, month: w.mo, day: w.d }, { zone: "UTC" });
+          assert.ok([written.toISODate(), written.plus({ days: 1 }).toISODate()].includes(fast.value), `${text}: date ${fast.value}`);
+          return;
+        }
+        assert.deepEqual(fast, { ok: true, value: expected }, `${shapes[i].format} ${text}`);
       }), { numRuns: 3000 });
     }
   });
