@@ -140,8 +140,8 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
   let counters: Record<string, number> = {};
   let graphSucceeded = false;
   try {
-    const runner = createRunner(runnerOptions(run.options, run.target));
-    const result = await runner.run((root: Root) => run.build(root), { jobName: `api2lake-${run.runId.toLowerCase()}` } as never);
+    const runner = createRunner({ jobName: `api2lake-${run.runId.toLowerCase()}`, ...runnerOptions(run.options, run.target) });
+    const result = await runner.run((root: Root) => run.build(root));
     counters = await result.counters();
     graphSucceeded = true;
   } catch (error) {

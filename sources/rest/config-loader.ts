@@ -3,6 +3,7 @@ import * as YAML from "yaml";
 import type { z } from "zod";
 import { sourceSchema, type SourceConfig } from "../../model/source-config";
 import { maskSecret } from "./auth/redact";
+import { ENV_REF, rememberSecretReferences } from "./secrets";
 
 /**
  * Loads a declarative source config: YAML -> `${ENV}` interpolation -> one zod validation.
@@ -55,10 +56,11 @@ export function validateSourceConfig(input: unknown, file: string, options: Load
   if (!result.success) {
     throw new SourceConfigError(file, result.error.issues.map((issue) => mask(describeIssue(issue, interpolated))));
   }
-  return deepFreeze(result.data);
+  const loaded = deepFreeze(result.data);
+  rememberSecretReferences(loaded, (input as { auth?: unknown } | null)?.auth);
+  return loaded;
 }
 
-const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 function interpolate(value: unknown, at: (string | number)[], env: Record<string, string | undefined>, problems: string[]): unknown {
   if (typeof value === "string") {

@@ -4,6 +4,7 @@ import { requireForSerialization } from "apache-beam/serialization";
 import type { DeadLetter } from "../../model/dead-letter";
 import type { SourceConfig } from "../../model/source-config";
 import { DEFAULT_MAX_WORKERS } from "./rate-limit";
+import { sealForWorkers } from "./secrets";
 import { fetchWorkItem, planWorkItems, type PageSummary, type PlanOptions, type RestElement, type RestRecord, type WorkItem } from "./work-item";
 
 // The DoFn calls into the fetch core through these registered functions, so Beam ships a
@@ -47,7 +48,9 @@ export type ReadRestOutput = {
  *   const out = root.apply(readRest(source, { runId: "r1", entities: ["customers"] }));
  *   out.records.map(...); out.deadLetters.apply(writeDeadLetters(...));
  */
-export function readRest(source: SourceConfig, options: ReadRestOptions) {
+export function readRest(loaded: SourceConfig, options: ReadRestOptions) {
+  // Workers get auth secrets as `${VAR}` references, resolved where each request is made.
+  const source = sealForWorkers(loaded);
   const maxWorkers = options.maxWorkers ?? DEFAULT_MAX_WORKERS;
   const plan: PlanOptions = { entities: options.entities, slices: options.slices, range: options.range };
   // Fail at graph construction on unknown entities or a bad step, not on a worker.
