@@ -33,6 +33,8 @@ export interface RunManifest {
   checks: ManifestCheck[];
   lake_files: number;
   errors: string[];
+  /** Set when the run only built a Dataflow template (no job ran here). */
+  template_location?: string;
 }
 
 export function counterName(entity: string, counter: CounterName): string {

@@ -13,6 +13,7 @@ import { buildGraph, type EntityRun } from "./graph";
 import { entityCounts, manifestChecks, type RunManifest } from "./manifest";
 import { nameMappingPath } from "./name-mapping";
 import { UsageError } from "./usage-error";
+import { templateWritten } from "./dataflow-template";
 import { exportJobsWorkbook } from "../sinks/workbook";
 
 export interface RunRequest {
@@ -139,13 +140,19 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
   const errors: string[] = [];
   let counters: Record<string, number> = {};
   let graphSucceeded = false;
+  const runnerConfig: Record<string, unknown> = { jobName: `api2lake-${run.runId.toLowerCase()}`, ...runnerOptions(run.options, run.target) };
+  const template = typeof runnerConfig.templateLocation === "string" ? runnerConfig.templateLocation : undefined;
   try {
-    const runner = createRunner({ jobName: `api2lake-${run.runId.toLowerCase()}`, ...runnerOptions(run.options, run.target) });
-    const result = await runner.run((root: Root) => run.build(root));
+    const result = await createRunner(runnerConfig).run((root: Root) => run.build(root));
     counters = await result.counters();
     graphSucceeded = true;
   } catch (error) {
-    errors.push((error as Error).message);
+    if (!template) errors.push((error as Error).message);
+  }
+  if (template) {
+    // Building a template runs no job here: nothing to commit, no watermark, no manifest.
+    const written = await templateWritten(template).catch(() => false);
+    return { ...emptyManifest(run), status: written ? "succeeded" : "failed", template_location: template, errors: written ? [] : [`no template was written to ${template}`, ...errors] };
   }
 
   const lake = await openLake(run.target);
@@ -217,6 +224,15 @@ function runnerOptions(options: ParsedOptions, target: SinkTarget): Record<strin
   return { runner: "dataflow", project: target.project, region: process.env.API2LAKE_REGION ?? "europe-west1", tempLocation: `gs://${target.bucket}/tmp`, stagingLocation: `gs://${target.bucket}/staging`, ...fromLauncher };
 }
 
+function emptyManifest(run: GraphRun): RunManifest {
+  const now = new Date().toISOString();
+  return {
+    run_id: run.runId, status: "succeeded", started_at: run.startedAt.toISOString(), finished_at: now, runner: run.options.runner ?? "direct",
+    sink: run.target.kind, sources: run.sources, options: publicOptions(run.options), entities: entityCounts({}, run.entities),
+    name_mappings: {}, dataproducts: {}, checks: [], lake_files: 0, errors: [],
+  };
+}
+
 export function printSummary(manifest: RunManifest, out: string): void {
   console.log(formatSummary(manifest, out));
 }
@@ -224,6 +240,11 @@ export function printSummary(manifest: RunManifest, out: string): void {
 /** The run's human summary: printed by the CLI and kept as the run's log beside its manifest. */
 export function formatSummary(manifest: RunManifest, out: string): string {
   const lines: string[] = [];
+  if (manifest.template_location) {
+    lines.push(`run ${manifest.run_id}: ${manifest.status === "succeeded" ? `Dataflow template written to ${manifest.template_location}` : "no template written"}`);
+    for (const e of manifest.errors) lines.push(`error: ${e}`);
+    return lines.join("\n");
+  }
   lines.push(`run ${manifest.run_id}: ${manifest.status}`);
   lines.push("");
   lines.push("entity".padEnd(18) + ["fetched", "dead", "dupes", "kept"].map((h) => h.padStart(9)).join(""));
