@@ -108,7 +108,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
       startBundle: function (this: { cleaner?: ReturnType<typeof compileEntityCleaner> }) {
         this.cleaner = compileEntityCleaner(entity, { maxRecordBytes: maxRecordBytes });
       },
-      process: function* (this: { cleaner: ReturnType<typeof compileEntityCleaner>; seen?: number }, r: RestRecord, ctx: Counters) {
+      process: function* (this: { cleaner: ReturnType<typeof compileEntityCleaner> }, r: RestRecord, ctx: Counters) {
         ctx.fetched.increment(1);
         const result = this.cleaner.clean(r.record, { runId: runId, source: r._source, page: r._page, fetchedAt: r.fetched_at });
         if (result.raw) yield { raw: result.raw } as CleanedElement;
