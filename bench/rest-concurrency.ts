@@ -12,8 +12,7 @@ import * as path from "path";
 import { withName, type Root } from "apache-beam";
 import { directRunner } from "apache-beam/runners/direct_runner";
 import { requireForSerialization } from "apache-beam/serialization";
-import { startRemoteDemoApi } from "./rest-demo-server";
-import { validateSourceConfig } from "../sources/rest/config-loader";
+import { startRemoteDemoApi, stationRequestsSource } from "./rest-demo-server";
 import { resetGates } from "../sources/rest/rate-limit";
 import { readRest } from "../sources/rest/read-rest";
 import { fetchWorkItem, planWorkItems } from "../sources/rest/work-item";
@@ -27,16 +26,7 @@ const IDEAL_MS = (PAGES * LATENCY_MS) / CONCURRENCY;
 
 async function main(): Promise<void> {
   const api = await startRemoteDemoApi({ stations: PAGES, readingsDays: 1 });
-  const stations = (await (await fetch(`${api.url}/v3/stations`, { headers: { "X-API-Key": "demo-key" } })).json()) as { data: { station_id: string }[] };
-  const source = validateSourceConfig({
-    name: "bench_concurrency",
-    baseUrl: api.url,
-    auth: { type: "api_key", name: "X-API-Key", value: "demo-key" },
-    entities: {
-      readings: { path: "/v3/getStationHourlyAvg/{station_id}", primaryKey: ["timestamp"], pathParams: { station_id: stations.data.map((s) => s.station_id) }, attach: { station_id: "header.station_id" } },
-    },
-  }, "bench", { env: {} });
-  await api.setFaults([{ path: "/v3/getStationHourlyAvg", kind: "latency", ms: LATENCY_MS }]);
+  const source = await stationRequestsSource(api, { name: "bench_concurrency", latencyMs: LATENCY_MS });
   const items = planWorkItems(source);
   if (items.length !== PAGES) throw new Error(`expected ${PAGES} work items, got ${items.length}`);
 

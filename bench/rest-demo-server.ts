@@ -5,6 +5,8 @@
 import * as child_process from "child_process";
 import * as path from "path";
 import { startDemoApi, type DemoStats, type FaultRule } from "../sources/demo-api/server";
+import { validateSourceConfig } from "../sources/rest/config-loader";
+import type { SourceConfig } from "../model/source-config";
 
 export interface RemoteDemoApi {
   url: string;
@@ -43,4 +45,23 @@ if (require.main === module) {
   });
   // Ends with the bench, even when the bench fails.
   process.on("disconnect", () => process.exit(0));
+}
+
+/**
+ * A source with one single-page request per demo station (`/v3/getStationHourlyAvg/<id>`), the
+ * shape both REST benches need: `stations` requests, each answered after the injected latency.
+ */
+export async function stationRequestsSource(api: RemoteDemoApi, options: { name: string; latencyMs: number; rateLimit?: number }): Promise<SourceConfig> {
+  const stations = (await (await fetch(`${api.url}/v3/stations`, { headers: { "X-API-Key": "demo-key" } })).json()) as { data: { station_id: string }[] };
+  const source = validateSourceConfig({
+    name: options.name,
+    baseUrl: api.url,
+    auth: { type: "api_key", name: "X-API-Key", value: "demo-key" },
+    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    entities: {
+      readings: { path: "/v3/getStationHourlyAvg/{station_id}", primaryKey: ["timestamp"], pathParams: { station_id: stations.data.map((s) => s.station_id) }, attach: { station_id: "header.station_id" } },
+    },
+  }, "bench", { env: {} });
+  await api.setFaults([{ path: "/v3/getStationHourlyAvg", kind: "latency", ms: options.latencyMs }]);
+  return source;
 }

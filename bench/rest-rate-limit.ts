@@ -6,8 +6,7 @@
  */
 import { withName, type Root } from "apache-beam";
 import { directRunner } from "apache-beam/runners/direct_runner";
-import { startRemoteDemoApi } from "./rest-demo-server";
-import { validateSourceConfig } from "../sources/rest/config-loader";
+import { startRemoteDemoApi, stationRequestsSource } from "./rest-demo-server";
 import { resetGates } from "../sources/rest/rate-limit";
 import { readRest } from "../sources/rest/read-rest";
 
@@ -17,17 +16,7 @@ const REQUESTS = RATE * SECONDS + 1;
 
 async function main(): Promise<void> {
   const api = await startRemoteDemoApi({ stations: REQUESTS, readingsDays: 1 });
-  const stations = (await (await fetch(`${api.url}/v3/stations`, { headers: { "X-API-Key": "demo-key" } })).json()) as { data: { station_id: string }[] };
-  const source = validateSourceConfig({
-    name: "bench_rate",
-    baseUrl: api.url,
-    auth: { type: "api_key", name: "X-API-Key", value: "demo-key" },
-    rateLimit: RATE,
-    entities: {
-      readings: { path: "/v3/getStationHourlyAvg/{station_id}", primaryKey: ["timestamp"], pathParams: { station_id: stations.data.map((s) => s.station_id) } },
-    },
-  }, "bench", { env: {} });
-  await api.setFaults([{ path: "/v3/getStationHourlyAvg", kind: "latency", ms: 50 }]);
+  const source = await stationRequestsSource(api, { name: "bench_rate", latencyMs: 50, rateLimit: RATE });
   resetGates();
   await api.resetStats();
   await directRunner().run((root: Root) => {
