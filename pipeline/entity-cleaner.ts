@@ -6,7 +6,7 @@ import type { Stage } from "../model/dead-letter";
 import type { EntityConfig } from "../model/source-config";
 import { withLineage } from "../transforms/lineage";
 import { flattenRecord } from "../transforms/flatten";
-import { buildNameMapping, renameFields, sanitizeName } from "../transforms/names";
+import { createRenamer, sanitizeName } from "../transforms/names";
 import { validateRow } from "../transforms/validation";
 import { compileDates } from "../transforms/dates";
 import { applyPhones } from "../transforms/phones";
@@ -45,22 +45,13 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
  * from transforms/, so the chain is one pass per record with no per-step Beam overhead.
  */
 export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordBytes: number }): EntityCleaner {
-  const mappings = new Map<string, Record<string, string>>();
   let newNames: Record<string, string> | undefined;
   const dates = compileDates(entity.dates);
   const dateCounters: Record<string, number> = {};
   const hasPhones = Object.keys(entity.phones).length > 0;
-
-  const rename = (row: Row): Row => {
-    const signature = Object.keys(row).join("\u0000");
-    let mapping = mappings.get(signature);
-    if (mapping === undefined) {
-      mapping = buildNameMapping(Object.keys(row));
-      newNames = Object.assign(newNames ?? {}, mapping);
-      if (mappings.size < 10_000) mappings.set(signature, mapping);
-    }
-    return renameFields(row, mapping);
-  };
+  const rename = createRenamer((mapping) => {
+    newNames = Object.assign(newNames ?? {}, mapping);
+  });
 
   const clean = (record: unknown, origin: RecordOrigin): Cleaned => {
     newNames = undefined;

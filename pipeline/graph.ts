@@ -8,7 +8,7 @@ import type { RestRecord, PageSummary } from "../sources/rest/work-item";
 import { readMessages, type InboundMessage } from "../sources/messages";
 import type { Slice, DateRange } from "../sources/rest/slices";
 import { keyOf, pickLatest } from "../transforms/dedupe";
-import { buildNameMapping, renameFields } from "../transforms/names";
+import { createRenamer } from "../transforms/names";
 import { compileEntityCleaner, childTables } from "./entity-cleaner";
 import { counterName } from "./manifest";
 import "./worker-modules";
@@ -147,8 +147,11 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
   cleaned.raw.apply(writeLake(target, "raw", name, runId));
   cleaned.raw
     .apply(withName(`SanitizeLakeColumns_${name}`, parDo({
-      process: function* (row: Row) {
-        yield sanitizeTopLevel(row);
+      startBundle: function (this: { rename?: (row: Row) => Row }) {
+        this.rename = createRenamer();
+      },
+      process: function* (this: { rename: (row: Row) => Row }, row: Row) {
+        yield jsonNested(this.rename(row));
       },
     })))
     .apply(writeWarehouse(target, "lake", tables.lake));
@@ -214,12 +217,11 @@ interface Counters {
   datesNulled: { increment: (n: number) => void };
 }
 
-/** The lake table keeps raw values, but its column names must be warehouse-safe too. */
-function sanitizeTopLevel(row: Row): Row {
-  const out = renameFields(row, buildNameMapping(Object.keys(row)));
-  for (const key of Object.keys(out)) {
-    const v = out[key];
-    if (v !== null && typeof v === "object") out[key] = JSON.stringify(v);
+/** The lake table keeps raw values: nested ones as JSON text (its column names are sanitized first). */
+function jsonNested(row: Row): Row {
+  for (const key of Object.keys(row)) {
+    const v = row[key];
+    if (v !== null && typeof v === "object") row[key] = JSON.stringify(v);
   }
-  return out;
+  return row;
 }

@@ -80,8 +80,9 @@ export function renameFields(row: Row, mapping: Record<string, string>): Row {
 /**
  * Renames a row with a mapping built for its own key set, memoized per key set: rows of one
  * API share a few key sets, so the mapping is computed a handful of times per run.
+ * `onNewMapping` hears each mapping when it is first built (e.g. to publish it).
  */
-export function createRenamer(): (row: Row) => Row {
+export function createRenamer(onNewMapping?: (mapping: Record<string, string>) => void): (row: Row) => Row {
   const cache = new Map<string, Record<string, string>>();
   return (row: Row) => {
     const keys = Object.keys(row);
@@ -91,6 +92,7 @@ export function createRenamer(): (row: Row) => Row {
       mapping = buildNameMapping(keys);
       if (cache.size > 10_000) cache.clear();
       cache.set(signature, mapping);
+      if (onNewMapping) onNewMapping(mapping);
     }
     return renameFields(row, mapping);
   };
