@@ -14,8 +14,9 @@ import { sliceParams, type Slice } from "./slices";
  * source's shared rate limit and a loop guard. Never throws for HTTP trouble: a page that
  * still fails after the retry budget (or whose body has no records array, or a repeated
  * cursor) ends the series with a `fetch` dead letter, and the pages before it are kept.
- * Single records that are not objects or exceed `maxRecordBytes` become `parse` dead letters
- * and the series goes on. Nothing returned carries a secret.
+ * Single records that are not objects become `parse` dead letters and the series goes on (the
+ * size limit is checked once, by the cleaning step, for every source). Nothing returned
+ * carries a secret.
  */
 
 export interface SeriesRequest {
@@ -147,11 +148,8 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
     }
     const records: unknown[] = [];
     for (const record of extracted.records) {
-      const size = Buffer.byteLength(JSON.stringify(record) ?? "", "utf8");
       if (record === null || typeof record !== "object" || Array.isArray(record)) {
         fail("parse", `record is not a JSON object (${JSON.stringify(record)}) on page ${page}`, {}, record);
-      } else if (size > source.maxRecordBytes) {
-        fail("parse", `record is ${size} bytes, over the ${source.maxRecordBytes}-byte limit (page ${page})`, {}, record);
       } else records.push(record);
     }
     const attached: Record<string, unknown> = {};

@@ -28,7 +28,7 @@ export type ReadRestOutput = {
   /**
    * Fetch failures (`stage: "fetch"`: a page that kept failing, a repeated cursor, a body
    * without a records array - the series stopped there, the run must end non-zero) and
-   * rejected single records (`stage: "parse"`: not an object, over `maxRecordBytes`).
+   * rejected single records (`stage: "parse"`: not a JSON object).
    */
   deadLetters: PCollection<DeadLetter>;
 };

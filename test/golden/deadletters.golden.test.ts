@@ -55,7 +55,7 @@ before(async () => {
     }
     const p = (typeof raw === "object" && raw !== null && "record" in raw ? (raw as { record: unknown }).record : raw) as Customer;
     const key = p.customer_id ?? `(no id) ${p.updated_at}`;
-    // (the read step adds the page it came from)
+    // (the cleaning step checks the size, for every source)
     const over = /^record is (\d+) bytes, over the (\d+)-byte limit(?: \(page \S+\))?$/.exec(error);
     if (over) {
       assert.equal(Number(over[2]), limit);
