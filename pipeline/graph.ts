@@ -42,13 +42,7 @@ type KeptElement = { kept: Row } | { child: { column: string; row: Row } };
 /** The streaming micro-batch graph: one entity fed by a batch of messages instead of a REST read. */
 export function buildMessageGraph(root: Root, plan: { runId: string; target: SinkTarget; source: SourceConfig; entity: string; messages: readonly InboundMessage[] }): void {
   const read = root.apply(readMessages(`ReadMessages_${plan.entity}`, plan.messages, { source: plan.source.name, entity: plan.entity, runId: plan.runId }) as never) as unknown as { records: PCollection<RestRecord>; deadLetters: PCollection<DeadLetter> };
-  const fetchFailures = read.deadLetters.apply(withName(`CountMessageFailures_${plan.entity}`, parDo({
-    process: function* (d: DeadLetter, ctx: { parseFailed: { increment: (n: number) => void }; fetched: { increment: (n: number) => void } }) {
-      ctx.fetched.increment(1);
-      ctx.parseFailed.increment(1);
-      yield d;
-    },
-  }, { parseFailed: counter(counterName(plan.entity, "parse_failed")), fetched: counter(counterName(plan.entity, "fetched")) })));
+  const fetchFailures = read.deadLetters.apply(readFailuresOf(plan.entity));
   entityBranch(plan.entity, plan.source.entities[plan.entity], plan.source, read.records, fetchFailures, { runId: plan.runId, target: plan.target, maxWorkers: 1, runs: [] });
 }
 
@@ -80,21 +74,28 @@ export function buildGraph(root: Root, plan: GraphPlan): void {
           },
         }, { pages: counter(counterName(entityName, "pages")) })))
         .apply(writeLake(plan.target, "raw", `${entityName}_requests`, plan.runId, { dateField: "fetched_at" }));
-      const fetchFailures = read.deadLetters.apply(withName(`SelectDeadLetters_${entityName}`, parDo({
-        process: function* (d: DeadLetter, ctx: { fetchFailed: { increment: (n: number) => void }; parseFailed: { increment: (n: number) => void }; fetched: { increment: (n: number) => void } }) {
-          if (d.entity !== entityName) return;
-          // A record refused while reading (not an object, oversize) was still fetched.
-          if (d.stage === "fetch") ctx.fetchFailed.increment(1);
-          else {
-            ctx.fetched.increment(1);
-            ctx.parseFailed.increment(1);
-          }
-          yield d;
-        },
-      }, { fetchFailed: counter(counterName(entityName, "fetch_failed_pages")), parseFailed: counter(counterName(entityName, "parse_failed")), fetched: counter(counterName(entityName, "fetched")) })));
+      const fetchFailures = read.deadLetters.apply(readFailuresOf(entityName));
       entityBranch(entityName, entity, source, records, fetchFailures, plan);
     }
   }
+}
+
+/**
+ * An entity's dead letters from the read step, counted: a page that kept failing is a failed
+ * page; a record refused while reading (not a JSON object) was still fetched.
+ */
+function readFailuresOf(entityName: string) {
+  return withName(`SelectReadFailures_${entityName}`, parDo({
+    process: function* (d: DeadLetter, ctx: { fetchFailed: { increment: (n: number) => void }; parseFailed: { increment: (n: number) => void }; fetched: { increment: (n: number) => void } }) {
+      if (d.entity !== entityName) return;
+      if (d.stage === "fetch") ctx.fetchFailed.increment(1);
+      else {
+        ctx.fetched.increment(1);
+        ctx.parseFailed.increment(1);
+      }
+      yield d;
+    },
+  }, { fetchFailed: counter(counterName(entityName, "fetch_failed_pages")), parseFailed: counter(counterName(entityName, "parse_failed")), fetched: counter(counterName(entityName, "fetched")) }));
 }
 
 export function entityBranch(name: string, entity: EntityConfig, source: SourceConfig, records: PCollection<RestRecord>, fetchFailures: PCollection<DeadLetter>, plan: GraphPlan): void {
