@@ -113,8 +113,9 @@ export async function executeRun(request: RunRequest): Promise<RunManifest> {
           else await advanceWatermark(lake, run.source.name, name, { slices: slices });
         }
       }
-      // The jobs seed's two-sheet workbook, when this local warehouse has the job counts.
-      if (target.kind === "local") await exportJobsWorkbook(target.out);
+      // The jobs seed's two-sheet workbook, when this run counted job postings into a local warehouse.
+      const countsJobs = runs.some((r) => r.entities.some((e) => r.source.entities[e].aggregates.some((a) => a.type === "jobs_by_location")));
+      if (target.kind === "local" && countsJobs) await exportJobsWorkbook(target.out);
     },
   });
 }
