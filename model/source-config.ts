@@ -70,6 +70,10 @@ export const fieldSchema = z.object({
   min: z.number().optional(),
   max: z.number().optional(),
   maxLength: z.number().int().positive().optional(),
+  /** Values that mean "no value" (e.g. `[-999, "n/a"]`): they become null, counted as `sentinel_nulled`. */
+  nullValues: z.array(z.union([z.number(), z.string()])).optional(),
+  /** A wrong-typed or out-of-range value: `reject` the record (default) or make the value `null` (counted). */
+  onInvalid: z.enum(["null", "reject"]).optional(),
 }).strict();
 export type FieldConfig = z.infer<typeof fieldSchema>;
 
@@ -87,6 +91,8 @@ export const dateSchema = z.object({
   zoneBy: z.object({ field: z.string(), zones: z.record(z.string(), z.string()) }).strict().optional(),
   output: z.enum(["date", "timestamp"]).default("timestamp"),
   required: z.boolean().default(false),
+  /** A zone-less wall time in a spring-forward gap: `reject` the record (default) or `shift` it forward by the gap. */
+  onGap: z.enum(["reject", "shift"]).optional(),
 }).strict();
 export type DateFieldConfig = z.infer<typeof dateSchema>;
 

@@ -7,7 +7,7 @@ import type { EntityConfig } from "../model/source-config";
 import { withLineage } from "../transforms/lineage";
 import { flattenRecord } from "../transforms/flatten";
 import { createRenamer, sanitizeName } from "../transforms/names";
-import { validateRow } from "../transforms/validation";
+import { validateRow, decimalKeptExactly, type ValueCounts } from "../transforms/validation";
 import { compileDates } from "../transforms/dates";
 import { applyPhones } from "../transforms/phones";
 
@@ -28,10 +28,16 @@ export type Cleaned =
       children: Record<string, Row[]>;
       /** Optional dates of this record that were unparseable and became null. */
       datesNulled: number;
+      /**
+       * Value notes by manifest counter name (`sentinel_nulled`, `invalid_nulled`,
+       * `precision_lost`, `dst_overlap_later`, `dst_gap_shifted`); absent when there are none.
+       * A failure may carry `dst_gap_rejected` or `unprocessable`.
+       */
+      notes?: ValueCounts;
       /** Original -> column names first seen with this record's key set (published in the manifest). */
       newNames?: Record<string, string>;
     }
-  | { ok: false; raw: Row | undefined; stage: Stage; reason: string; payload: unknown };
+  | { ok: false; raw: Row | undefined; stage: Stage; reason: string; payload: unknown; notes?: ValueCounts };
 
 export interface EntityCleaner {
   clean(record: unknown, origin: RecordOrigin): Cleaned;
@@ -43,6 +49,14 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
  * The cleaning chain of one entity, assembled from its declaration: lineage, flatten, warehouse
  * names, validation, dates, phones. Compiled once per worker; each step is a pure function
  * from transforms/, so the chain is one pass per record with no per-step Beam overhead.
+ *
+ * Total: any exception on one record (a bug, or a shape no step expected) comes back as a
+ * failure at stage `normalize` with reason `unprocessable: <message>`, never thrown.
+ *
+ * Records of one page must arrive in page order (the REST reader emits them so, in one
+ * bundle): a zone-less wall time repeated in a DST overlap is the earlier instant at its first
+ * occurrence and the later one after, counted per (page, date field, zone, wall time, the
+ * record's other primary-key values); the count restarts when the page changes.
  */
 export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordBytes: number }): EntityCleaner {
   let newNames: Record<string, string> | undefined;
@@ -52,8 +66,14 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
   const rename = createRenamer((mapping) => {
     newNames = Object.assign(newNames ?? {}, mapping);
   });
+  // A primary-key value that a `number` field would round could merge distinct records.
+  const numberKeys = entity.primaryKey.filter((k) => entity.fields[k]?.type === "number");
+  // The series a wall time belongs to: the primary key without the date fields themselves.
+  const seriesKeys = entity.primaryKey.filter((k) => entity.dates[k] === undefined);
+  let page: string | undefined;
+  const occurrences = new Map<string, number>();
 
-  const clean = (record: unknown, origin: RecordOrigin): Cleaned => {
+  const cleanOne = (record: unknown, origin: RecordOrigin): Cleaned => {
     newNames = undefined;
     const lineageCtx = { runId: origin.runId, source: origin.source, page: origin.page, ingestedAt: origin.fetchedAt };
     if (!isObject(record)) {
@@ -66,22 +86,60 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     }
     const flat = flattenRecord(raw, { explode: entity.explode, parentKey: parentKeyOf(raw, entity.primaryKey) });
     const named = rename(flat.row);
-    const valid = validateRow(named, entity.fields, { maxRecordBytes: options.maxRecordBytes, bytes: bytes });
+    const notes: ValueCounts = {};
+    const valid = validateRow(named, entity.fields, { maxRecordBytes: options.maxRecordBytes, bytes: bytes }, notes);
     if (!valid.ok) return { ok: false, raw: raw, stage: "validate", reason: valid.reason, payload: record };
     // Dedupe groups on the primary key: a record without one would silently collapse with others.
     const key = primaryKeyOf(valid.value, entity.primaryKey);
     if (!key.ok) return { ok: false, raw: raw, stage: "validate", reason: key.reason, payload: record };
+    for (const k of numberKeys) {
+      const sent = named[k];
+      if (typeof sent === "string" && !decimalKeptExactly(sent, valid.value[k] as number))
+        return { ok: false, raw: raw, stage: "validate", reason: `primary key field "${k}": ${sent.trim()} does not fit a double exactly (declare it integer or string)`, payload: record };
+    }
+    const pageKey = origin.source + "\u0000" + origin.page;
+    if (pageKey !== page) {
+      page = pageKey;
+      occurrences.clear();
+    }
+    const series = seriesKeys.length ? JSON.stringify(seriesKeys.map((k) => valid.value[k])) : "";
+    const seen = (wall: string): number => {
+      const id = series + "\u0000" + wall;
+      const n = occurrences.get(id) ?? 0;
+      occurrences.set(id, n + 1);
+      return n;
+    };
     const nulledBefore = totalOf(dateCounters);
-    const dated: Outcome<Row> = dates(valid.value, dateCounters);
-    if (!dated.ok) return { ok: false, raw: raw, stage: "normalize", reason: dated.reason, payload: record };
+    const dated: Outcome<Row> = dates(valid.value, dateCounters, { seen: seen, notes: notes });
+    if (!dated.ok) return { ok: false, raw: raw, stage: "normalize", reason: dated.reason, payload: record, notes: notes };
     const row = hasPhones ? applyPhones(dated.value, entity.phones) : dated.value;
     const children: Record<string, Row[]> = {};
     const lineage = pick(raw, LINEAGE_COLUMNS);
     for (const name of Object.keys(flat.children)) children[sanitizeName(name)] = flat.children[name].map((child) => Object.assign(rename(child), lineage));
-    return { ok: true, raw: raw, row: row, children: children, datesNulled: totalOf(dateCounters) - nulledBefore, newNames: newNames };
+    const noted = Object.keys(notes).length > 0 ? notes : undefined;
+    return { ok: true, raw: raw, row: row, children: children, datesNulled: totalOf(dateCounters) - nulledBefore, notes: noted, newNames: newNames };
+  };
+
+  const clean = (record: unknown, origin: RecordOrigin): Cleaned => {
+    try {
+      return cleanOne(record, origin);
+    } catch (e) {
+      newNames = undefined;
+      const message = e instanceof Error ? e.message : String(e);
+      return { ok: false, raw: undefined, stage: "normalize", reason: `unprocessable: ${message}`, payload: printable(record), notes: { unprocessable: 1 } };
+    }
   };
 
   return { clean: clean };
+}
+
+/** The record itself when JSON can hold it, else a description (a dead letter must not throw too). */
+function printable(record: unknown): unknown {
+  try {
+    return JSON.stringify(record) === undefined ? String(record) : record;
+  } catch (e) {
+    return `[not serializable as JSON: ${e instanceof Error ? e.message : String(e)}]`;
+  }
 }
 
 function totalOf(counters: Record<string, number>): number {
@@ -123,4 +181,4 @@ export function primaryKeyOf(row: Row, primaryKey: readonly string[]): Outcome<s
   return { ok: true, value: JSON.stringify(primaryKey.map((k) => row[k])) };
 }
 
-requireForSerialization("api2lake/dist/pipeline/entity-cleaner", { compileEntityCleaner: compileEntityCleaner, primaryKeyOf: primaryKeyOf });
+requireForSerialization("api2lake/dist/pipeline/entity-cleaner", { compileEntityCleaner: compileEntityCleaner, primaryKeyOf: primaryKeyOf, printable: printable });

@@ -10,7 +10,7 @@ import type { Slice, DateRange } from "../sources/rest/slices";
 import { keyOf, pickLatest } from "../transforms/dedupe";
 import { createRenamer } from "../transforms/names";
 import { compileEntityCleaner, childTables } from "./entity-cleaner";
-import { counterName } from "./manifest";
+import { counterName, VALUE_NOTES } from "./manifest";
 import "./worker-modules";
 import { aggregateEntity } from "./aggregates";
 import { entityTables } from "./tables";
@@ -113,6 +113,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
         ctx.fetched.increment(1);
         const result = this.cleaner.clean(r.record, { runId: runId, source: r._source, page: r._page, fetchedAt: r.fetched_at });
         if (result.raw) yield { raw: result.raw } as CleanedElement;
+        if (result.notes) for (const note of Object.keys(result.notes)) (ctx as unknown as NoteCounters)["note_" + note]?.increment(result.notes[note]);
         if (result.ok) {
           ctx.valid.increment(1);
           if (result.datesNulled) ctx.datesNulled.increment(result.datesNulled);
@@ -130,6 +131,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
       validateFailed: counter(counterName(name, "validate_failed")),
       normalizeFailed: counter(counterName(name, "normalize_failed")),
       datesNulled: counter(counterName(name, "optional_dates_nulled")),
+      ...valueNoteCounters(name),
     })))
     .apply(withName(`SplitCleaned_${name}`, split<{ raw: Row; clean: CleanRecord; dead: DeadLetter; names: Record<string, string> }>(["raw", "clean", "dead", "names"])));
 
@@ -216,6 +218,16 @@ interface Counters {
   validateFailed: { increment: (n: number) => void };
   normalizeFailed: { increment: (n: number) => void };
   datesNulled: { increment: (n: number) => void };
+}
+
+/** The cleaner's value notes (sentinels, DST, precision, unprocessable) as `note_<name>` context entries (Beam reads top-level ones only). */
+type NoteCounters = Record<string, { increment: (n: number) => void } | undefined>;
+
+/** A counter per value note the cleaner reports, named as in the manifest. */
+function valueNoteCounters(entityName: string): Record<string, ReturnType<typeof counter>> {
+  const out: Record<string, ReturnType<typeof counter>> = {};
+  for (const note of VALUE_NOTES) out["note_" + note] = counter(counterName(entityName, note));
+  return out;
 }
 
 /** The lake table keeps raw values: nested ones as JSON text (its column names are sanitized first). */

@@ -4,8 +4,11 @@
  */
 
 /** Stage counters each entity branch increments (names are `<entity>/<counter>`). */
-export const COUNTERS = ["pages", "fetched", "parse_failed", "validate_failed", "normalize_failed", "valid", "kept", "duplicates", "fetch_failed_pages", "serving_failed", "aggregate_rejected", "optional_dates_nulled"] as const;
+export const COUNTERS = ["pages", "fetched", "parse_failed", "validate_failed", "normalize_failed", "valid", "kept", "duplicates", "fetch_failed_pages", "serving_failed", "aggregate_rejected", "optional_dates_nulled", "sentinel_nulled", "invalid_nulled", "precision_lost", "dst_overlap_later", "dst_gap_shifted", "dst_gap_rejected", "unprocessable"] as const;
 export type CounterName = (typeof COUNTERS)[number];
+
+/** The counters the cleaner reports per record as value notes (see `Cleaned.notes` in entity-cleaner.ts). */
+export const VALUE_NOTES = ["sentinel_nulled", "invalid_nulled", "precision_lost", "dst_overlap_later", "dst_gap_shifted", "dst_gap_rejected", "unprocessable"] as const satisfies readonly CounterName[];
 
 export type EntityCounts = Record<CounterName, number>;
 

@@ -16,10 +16,13 @@ requireForSerialization("luxon", luxon);
  * - `iso` (with or without offset), `sql` (`yyyy-MM-dd HH:mm:ss[.SSS]`) and luxon patterns
  *   (`dd/MM/yyyy`) without an offset are wall-clock times in `zone`. `rfc2822` always carries
  *   its zone; `epoch_s` / `epoch_ms` are instants (numbers or digit strings).
- * - A wall-clock time that happens twice (DST fall-back) is the earlier instant; one that does
- *   not exist (spring-forward gap) is moved forward by the gap (02:30 -> 03:30 in Paris). Luxon
- *   alone would pick the overlap's instant by *today's* offset, so the luxon path here reads the
- *   wall clock with luxon and does the zone step itself.
+ * - A wall-clock time that happens twice (DST fall-back) is the earlier instant the first time a
+ *   scope (the caller's `seen`, e.g. one page) shows it, the later instant after that. One that
+ *   does not exist (spring-forward gap) is rejected (`onGap: "reject"`, the default) or moved
+ *   forward by the gap (`onGap: "shift"`: 02:30 -> 03:30 in Paris); a date-only input at a
+ *   midnight gap is always the day's first instant. Luxon alone would pick the overlap's
+ *   instant by *today's* offset, so the luxon path here reads the wall clock with luxon and
+ *   does the zone step itself.
  * - `output: "timestamp"`: UTC ISO-8601 with milliseconds; a date-only input is midnight in `zone`.
  * - `output: "date"`: `YYYY-MM-DD` = the calendar date in `zone` of the instant. For a date-only
  *   input that is the date as written; for `2024-03-01T23:30:00Z` in Europe/Paris it is `2024-03-02`.
@@ -30,7 +33,22 @@ export interface DateParserConfig {
   formats: readonly string[];
   zone?: string;
   output?: "date" | "timestamp";
+  /** A wall time in a spring-forward gap: `reject` (default) or `shift` forward by the gap. */
+  onGap?: "reject" | "shift";
 }
+
+/**
+ * What one parse may need from its caller: `seen(wallMs)` returns how many times this wall
+ * time (ms as if UTC) was already seen in the caller's scope and records this occurrence (asked
+ * only for wall times in a DST overlap); `notes` receives `dst_overlap_later` / `dst_gap_shifted`.
+ */
+export interface ParseContext {
+  seen?: (wallMs: number) => number;
+  notes?: Record<string, number>;
+}
+
+/** A parse failure; `gap` marks a wall time that does not exist (never nulled as unparseable). */
+export type DateOutcome = Outcome<string> & { gap?: true };
 
 /** The shape a format reads: an instant (UTC ms), or a wall-clock time in the zone (ms as if UTC). */
 type Parsed = { instant: true; ms: number } | { instant: false; ms: number; dateOnly: boolean };
@@ -66,19 +84,29 @@ export function zoneOffsets(zoneName: string): (utcMs: number) => number {
   };
 }
 
-/** The UTC instant of a wall-clock time (ms as if UTC): overlaps -> earlier, gaps -> shifted forward. */
-export function wallToUtc(wallMs: number, offsetAt: (utcMs: number) => number): number {
+/**
+ * The UTC instants (ms) a wall-clock time (ms as if UTC) stands for: one (`earlier === later`),
+ * two in a DST overlap, or none in a gap (`gap: true`; `earlier`/`later` are then the wall time
+ * shifted forward by the gap).
+ */
+export function resolveWall(wallMs: number, offsetAt: (utcMs: number) => number): { earlier: number; later: number; gap: boolean } {
   const before = offsetAt(wallMs - DAY);
   const after = offsetAt(wallMs + DAY);
-  if (before === after) return wallMs - before * 60_000;
   const a = wallMs - before * 60_000;
+  if (before === after) return { earlier: a, later: a, gap: false };
   const b = wallMs - after * 60_000;
   const aOk = offsetAt(a) === before;
   const bOk = offsetAt(b) === after;
-  if (aOk && bOk) return Math.min(a, b);
-  if (aOk) return a;
-  if (bOk) return b;
-  return wallMs - Math.min(before, after) * 60_000;
+  if (aOk && bOk) return { earlier: Math.min(a, b), later: Math.max(a, b), gap: false };
+  if (aOk) return { earlier: a, later: a, gap: false };
+  if (bOk) return { earlier: b, later: b, gap: false };
+  const shifted = wallMs - Math.min(before, after) * 60_000;
+  return { earlier: shifted, later: shifted, gap: true };
+}
+
+/** The UTC instant of a wall-clock time (ms as if UTC): overlaps -> earlier, gaps -> shifted forward. */
+export function wallToUtc(wallMs: number, offsetAt: (utcMs: number) => number): number {
+  return resolveWall(wallMs, offsetAt).earlier;
 }
 
 const daysIn = (y: number, m: number): number =>
@@ -231,27 +259,40 @@ const show = (raw: unknown): string => {
  * @example compileDateParser({ formats: ["iso", "dd/MM/yyyy"], zone: "Europe/Paris", output: "timestamp" })("31/01/2024")
  *   // { ok: true, value: "2024-01-30T23:00:00.000Z" }
  */
-export function compileDateParser(config: DateParserConfig, options: { fastPath?: boolean } = {}): (raw: unknown) => Outcome<string> {
+export function compileDateParser(config: DateParserConfig, options: { fastPath?: boolean } = {}): (raw: unknown, context?: ParseContext) => DateOutcome {
   const zoneName = config.zone ?? "UTC";
   const offsetAt = zoneOffsets(zoneName);
   const output = config.output ?? "timestamp";
+  const shiftGaps = config.onGap === "shift";
   if (config.formats.length === 0) throw new Error("dates: at least one format is required");
   const formats = config.formats.map(compileFormat);
   const useFast = options.fastPath !== false;
   const tried = `(tried ${config.formats.join(", ")})`;
 
-  const render = (p: Parsed): string | undefined => {
+  /** The output text, `undefined` when out of range (the next format may fit), or `{ gap }` when the wall time does not exist. */
+  const render = (p: Parsed, context: ParseContext | undefined): string | undefined | { gap: string } => {
     if (!p.instant && p.dateOnly && output === "date") {
       if (p.ms < MIN_MS || p.ms > MAX_MS) return undefined;
       return new Date(p.ms).toISOString().slice(0, 10);
     }
-    const utc = p.instant ? p.ms : wallToUtc(p.ms, offsetAt);
+    let utc = p.ms;
+    if (!p.instant) {
+      const r = resolveWall(p.ms, offsetAt);
+      utc = r.earlier;
+      if (r.gap && !p.dateOnly) {
+        if (!shiftGaps) return { gap: `wall time ${wallText(p.ms)} does not exist in ${zoneName} (spring-forward gap)` };
+        if (context?.notes) context.notes.dst_gap_shifted = (context.notes.dst_gap_shifted ?? 0) + 1;
+      } else if (r.later !== r.earlier && context?.seen && context.seen(p.ms) > 0) {
+        utc = r.later;
+        if (context.notes) context.notes.dst_overlap_later = (context.notes.dst_overlap_later ?? 0) + 1;
+      }
+    }
     if (output === "timestamp") return utc < MIN_MS || utc > MAX_MS ? undefined : new Date(utc).toISOString();
     const local = utc + offsetAt(utc) * 60_000;
     return local < MIN_MS || local > MAX_MS ? undefined : new Date(local).toISOString().slice(0, 10);
   };
 
-  return (raw: unknown): Outcome<string> => {
+  return (raw: unknown, context?: ParseContext): DateOutcome => {
     if (typeof raw !== "string" && !(typeof raw === "number" && Number.isFinite(raw))) return failed(`unparseable date ${show(raw)} ${tried}`);
     const text = typeof raw === "string" ? raw.trim() : String(raw);
     for (const f of formats) {
@@ -262,12 +303,19 @@ export function compileDateParser(config: DateParserConfig, options: { fastPath?
         if (parsed === undefined) parsed = f.slow(text);
       }
       if (parsed) {
-        const value = render(parsed);
-        if (value !== undefined) return ok(value);
+        const value = render(parsed, context);
+        if (typeof value === "string") return ok(value);
+        if (value !== undefined) return { ok: false, reason: value.gap, gap: true };
       }
     }
     return failed(`unparseable date ${show(raw)} ${tried}`);
   };
+}
+
+/** A wall time (ms as if UTC) as `yyyy-MM-dd HH:mm:ss[.SSS]`. */
+function wallText(wallMs: number): string {
+  const iso = new Date(wallMs).toISOString();
+  return iso.slice(0, 10) + " " + (iso.slice(20, 23) === "000" ? iso.slice(11, 19) : iso.slice(11, 23));
 }
 
 export interface DateField {
@@ -277,6 +325,17 @@ export interface DateField {
   zoneBy?: { field: string; zones: Record<string, string> };
   output?: "date" | "timestamp";
   required?: boolean;
+  onGap?: "reject" | "shift";
+}
+
+/**
+ * The caller's scope for repeated wall times: `seen(key)` returns how many times `key` (field,
+ * zone and wall time) was already seen and records this time; `notes` receives the DST counts
+ * (`dst_overlap_later`, `dst_gap_shifted`, `dst_gap_rejected`).
+ */
+export interface DatesContext {
+  seen?: (key: string) => number;
+  notes?: Record<string, number>;
 }
 
 /** Counts per reason, e.g. `{ "signup_date: unparseable": 3 }`; an accumulator the caller owns. */
@@ -286,23 +345,26 @@ export type DateCounters = Record<string, number>;
  * Compiles every declared date field once. The returned function replaces each field's value
  * by its normalized text. Missing (`null`, `undefined`, `""`): required -> failed, optional ->
  * `null`. Unparseable: required -> failed with the reason, optional -> `null` and
- * `counters["<field>: unparseable"]` incremented.
+ * `counters["<field>: unparseable"]` incremented. A wall time in a DST gap under
+ * `onGap: "reject"` fails whether the field is required or not. With `context.seen`, a wall
+ * time repeated in a DST overlap is the later instant from its second occurrence on.
  */
-export function compileDates(dates: Record<string, DateField>, options: { fastPath?: boolean } = {}): (row: Row, counters?: DateCounters) => Outcome<Row> {
+export function compileDates(dates: Record<string, DateField>, options: { fastPath?: boolean } = {}): (row: Row, counters?: DateCounters, context?: DatesContext) => Outcome<Row> {
   const fields = Object.keys(dates).map((name) => {
     const declared = dates[name];
     const parse = compileDateParser(declared, options);
     const zoneBy = declared.zoneBy;
     // One parser per zone a row may name, compiled up front (zones are declared, so few).
-    const byZone = new Map<string, (raw: unknown) => Outcome<string>>();
-    if (zoneBy) for (const key of Object.keys(zoneBy.zones)) byZone.set(key, compileDateParser({ ...declared, zone: zoneBy.zones[key] }, options));
+    const byZone = new Map<string, { zone: string; parse: (raw: unknown, context?: ParseContext) => DateOutcome }>();
+    if (zoneBy) for (const key of Object.keys(zoneBy.zones)) byZone.set(key, { zone: zoneBy.zones[key], parse: compileDateParser({ ...declared, zone: zoneBy.zones[key] }, options) });
+    const fallback = { zone: declared.zone ?? "UTC", parse: parse };
     return {
       name: name,
       required: declared.required === true,
-      parserFor: (row: Row) => (zoneBy ? byZone.get(String(row[zoneBy.field])) ?? parse : parse),
+      parserFor: (row: Row) => (zoneBy ? byZone.get(String(row[zoneBy.field])) ?? fallback : fallback),
     };
   });
-  return (row: Row, counters?: DateCounters): Outcome<Row> => {
+  return (row: Row, counters?: DateCounters, context?: DatesContext): Outcome<Row> => {
     const out: Row = Object.assign({}, row);
     const reasons: string[] = [];
     for (const field of fields) {
@@ -312,9 +374,17 @@ export function compileDates(dates: Record<string, DateField>, options: { fastPa
         out[field.name] = null;
         continue;
       }
-      const parsed = field.parserFor(row)(raw);
+      const parser = field.parserFor(row);
+      const seen = context?.seen;
+      const parsed = parser.parse(raw, {
+        seen: seen ? (wallMs: number) => seen(`${field.name}\u0000${parser.zone}\u0000${wallMs}`) : undefined,
+        notes: context?.notes,
+      });
       if (parsed.ok) out[field.name] = parsed.value;
-      else if (field.required) reasons.push(`field "${field.name}": ${parsed.reason}`);
+      else if (field.required || parsed.gap) {
+        reasons.push(`field "${field.name}": ${parsed.reason}`);
+        if (parsed.gap && context?.notes) context.notes.dst_gap_rejected = (context.notes.dst_gap_rejected ?? 0) + 1;
+      }
       else {
         out[field.name] = null;
         if (counters) counters[`${field.name}: unparseable`] = (counters[`${field.name}: unparseable`] ?? 0) + 1;
@@ -360,4 +430,4 @@ export function normalizeDates(config: { dates: Record<string, DateField>; label
 
 // DoFns call these by reference: Beam ships the module name, not the code (top-level functions
 // holding arrow functions do not survive the closure serializer), and a worker requires the module.
-requireForSerialization("api2lake/dist/transforms/dates", { zoneOffsets: zoneOffsets, wallToUtc: wallToUtc, compileDateParser: compileDateParser, compileDates: compileDates, applyDates: applyDates, compileFormat: compileFormat, compilePatternReader: compilePatternReader, readIsoLike: readIsoLike, luxonReader: luxonReader, readEpoch: readEpoch, wall: wall, signedOffset: signedOffset, fractionMs: fractionMs, daysIn: daysIn, escapeRe: escapeRe, show: show });
+requireForSerialization("api2lake/dist/transforms/dates", { zoneOffsets: zoneOffsets, resolveWall: resolveWall, wallToUtc: wallToUtc, wallText: wallText, compileDateParser: compileDateParser, compileDates: compileDates, applyDates: applyDates, compileFormat: compileFormat, compilePatternReader: compilePatternReader, readIsoLike: readIsoLike, luxonReader: luxonReader, readEpoch: readEpoch, wall: wall, signedOffset: signedOffset, fractionMs: fractionMs, daysIn: daysIn, escapeRe: escapeRe, show: show });
