@@ -27,24 +27,88 @@ const PARSE_ERRORS: Record<string, string> = {
 };
 
 /**
+ * ITU-T E.161 keypad letters, as Google's libphonenumber maps them (`ALPHA_MAPPINGS` in
+ * PhoneNumberUtil); libphonenumber-js has no alpha-number support.
+ */
+const E161: Record<string, string> = {
+  A: "2", B: "2", C: "2", D: "3", E: "3", F: "3", G: "4", H: "4", I: "4", J: "5", K: "5", L: "5",
+  M: "6", N: "6", O: "6", P: "7", Q: "7", R: "7", S: "7", T: "8", U: "8", V: "8", W: "9", X: "9", Y: "9", Z: "9",
+};
+/** libphonenumber's `VALID_ALPHA_PHONE_PATTERN`: a number is written with letters when it has 3 or more. */
+const ALPHA_NUMBER = /(?:.*?[A-Za-z]){3}/;
+const DECIMAL_DIGIT = /\p{Nd}/u;
+
+/**
+ * The value of a Unicode decimal digit (general category Nd) of any script. Unicode encodes
+ * every Nd set as a contiguous run of ten code points, 0 to 9 (Unicode Standard, section 4.6
+ * "Numeric Value", and its stability policy), so the value is the distance from the run's start
+ * modulo 10 (runs of several sets, like the mathematical digits, hold whole sets).
+ */
+function unicodeDigit(ch: string): string {
+  const cp = ch.codePointAt(0) as number;
+  let start = cp;
+  while (start > 0 && DECIMAL_DIGIT.test(String.fromCodePoint(start - 1))) start--;
+  return String((cp - start) % 10);
+}
+
+/**
+ * Phone text with every decimal digit written in ASCII, as Google's libphonenumber reads digits
+ * of any script (`normalizeDigits`, Java `Character.digit`): libphonenumber-js's `parseDigits`
+ * for the scripts it knows (fullwidth, Arabic-Indic, Eastern Arabic-Indic), the Unicode rule
+ * above for the others (Devanagari, Bengali, Thai, ...). Other characters are kept.
+ *
+ * @example asciiDigits("०६ १२") // "06 12"
+ */
+export function asciiDigits(text: string): string {
+  let out = "";
+  for (const ch of text) {
+    if (ch >= "0" && ch <= "9") out += ch;
+    else if (DECIMAL_DIGIT.test(ch)) out += libphonenumber.parseDigits(ch) || unicodeDigit(ch);
+    else out += ch;
+  }
+  return out;
+}
+
+/** Letters as their E.161 keypad digits: `1-800-GET-DATA` -> `1-800-438-3282`. */
+export function keypadDigits(text: string): string {
+  return text.replace(/[A-Za-z]/g, (c) => E161[c.toUpperCase()]);
+}
+
+/**
  * Parses a phone number with libphonenumber's full metadata and formats it as E.164. Numbers
  * without a country code are read in `region`; `00` international prefixes are understood in
  * every region (also where the dialing prefix is different, e.g. `0033…` with region US).
  * Numbers are accepted as strings or as numbers (digits-only APIs). Never throws.
  *
+ * Text is normalized as Google's libphonenumber does before parsing: digits of any script
+ * become ASCII (`asciiDigits`), and a number written with 3 or more letters (its
+ * `VALID_ALPHA_PHONE_PATTERN`) has them read as E.161 keypad digits, unless only the text
+ * without that reading is a valid number (e.g. `+1 415 555 2671 ext. 123`, whose letters are an
+ * extension marker; Google strips extensions before mapping letters).
+ *
  * @example normalizePhone("06 12 34 56 78", "FR") // { e164: "+33612345678", valid: true }
+ * @example normalizePhone("1-800-GET-DATA", "US") // { e164: "+18004383282", valid: true }
  * @example normalizePhone("n/a", "FR") // { e164: null, valid: false, reason: "not a phone number" }
  */
 export function normalizePhone(raw: unknown, region: string): NormalizedPhone {
   if (raw === null || raw === undefined) return invalid("empty");
   if (typeof raw !== "string" && !(typeof raw === "number" && Number.isSafeInteger(raw) && raw > 0))
     return invalid(`not a phone number: ${typeof raw}`);
-  const text = String(raw).trim();
+  const text = asciiDigits(String(raw).trim());
   if (text === "") return invalid("empty");
   if (text.length > 100) return invalid("too long");
   // Text without two digits cannot be a number; skip the parser (its errors are costly).
   if (!/\d.*\d/.test(text) && !/^\+?[A-Za-z0-9 ().-]{7,}$/.test(text)) return invalid("not a phone number");
   if (!libphonenumber.isSupportedCountry(region as libphonenumber.CountryCode)) return invalid(`unknown region "${region}"`);
+  if (ALPHA_NUMBER.test(text)) {
+    const lettered = parseWithPrefixes(keypadDigits(text), region);
+    if (lettered.valid) return lettered;
+  }
+  return parseWithPrefixes(text, region);
+}
+
+/** `parse`, and for text starting with a `00` international prefix, `parse` of `+<rest>` when that is valid. */
+function parseWithPrefixes(text: string, region: string): NormalizedPhone {
   const first = parse(text, region);
   if (first.valid || !/^00[1-9]/.test(text.replace(/[\s().-]/g, ""))) return first;
   const international = parse("+" + text.replace(/[\s().-]/g, "").slice(2), region);
@@ -104,4 +168,4 @@ export function normalizePhones(config: { phones: Record<string, PhoneFieldConfi
 
 // DoFns call these by reference: Beam ships the module name, not the code (top-level functions
 // holding arrow functions do not survive the closure serializer), and a worker requires the module.
-requireForSerialization("api2lake/dist/transforms/phones", { normalizePhone: normalizePhone, applyPhones: applyPhones, parse: parse, rowRegion: rowRegion, invalid: invalid });
+requireForSerialization("api2lake/dist/transforms/phones", { normalizePhone: normalizePhone, asciiDigits: asciiDigits, keypadDigits: keypadDigits, unicodeDigit: unicodeDigit, parseWithPrefixes: parseWithPrefixes, applyPhones: applyPhones, parse: parse, rowRegion: rowRegion, invalid: invalid });

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { entitySchema } from "../../model/source-config";
-import { compileEntityCleaner, type RecordOrigin } from "../../pipeline/entity-cleaner";
+import { compileEntityCleaner, primaryKeyOf, type RecordOrigin } from "../../pipeline/entity-cleaner";
 import { entityCounts, manifestChecks } from "../../pipeline/manifest";
 
 const origin: RecordOrigin = { runId: "r1", source: "/customers", page: "2", fetchedAt: "2026-01-01T10:00:00Z" };
@@ -89,4 +89,92 @@ test("key fields must be landed column names", () => {
   const bad = entitySchema.safeParse({ path: "/x", primaryKey: ["customerId"] });
   assert.equal(bad.success, false);
   if (!bad.success) assert.match(bad.error.issues[0].message, /landed column name/);
+});
+
+const bigIds: unknown[] = ["1234567890123456789", "1234567890123456790", "9007199254740993", 9007199254740992];
+
+test("ids beyond 2^53 stay exact and distinct: undeclared, declared integer, declared string", () => {
+  for (const fields of [{}, { id: { type: "integer", required: true } }, { id: { type: "string", required: true } }]) {
+    const entity = entitySchema.parse({ path: "/x", primaryKey: ["id"], fields: fields });
+    const cleaner = compileEntityCleaner(entity, { maxRecordBytes: 10_000 });
+    const rows = bigIds.map((id) => cleaner.clean({ id: id, v: 1 }, origin));
+    const ids = rows.map((r) => (r.ok ? r.row.id : r.reason));
+    const expected = Object.keys(fields).length === 0 ? bigIds : ["1234567890123456789", "1234567890123456790", "9007199254740993", "9007199254740992"];
+    assert.deepEqual(ids, expected, JSON.stringify(fields));
+    const keys = rows.map((r) => (r.ok ? primaryKeyOf(r.row, ["id"]) : null));
+    assert.equal(new Set(keys.map((k) => JSON.stringify(k))).size, 4, "four distinct dedupe keys");
+    const hashes = rows.map((r) => (r.ok ? r.raw._payload_hash : ""));
+    assert.equal(new Set(hashes).size, 4);
+    assert.deepEqual(bigIds.map((id) => (cleaner.clean({ id: id, v: 1 }, origin) as { raw: Record<string, unknown> }).raw._payload_hash), hashes, "the hash is stable");
+  }
+});
+
+test("a number primary key that would round is rejected; a number field that rounds counts precision_lost", () => {
+  const entity = entitySchema.parse({ path: "/x", primaryKey: ["id"], fields: { id: { type: "number", required: true }, amount: { type: "number" } } });
+  const cleaner = compileEntityCleaner(entity, { maxRecordBytes: 10_000 });
+  const bad = cleaner.clean({ id: "9007199254740993" }, origin);
+  assert.deepEqual(bad.ok ? null : [bad.stage, bad.reason], ["validate", 'primary key field "id": 9007199254740993 does not fit a double exactly (declare it integer or string)']);
+  const fine = cleaner.clean({ id: "12.5", amount: "1234567890123456789" }, origin);
+  assert.equal(fine.ok, true);
+  if (!fine.ok) return;
+  assert.equal(fine.row.amount, 1234567890123456800);
+  assert.equal(fine.raw.amount, "1234567890123456789", "the raw row keeps the value as sent");
+  assert.deepEqual(fine.notes, { precision_lost: 1 });
+});
+
+test("sentinels and onInvalid: null in the chain keep the record valid, counted in notes", () => {
+  const entity = entitySchema.parse({
+    path: "/x", primaryKey: ["id"],
+    fields: { id: { type: "string", required: true }, co: { type: "number", min: 0, nullValues: [-999, "n/a"] }, pm2_5: { type: "number", min: 0 }, rh: { type: "number", max: 100, onInvalid: "null" } },
+  });
+  const cleaner = compileEntityCleaner(entity, { maxRecordBytes: 10_000 });
+  const r = cleaner.clean({ id: "a", CO: -999, "PM2.5": 20, RH: 140 }, origin);
+  assert.equal(r.ok, true);
+  if (!r.ok) return;
+  assert.deepEqual([r.row.co, r.row.pm2_5, r.row.rh], [null, 20, null]);
+  assert.deepEqual(r.notes, { sentinel_nulled: 1, invalid_nulled: 1 });
+  assert.equal(r.raw.CO, -999, "the raw row keeps the sentinel as sent");
+  const plain = cleaner.clean({ id: "b", CO: 1 }, origin);
+  assert.equal(plain.ok && plain.notes, undefined);
+});
+
+test("DST overlap in the chain: occurrences per page and station; a new page starts over", () => {
+  const entity = entitySchema.parse({
+    path: "/x", primaryKey: ["station_id", "timestamp"],
+    fields: { station_id: { type: "string", required: true }, timestamp: { type: "timestamp", required: true } },
+    dates: { timestamp: { formats: ["sql"], zone: "Europe/Rome", required: true } },
+  });
+  const cleaner = compileEntityCleaner(entity, { maxRecordBytes: 10_000 });
+  const at = (station: string, ts: string, page: string) => {
+    const r = cleaner.clean({ station_id: station, timestamp: ts }, Object.assign({}, origin, { page: page }));
+    return r.ok ? String(r.row.timestamp) + (r.notes ? " " + JSON.stringify(r.notes) : "") : r.reason;
+  };
+  assert.deepEqual(
+    [at("A", "2024-10-27 02:00:00", "1"), at("B", "2024-10-27 02:00:00", "1"), at("A", "2024-10-27 02:00:00", "1"), at("A", "2024-10-27 02:00:00", "2")],
+    ["2024-10-27T00:00:00.000Z", "2024-10-27T00:00:00.000Z", '2024-10-27T01:00:00.000Z {"dst_overlap_later":1}', "2024-10-27T00:00:00.000Z"],
+  );
+  const gap = cleaner.clean({ station_id: "A", timestamp: "2024-03-31 02:30:00" }, origin);
+  assert.deepEqual(gap.ok ? null : [gap.stage, gap.reason, gap.notes], ["normalize", 'field "timestamp": wall time 2024-03-31 02:30:00 does not exist in Europe/Rome (spring-forward gap)', { dst_gap_rejected: 1 }]);
+});
+
+test("the chain is total: a record that makes a step throw is an unprocessable failure, not an exception", () => {
+  const cleaner = compileEntityCleaner(customers, { maxRecordBytes: 10_000 });
+  const cyclic: Record<string, unknown> = { customer_id: "c" };
+  cyclic.self = cyclic;
+  const r1 = cleaner.clean(cyclic, origin);
+  assert.equal(r1.ok, false);
+  if (r1.ok) return;
+  assert.equal(r1.stage, "normalize");
+  // the lineage hash's canonical JSON recurses into the cycle first
+  assert.equal(r1.reason, "unprocessable: Maximum call stack size exceeded");
+  assert.match(String(r1.payload), /^\[not serializable as JSON: Converting circular structure/);
+  assert.deepEqual(r1.notes, { unprocessable: 1 });
+  let deep: Record<string, unknown> = { leaf: 1 };
+  for (let i = 0; i < 200_000; i++) deep = { d: deep };
+  const r2 = cleaner.clean(Object.assign({ customer_id: "d" }, deep), origin);
+  assert.deepEqual(r2.ok ? null : [r2.stage, r2.reason.slice(0, 50)], ["normalize", "unprocessable: Maximum call stack size exceeded"]);
+  const r3 = cleaner.clean({ customer_id: "e", signup_date: "2024-01-01" }, Object.assign({}, origin, { fetchedAt: "not a time" }));
+  assert.deepEqual(r3.ok ? null : [r3.stage, r3.reason], ["normalize", 'unprocessable: lineage: ingestedAt "not a time" is not a date']);
+  const ok = cleaner.clean({ customer_id: "f", signup_date: "2024-01-01" }, origin);
+  assert.equal(ok.ok, true, "the next record is cleaned as usual");
 });

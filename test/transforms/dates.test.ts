@@ -40,8 +40,8 @@ test("formats, zones and outputs", () => {
   }
 });
 
-test("DST: gaps move forward, overlaps take the earlier instant", () => {
-  const ts = (zone: string, text: string) => compileDateParser({ formats: ["iso"], zone: zone })(text);
+test("DST with onGap: shift: gaps move forward, overlaps take the earlier instant at first sight", () => {
+  const ts = (zone: string, text: string) => compileDateParser({ formats: ["iso"], zone: zone, onGap: "shift" })(text);
   assert.deepEqual(ts(P, "2024-03-31T02:30:00"), { ok: true, value: "2024-03-31T01:30:00.000Z" });
   assert.deepEqual(ts(P, "2024-10-27T02:30:00"), { ok: true, value: "2024-10-27T00:30:00.000Z" });
   assert.deepEqual(ts(NY, "2024-03-10T02:30"), { ok: true, value: "2024-03-10T07:30:00.000Z" });
@@ -115,8 +115,9 @@ for (const zone of [P, NY, "UTC"]) {
   test(`property: fast path == luxon path == luxon reference (${zone})`, () => {
     for (const output of ["timestamp", "date"] as const) {
       const parsers = shapes.map((s) => ({
-        fast: compileDateParser({ formats: [s.format], zone: zone, output: output }),
-        slow: compileDateParser({ formats: [s.format], zone: zone, output: output }, { fastPath: false }),
+        // luxon (the reference) shifts gap wall times forward
+        fast: compileDateParser({ formats: [s.format], zone: zone, output: output, onGap: "shift" }),
+        slow: compileDateParser({ formats: [s.format], zone: zone, output: output, onGap: "shift" }, { fastPath: false }),
       }));
       fc.assert(fc.property(fc.oneof(anyWall, dstWall), fc.integer({ min: 0, max: shapes.length - 1 }), (w, i) => {
         const text = shapes[i].text(w);
@@ -167,4 +168,45 @@ test("memoized zone offsets equal luxon's at every instant, and wallToUtc round-
       assert.equal(back + off(back) * 60_000, wall);
     }));
   }
+});
+
+test("DST gap: rejected by default with the wall time and zone named; shifted and counted under onGap: shift", () => {
+  const rome = (onGap?: "reject" | "shift") => compileDateParser({ formats: ["sql", "iso"], zone: "Europe/Rome", onGap: onGap });
+  const gap = { ok: false, reason: "wall time 2024-03-31 02:30:00 does not exist in Europe/Rome (spring-forward gap)", gap: true };
+  assert.deepEqual(rome()("2024-03-31 02:30:00"), gap);
+  assert.deepEqual(rome("reject")("2024-03-31T02:30"), gap);
+  assert.deepEqual(rome()("2024-03-31 02:00:00.250"), { ok: false, reason: "wall time 2024-03-31 02:00:00.250 does not exist in Europe/Rome (spring-forward gap)", gap: true });
+  assert.deepEqual(rome()("2024-03-31 03:00:00"), { ok: true, value: "2024-03-31T01:00:00.000Z" }, "03:00 exists (+02:00)");
+  assert.deepEqual(rome()("2024-03-31 01:59:59"), { ok: true, value: "2024-03-31T00:59:59.000Z" });
+  assert.deepEqual(rome()("2024-03-31T02:30:00+01:00"), { ok: true, value: "2024-03-31T01:30:00.000Z" }, "an instant with an offset is never in a gap");
+  const notes: Record<string, number> = {};
+  assert.deepEqual(rome("shift")("2024-03-31 02:30:00", { notes: notes }), { ok: true, value: "2024-03-31T01:30:00.000Z" });
+  assert.deepEqual(notes, { dst_gap_shifted: 1 });
+  // a gap rejects even an optional field (it is not "unparseable"), and is counted
+  const dates = compileDates({ seen_at: { formats: ["sql"], zone: "Europe/Rome" } });
+  const counters: Record<string, number> = {};
+  const ctx = { notes: {} as Record<string, number> };
+  assert.deepEqual(dates({ seen_at: "2024-03-31 02:30:00" }, counters, ctx), { ok: false, reason: 'field "seen_at": wall time 2024-03-31 02:30:00 does not exist in Europe/Rome (spring-forward gap)' });
+  assert.deepEqual(counters, {});
+  assert.deepEqual(ctx.notes, { dst_gap_rejected: 1 });
+});
+
+test("DST overlap: a repeated wall time is the earlier instant first, the later one after (per scope)", () => {
+  const dates = compileDates({ timestamp: { formats: ["sql"], zone: "Europe/Rome", required: true } });
+  const scope = new Map<string, number>();
+  const ctx = { notes: {} as Record<string, number>, seen: (k: string) => { const n = scope.get(k) ?? 0; scope.set(k, n + 1); return n; } };
+  const page = ["2024-10-27 01:00:00", "2024-10-27 02:00:00", "2024-10-27 02:30:00", "2024-10-27 02:00:00", "2024-10-27 02:30:00", "2024-10-27 03:00:00"];
+  const out = page.map((t) => { const r = dates({ timestamp: t }, {}, ctx); return r.ok ? r.value.timestamp : r.reason; });
+  assert.deepEqual(out, ["2024-10-26T23:00:00.000Z", "2024-10-27T00:00:00.000Z", "2024-10-27T00:30:00.000Z", "2024-10-27T01:00:00.000Z", "2024-10-27T01:30:00.000Z", "2024-10-27T02:00:00.000Z"]);
+  assert.deepEqual(ctx.notes, { dst_overlap_later: 2 });
+  // New York falls back at 02:00 (-04:00 -> -05:00): 01:30 twice
+  const ny = compileDateParser({ formats: ["iso"], zone: NY });
+  let count = 0;
+  const seen = () => count++;
+  assert.deepEqual(ny("2024-11-03T01:30", { seen: seen }), { ok: true, value: "2024-11-03T05:30:00.000Z" });
+  assert.deepEqual(ny("2024-11-03T01:30", { seen: seen }), { ok: true, value: "2024-11-03T06:30:00.000Z" });
+  assert.deepEqual(ny("2024-11-03T01:30"), { ok: true, value: "2024-11-03T05:30:00.000Z" }, "without a scope: the earlier instant");
+  assert.equal(count, 2, "seen is asked only for wall times in an overlap");
+  assert.deepEqual(ny("2024-11-03T03:30", { seen: seen }), { ok: true, value: "2024-11-03T08:30:00.000Z" });
+  assert.equal(count, 2);
 });

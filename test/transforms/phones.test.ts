@@ -69,3 +69,31 @@ test("property: never throws; valid => E.164 shape; idempotent on its own output
     } else assert.ok(r.reason && r.reason.length > 0);
   }), { numRuns: 2000 });
 });
+
+test("numbers written with letters read them as E.161 keypad digits, as Google's libphonenumber does", () => {
+  const cases: [string, string, string][] = [
+    ["1-800-GET-DATA", "US", "+18004383282"],
+    ["+1 888 BUS 1253", "US", "+18882871253"],
+    ["1 (800) get-data", "US", "+18004383282"],
+    ["+1-800-FLOWERS", "FR", "+18003569377"],
+    ["1-888-bus-1253", "US", "+18882871253"],
+  ];
+  for (const c of cases) assert.deepEqual(normalizePhone(c[0], c[1]), { e164: c[2], valid: true }, c[0]);
+  // fewer than three letters is not a lettered number (libphonenumber's VALID_ALPHA_PHONE_PATTERN)
+  assert.equal(normalizePhone("1-800-438-32AB", "US").valid, false);
+  // an extension marker's letters are not digits: the number without them stays valid
+  assert.deepEqual(normalizePhone("+1 415 555 2671 ext. 123", "US"), { e164: "+14155552671", valid: true });
+});
+
+test("digits of any script are read as ASCII digits", () => {
+  const cases: [string, string, string][] = [
+    ["٠٦ ١٢ ٣٤ ٥٦ ٧٨", "FR", "+33612345678"], // Arabic-Indic (libphonenumber-js parseDigits)
+    ["۰۶۱۲۳۴۵۶۷۸", "FR", "+33612345678"], // Eastern Arabic-Indic / Persian
+    ["０６ １２ ３４ ５６ ７８", "FR", "+33612345678"], // fullwidth
+    ["+९१ ९८७६५ ४३२१०", "IN", "+919876543210"], // Devanagari (Unicode Nd runs)
+    ["+৯১ ৯৮৭৬৫ ৪৩২১০", "IN", "+919876543210"], // Bengali
+    ["๐๖ ๑๒ ๓๔ ๕๖ ๗๘", "FR", "+33612345678"], // Thai
+    ["+𝟑𝟑 𝟔 𝟏𝟐 𝟑𝟒 𝟓𝟔 𝟕𝟖", "FR", "+33612345678"], // mathematical bold digits (astral plane)
+  ];
+  for (const c of cases) assert.deepEqual(normalizePhone(c[0], c[1]), { e164: c[2], valid: true }, c[0]);
+});
