@@ -14,7 +14,7 @@ before(async () => {
 
 /**
  * The independent daily averages: SQL over the raw lake. A reading counts when every declared
- * numeric field is null or a number within its bounds (co, pm2_5, pm10, no2, o3 >= 0; rh in
+ * numeric field is null, the declared null value "n/a", or a number within its bounds (co, pm2_5, pm10, no2, o3 >= 0; rh in
  * 0..100; t, t_int numbers); identical copies count once; nulls stay out of a mean. AirQino
  * timestamps are zone-less wall-clock times *in the station's zone*, so the station's local day
  * is the date part of the timestamp as sent.
@@ -22,7 +22,7 @@ before(async () => {
 async function independentAverages(): Promise<Row[]> {
   const cols = ["station_id", "timestamp", "CO", "PM2.5", "PM10", "NO2", "O3", "T", "T. int.", "RH"].map((c) => `'${c}': 'VARCHAR'`).join(", ");
   const num = (c: string) => `TRY_CAST(${c} AS DOUBLE)`;
-  const ok = (c: string, lo?: number, hi?: number) => `(${c} IS NULL OR (${num(c)} IS NOT NULL${lo !== undefined ? ` AND ${num(c)} >= ${lo}` : ""}${hi !== undefined ? ` AND ${num(c)} <= ${hi}` : ""}))`;
+  const ok = (c: string, lo?: number, hi?: number) => `(${c} IS NULL OR ${c} = 'n/a' OR (${num(c)} IS NOT NULL${lo !== undefined ? ` AND ${num(c)} >= ${lo}` : ""}${hi !== undefined ? ` AND ${num(c)} <= ${hi}` : ""}))`;
   return sql(run.out, `
     WITH raw AS (
       SELECT DISTINCT station_id, "timestamp" AS ts, "CO" AS co, "PM2.5" AS pm25, "PM10" AS pm10, "NO2" AS no2, "O3" AS o3, "T" AS t, "T. int." AS tint, "RH" AS rh
@@ -64,33 +64,44 @@ test("airquality golden: run succeeds; hub.readings = distinct valid readings; c
   assert.ok(m.duplicates >= 2, "h == 17 is sent twice per station");
 });
 
-test("airquality golden: each out-of-range / non-numeric reading is dead-lettered with its own reason", async () => {
+test("airquality golden: each out-of-range reading is dead-lettered with its own reason; declared \"n/a\" values are nulled and counted", async () => {
   const fields: [string, string, number | undefined, number | undefined][] = [
     ["co", "CO", 0, undefined], ["pm2_5", "PM2.5", 0, undefined], ["pm10", "PM10", 0, undefined], ["no2", "NO2", 0, undefined],
     ["o3", "O3", 0, undefined], ["t", "T", undefined, undefined], ["t_int", "T. int.", undefined, undefined], ["rh", "RH", 0, 100],
   ];
   const expected: string[] = [];
+  let sentinels = 0;
   for (let s = 0; s < SIZES.stations; s++) {
     for (let h = 0; h < SIZES.readingsDays * 24; h++) {
       const r = airQualityReading(SEED, s, h) as unknown as Record<string, unknown>;
       const reasons: string[] = [];
+      let nas = 0;
       for (const f of fields) {
         const v = r[f[1]];
         if (v === null || v === undefined) continue;
+        if (v === "n/a" || v === -999) {
+          nas++;
+          continue;
+        }
         if (typeof v === "string") reasons.push(`field "${f[0]}": expected number, got string ${JSON.stringify(v)}`);
         else if (f[2] !== undefined && (v as number) < f[2]) reasons.push(`field "${f[0]}": ${String(v)} is below minimum ${f[2]}`);
         else if (f[3] !== undefined && (v as number) > f[3]) reasons.push(`field "${f[0]}": ${String(v)} is above maximum ${f[3]}`);
       }
-      if (reasons.length === 0) continue;
       const copies = airQualityDuplicated(SEED, s, h) ? 2 : 1;
+      if (reasons.length === 0) {
+        sentinels += nas * copies;
+        continue;
+      }
       for (let k = 0; k < copies; k++) expected.push(`${stationId(s)} ${String(r.timestamp)} ${reasons.join("; ")}`);
     }
   }
-  // the positional mess is in there: h == 11 CO -1 and h == 13 PM10 "n/a", per station
+  // the positional mess is in there: h == 11 CO -1 per station; h == 13 PM10 "n/a" is a declared null value
   for (const st of [ABIDJAN, ROME]) {
     assert.ok(expected.includes(`${st} 2024-01-01 11:00:00 field "co": -1 is below minimum 0`));
-    assert.ok(expected.includes(`${st} 2024-01-01 13:00:00 field "pm10": expected number, got string "n/a"`));
+    assert.ok(!expected.some((e) => e.startsWith(`${st} 2024-01-01 13:00:00`)));
   }
+  assert.ok(sentinels >= 2 * SIZES.readingsDays, "h == 13 PM10 \"n/a\" every day, per station");
+  assert.equal(run.manifest.entities.readings.sentinel_nulled, sentinels);
   const dead = lakeRows(run.out, "deadletter", "readings");
   const actual = dead.map((d) => {
     const p = JSON.parse(String(d.payload));
