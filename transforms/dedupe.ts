@@ -10,7 +10,12 @@ export interface DedupeConfig {
   orderBy?: string;
 }
 
-/** The group key of a row: its primary-key values as JSON (missing values as `null`). */
+/**
+ * The group key of a row: its primary-key values as JSON (missing values as `null`). Values are
+ * keyed as they are, never through a double: ids beyond 2^53 arrive as exact decimal strings
+ * (the lossless JSON reader, or a declared `integer` field), so `"9007199254740993"` and
+ * `"9007199254740992"` are two keys, and a row is a duplicate only when its key is equal as sent.
+ */
 export function keyOf(row: Row, primaryKey: readonly string[]): string {
   if (primaryKey.length === 1) {
     const v = row[primaryKey[0]];
@@ -22,17 +27,21 @@ export function keyOf(row: Row, primaryKey: readonly string[]): string {
 const ISO_PREFIX = /^\d{4}-\d\d-\d\d/;
 const NUMERIC = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
+const BIG_INTEGER = /^[+-]?\d{16,}$/;
+
 /**
  * A total order on orderBy values, so the winner does not depend on input order:
- * missing < booleans < numbers (and numeric strings) < ISO dates/timestamps (compared as
- * instants; a zone-less one read as UTC) < other strings (code-unit order) < objects (canonical JSON).
+ * missing < booleans < numbers (and numeric strings; integer strings beyond 2^53 compared
+ * exactly, as BigInt) < ISO dates/timestamps (compared as instants; a zone-less one read as
+ * UTC) < other strings (code-unit order) < objects (canonical JSON).
  */
-function rankOf(v: unknown): [number, number | string] {
+function rankOf(v: unknown): [number, number | bigint | string] {
   if (v === null || v === undefined) return [0, 0];
   if (typeof v === "boolean") return [1, v ? 1 : 0];
   if (typeof v === "number") return Number.isNaN(v) ? [0, 0] : [2, v];
   if (typeof v === "string") {
     const t = v.trim();
+    if (BIG_INTEGER.test(t) && !Number.isSafeInteger(Number(t))) return [2, BigInt(t)];
     if (NUMERIC.test(t)) return [2, Number(t)];
     if (ISO_PREFIX.test(t)) {
       const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(t.slice(10)) || t.length === 10 ? t : t + "Z");

@@ -48,3 +48,18 @@ test("property: permutation-invariant winners; kept + duplicates = input", () =>
     assert.equal(JSON.stringify(byId(a.kept)), JSON.stringify(byId(b.kept)));
   }), { numRuns: 2000 });
 });
+
+test("ids beyond 2^53 are four keys, not two; big integer versions compare exactly", () => {
+  const rows: Row[] = ["1234567890123456789", "1234567890123456790", "9007199254740993", "9007199254740992"].map((id) => ({ id: id }));
+  const r = pickLatest(rows, { primaryKey: ["id"] });
+  assert.deepEqual([r.kept.map((x) => x.id), r.duplicates], [["1234567890123456789", "1234567890123456790", "9007199254740993", "9007199254740992"], 0]);
+  // the same wall of digits twice is a duplicate; its greatest version wins exactly
+  const versions: Row[] = [
+    { id: "9007199254740993", version: "1234567890123456790", v: "newest" },
+    { id: "9007199254740993", version: "1234567890123456789", v: "older", _ingested_at: "2030-01-01T00:00:00.000Z" },
+  ];
+  for (const input of [versions, [...versions].reverse()]) {
+    const latest = pickLatest(input, { primaryKey: ["id"], orderBy: "version" });
+    assert.deepEqual([latest.kept.map((x) => x.v), latest.duplicates], [["newest"], 1]);
+  }
+});
