@@ -11,7 +11,9 @@ import * as os from "os";
 import * as path from "path";
 import { startServer, json } from "../rest/helpers";
 import { demoEnvironment } from "../../pipeline/demo-command";
-import { executeRun } from "../../pipeline/run";
+import { executeRun, sinkTarget } from "../../pipeline/run";
+import { startStream } from "../../pipeline/stream";
+import type { InboundMessage } from "../../sources/messages";
 import { loadPreset } from "../../pipeline/presets";
 import { sourceSchema, type SourceConfig } from "../../model/source-config";
 import { openServingStore } from "../../sinks/open-backends";
@@ -155,4 +157,33 @@ test("integers beyond 2^53 (as the lossless reader hands them over) stay four ex
   } finally {
     await store.close();
   }
+});
+
+test("one record that makes the cleaner throw is an unprocessable dead letter; the others land", async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-unprocessable-"));
+  const options = { out: out, runner: "direct", sink: "local" };
+  const source = sourceSchema.parse({ name: "events", baseUrl: "http://127.0.0.1:9", entities: { events: { path: "/events", primaryKey: ["id"] } } });
+  const message = (id: number, publishTime: string): InboundMessage => ({ id: `m${id}`, data: JSON.stringify({ id: id, n: id * 10 }), publishTime: publishTime, attributes: {} });
+  // a publish time that is no time reaches the lineage step, which throws on it
+  const batch = [message(1, "2026-01-01T00:00:00Z"), message(2, "not a time"), message(3, "2026-01-01T00:00:01Z")];
+  let pulled = false;
+  const manifests: RunManifest[] = [];
+  const stream = startStream({
+    pull: async () => {
+      if (pulled) return { messages: [], ackIds: [] };
+      pulled = true;
+      return { messages: batch, ackIds: batch.map((m) => m.id) };
+    },
+    ack: async () => undefined,
+    nack: async () => undefined,
+  }, { source: source, entity: "events", target: sinkTarget(options), options: options, batchSize: 10, maxBatches: 1, onBatch: (m) => manifests.push(m) });
+  const done = await stream.done;
+  assert.deepEqual(done, { batches: 1, messages: 3, failedBatches: 0 });
+  assertRunSucceeded(manifests[0]);
+  const m = manifests[0].entities.events;
+  assert.deepEqual([m.fetched, m.valid, m.normalize_failed, m.unprocessable, m.kept], [3, 2, 1, 1, 2]);
+  const dead = lakeRows(out, "deadletter", "events");
+  assert.deepEqual(dead.map((d) => [d.stage, d.error, JSON.parse(String(d.payload))]), [["normalize", 'unprocessable: lineage: ingestedAt "not a time" is not a date', { id: 2, n: 20 }]]);
+  const hub = await sql(out, "SELECT id, n FROM hub.events ORDER BY id");
+  assert.deepEqual(hub.map((r) => [r.id, r.n]), [["1", "10"], ["3", "30"]]);
 });
