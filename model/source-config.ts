@@ -72,8 +72,11 @@ export const fieldSchema = z.object({
   maxLength: z.number().int().positive().optional(),
   /** Values that mean "no value" (e.g. `[-999, "n/a"]`): they become null, counted as `sentinel_nulled`. */
   nullValues: z.array(z.union([z.number(), z.string()])).optional(),
-  /** A wrong-typed or out-of-range value: `reject` the record (default) or make the value `null` (counted). */
-  onInvalid: z.enum(["null", "reject"]).optional(),
+  /**
+   * A wrong-typed or out-of-range value: `reject` the record (default) or make the value `null`
+   * (counted as `invalid_nulled`). YAML reads a bare `null` as no value, so that means `"null"` too.
+   */
+  onInvalid: z.preprocess((v) => (v === null ? "null" : v), z.enum(["null", "reject"]).optional()),
 }).strict();
 export type FieldConfig = z.infer<typeof fieldSchema>;
 

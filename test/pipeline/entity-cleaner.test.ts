@@ -178,3 +178,16 @@ test("the chain is total: a record that makes a step throw is an unprocessable f
   const ok = cleaner.clean({ customer_id: "f", signup_date: "2024-01-01" }, origin);
   assert.equal(ok.ok, true, "the next record is cleaned as usual");
 });
+
+test("value options parse from YAML as written: a bare onInvalid: null means null, onGap defaults to reject", () => {
+  const entity = entitySchema.parse({
+    path: "/x", primaryKey: ["id"],
+    fields: { rh: { type: "number", max: 100, onInvalid: null, nullValues: [-999, "n/a"] } },
+    dates: { at: { formats: ["sql"], zone: "Europe/Rome" } },
+  });
+  assert.equal(entity.fields.rh.onInvalid, "null");
+  assert.deepEqual(entity.fields.rh.nullValues, [-999, "n/a"]);
+  assert.equal(entity.dates.at.onGap, undefined);
+  assert.equal(entitySchema.safeParse({ path: "/x", primaryKey: ["id"], fields: { rh: { type: "number", onInvalid: "drop" } } }).success, false);
+  assert.equal(entitySchema.safeParse({ path: "/x", primaryKey: ["id"], dates: { at: { formats: ["sql"], onGap: "later" } } }).success, false);
+});
