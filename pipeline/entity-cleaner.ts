@@ -94,8 +94,10 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     if (!key.ok) return { ok: false, raw: raw, stage: "validate", reason: key.reason, payload: record };
     for (const k of numberKeys) {
       const sent = named[k];
-      if (typeof sent === "string" && !decimalKeptExactly(sent, valid.value[k] as number))
-        return { ok: false, raw: raw, stage: "validate", reason: `primary key field "${k}": ${sent.trim()} does not fit a double exactly (declare it integer or string)`, payload: record };
+      if (typeof sent === "string" && !decimalKeptExactly(sent, valid.value[k] as number)) {
+        const reason = `primary key field "${k}": ${sent.trim()} does not fit a double exactly (declare it integer or string)`;
+        return { ok: false, raw: raw, stage: "validate", reason: reason, payload: record };
+      }
     }
     const pageKey = origin.source + "\u0000" + origin.page;
     if (pageKey !== page) {
@@ -117,7 +119,8 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     const lineage = pick(raw, LINEAGE_COLUMNS);
     for (const name of Object.keys(flat.children)) children[sanitizeName(name)] = flat.children[name].map((child) => Object.assign(rename(child), lineage));
     const noted = Object.keys(notes).length > 0 ? notes : undefined;
-    return { ok: true, raw: raw, row: row, children: children, datesNulled: totalOf(dateCounters) - nulledBefore, notes: noted, newNames: newNames };
+    const datesNulled = totalOf(dateCounters) - nulledBefore;
+    return { ok: true, raw: raw, row: row, children: children, datesNulled: datesNulled, notes: noted, newNames: newNames };
   };
 
   const clean = (record: unknown, origin: RecordOrigin): Cleaned => {
@@ -126,7 +129,8 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     } catch (e) {
       newNames = undefined;
       const message = e instanceof Error ? e.message : String(e);
-      return { ok: false, raw: undefined, stage: "normalize", reason: `unprocessable: ${message}`, payload: printable(record), notes: { unprocessable: 1 } };
+      const reason = `unprocessable: ${message}`;
+      return { ok: false, raw: undefined, stage: "normalize", reason: reason, payload: printable(record), notes: { unprocessable: 1 } };
     }
   };
 

@@ -113,7 +113,8 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
         ctx.fetched.increment(1);
         const result = this.cleaner.clean(r.record, { runId: runId, source: r._source, page: r._page, fetchedAt: r.fetched_at });
         if (result.raw) yield { raw: result.raw } as CleanedElement;
-        if (result.notes) for (const note of Object.keys(result.notes)) (ctx as unknown as NoteCounters)["note_" + note]?.increment(result.notes[note]);
+        const notes = result.notes;
+        if (notes) for (const note of Object.keys(notes)) (ctx as unknown as NoteCounters)["note_" + note]?.increment(notes[note]);
         if (result.ok) {
           ctx.valid.increment(1);
           if (result.datesNulled) ctx.datesNulled.increment(result.datesNulled);
@@ -220,7 +221,10 @@ interface Counters {
   datesNulled: { increment: (n: number) => void };
 }
 
-/** The cleaner's value notes (sentinels, DST, precision, unprocessable) as `note_<name>` context entries (Beam reads top-level ones only). */
+/**
+ * The cleaner's value notes (sentinels, DST, precision, unprocessable) as `note_<name>` context
+ * entries: Beam binds counters at the top level of a DoFn's context only.
+ */
 type NoteCounters = Record<string, { increment: (n: number) => void } | undefined>;
 
 /** A counter per value note the cleaner reports, named as in the manifest. */

@@ -8,7 +8,9 @@ export const COUNTERS = ["pages", "fetched", "parse_failed", "validate_failed", 
 export type CounterName = (typeof COUNTERS)[number];
 
 /** The counters the cleaner reports per record as value notes (see `Cleaned.notes` in entity-cleaner.ts). */
-export const VALUE_NOTES = ["sentinel_nulled", "invalid_nulled", "precision_lost", "dst_overlap_later", "dst_gap_shifted", "dst_gap_rejected", "unprocessable"] as const satisfies readonly CounterName[];
+export const VALUE_NOTES = [
+  "sentinel_nulled", "invalid_nulled", "precision_lost", "dst_overlap_later", "dst_gap_shifted", "dst_gap_rejected", "unprocessable",
+] as const satisfies readonly CounterName[];
 
 export type EntityCounts = Record<CounterName, number>;
 

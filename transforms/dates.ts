@@ -89,7 +89,10 @@ export function zoneOffsets(zoneName: string): (utcMs: number) => number {
  * two in a DST overlap, or none in a gap (`gap: true`; `earlier`/`later` are then the wall time
  * shifted forward by the gap).
  */
-export function resolveWall(wallMs: number, offsetAt: (utcMs: number) => number): { earlier: number; later: number; gap: boolean } {
+export function resolveWall(
+  wallMs: number,
+  offsetAt: (utcMs: number) => number,
+): { earlier: number; later: number; gap: boolean } {
   const before = offsetAt(wallMs - DAY);
   const after = offsetAt(wallMs + DAY);
   const a = wallMs - before * 60_000;
@@ -269,7 +272,7 @@ export function compileDateParser(config: DateParserConfig, options: { fastPath?
   const useFast = options.fastPath !== false;
   const tried = `(tried ${config.formats.join(", ")})`;
 
-  /** The output text, `undefined` when out of range (the next format may fit), or `{ gap }` when the wall time does not exist. */
+  /** The output text; `undefined` when out of range (the next format may fit); `{ gap }` for a wall time that never was. */
   const render = (p: Parsed, context: ParseContext | undefined): string | undefined | { gap: string } => {
     if (!p.instant && p.dateOnly && output === "date") {
       if (p.ms < MIN_MS || p.ms > MAX_MS) return undefined;
@@ -356,7 +359,10 @@ export function compileDates(dates: Record<string, DateField>, options: { fastPa
     const zoneBy = declared.zoneBy;
     // One parser per zone a row may name, compiled up front (zones are declared, so few).
     const byZone = new Map<string, { zone: string; parse: (raw: unknown, context?: ParseContext) => DateOutcome }>();
-    if (zoneBy) for (const key of Object.keys(zoneBy.zones)) byZone.set(key, { zone: zoneBy.zones[key], parse: compileDateParser({ ...declared, zone: zoneBy.zones[key] }, options) });
+    for (const key of Object.keys(zoneBy?.zones ?? {})) {
+      const zone = (zoneBy as { zones: Record<string, string> }).zones[key];
+      byZone.set(key, { zone: zone, parse: compileDateParser({ ...declared, zone: zone }, options) });
+    }
     const fallback = { zone: declared.zone ?? "UTC", parse: parse };
     return {
       name: name,
