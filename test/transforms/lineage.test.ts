@@ -42,3 +42,12 @@ test("property: the flat fast path of canonicalJson equals the recursive definit
     assert.equal(canonicalJson(o), reference(o));
   }), { numRuns: 2000 });
 });
+
+test("big integer ids (exact decimal text from the lossless reader) hash exactly as sent, stably", () => {
+  const ids = ["1234567890123456789", "1234567890123456790", "9007199254740993", "9007199254740992"];
+  const hashes = ids.map((id) => payloadHash({ id: id, v: 1 }));
+  assert.equal(new Set(hashes).size, 4);
+  assert.equal(hashes[0], crypto.createHash("sha256").update('{"id":"1234567890123456789","v":1}', "utf8").digest("hex"));
+  assert.deepEqual(ids.map((id) => payloadHash({ v: 1, id: id })), hashes, "key order does not matter");
+  assert.notEqual(payloadHash({ id: 9007199254740992 }), payloadHash({ id: "9007199254740992" }), "a number and a text are different payloads");
+});
