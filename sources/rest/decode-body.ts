@@ -1,3 +1,5 @@
+import { decode as iconvDecode } from "iconv-lite";
+
 /**
  * Bytes of an HTTP body -> text, by the charset the response declares.
  *
@@ -5,6 +7,9 @@
  *   is read as UTF-8 (RFC 8259 8.1: JSON exchanged between systems is UTF-8).
  * - Decoding uses Node's WHATWG `TextDecoder` in fatal mode (full ICU), so labels follow the WHATWG
  *   Encoding Standard: `ISO-8859-1` and `latin1` decode as `windows-1252`, as browsers do.
+ * - Node 20's `TextDecoder("windows-1252")` decodes 0x80-0x9F as C1 controls (Latin-1), not as the
+ *   Encoding Standard's `€ ‚ ƒ ...`; that one encoding is decoded with `iconv-lite` instead, and the
+ *   five bytes windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) count as undecodable.
  * - A leading UTF-8 BOM is dropped (RFC 8259 8.1 lets parsers ignore it).
  * - Content-Encoding (gzip, deflate, br) is undone by undici's `fetch` before the bytes get here.
  *
@@ -31,7 +36,10 @@ export function decodeBody(bytes: Uint8Array, contentType: string | null | undef
     return { ok: false, reason: `unsupported charset "${charset}" in Content-Type "${contentType}"` };
   }
   try {
-    return { ok: true, text: decoder.decode(bytes), charset: charset };
+    if (decoder.encoding !== "windows-1252") return { ok: true, text: decoder.decode(bytes), charset: charset };
+    const text = iconvDecode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), "windows-1252");
+    if (text.includes("\ufffd")) throw new Error("undefined byte");
+    return { ok: true, text: text, charset: charset };
   } catch {
     const declared = charsetOf(contentType) ? "declared" : "default";
     return { ok: false, reason: `body is not valid ${charset} (the ${declared} charset): ${bytes.length} bytes kept undecoded` };

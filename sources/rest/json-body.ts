@@ -14,7 +14,8 @@ import { isSafeNumber, parse } from "lossless-json";
  *   before parsing and leaves a marker in its place; `takeMarkers` then tells which records were too
  *   deep and rebuilds their original text for the dead letter.
  *
- * Invalid JSON gives `{ ok: false, reason }` with the parser's message; nothing here throws.
+ * Invalid JSON gives `{ ok: false, reason }` with the parser's message (positions count in the text
+ * after the replacements above); nothing here throws.
  */
 
 /** Default `maxDepth` of a source: deeper records are dead-lettered when read. */
@@ -126,7 +127,7 @@ export function parseJson(text: string, options: ParseOptions): ParseResult {
   try {
     return { ok: true, value: parse(rewritten, null, parseNumber), marker: marker, cut: cut, nonFinite: nonFinite };
   } catch (error) {
-    return { ok: false, reason: `invalid JSON: ${(error as Error).message}` };
+    return { ok: false, reason: (error as Error).message };
   }
 }
 
