@@ -34,8 +34,6 @@ export interface FetchContext {
   runId: string;
   /** Bound on requests in flight for this source in the process (shared gate); default 16. */
   maxWorkers?: number;
-  /** Overrides the entity's `maxPages` (tests and benches). */
-  maxPages?: number;
   fetch?: typeof fetch;
   clock?: Clock;
   random?: () => number;
@@ -154,7 +152,7 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
   const auth = createAuthenticator(authConfig);
   const paginator = createPaginator(entity.paginator ?? source.paginator);
   const gate = gateFor(source.name, { requestsPerSecond: source.rateLimit, maxWorkers: ctx.maxWorkers });
-  const maxPages = ctx.maxPages ?? entity.maxPages ?? DEFAULT_MAX_PAGES;
+  const maxPages = entity.maxPages ?? DEFAULT_MAX_PAGES;
   const maxDepth = source.maxDepth ?? DEFAULT_MAX_DEPTH;
   const actions = [...(entity.responseActions ?? []), ...(source.responseActions ?? [])];
   const parse = { recordLevel: pathSteps(entity.recordsPath) + 2, maxDepth: maxDepth };

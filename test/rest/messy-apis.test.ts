@@ -9,7 +9,9 @@ import { decodeBody } from "../../sources/rest/decode-body";
 import { parseJson } from "../../sources/rest/json-body";
 import { fetchWorkItem } from "../../sources/rest/work-item";
 import { messageToRecord } from "../../sources/messages";
-import { validateSourceConfig } from "../../sources/rest/config-loader";
+import * as fs from "fs";
+import * as path from "path";
+import { parseSourceConfig, validateSourceConfig } from "../../sources/rest/config-loader";
 import type { SourceConfigInput } from "../../model/source-config";
 import { json, query, startServer, type LocalServer } from "./helpers";
 
@@ -357,6 +359,14 @@ test("response actions: 404 ignore (counted empty page), header rule retry, cont
   } finally {
     await server.close();
   }
+});
+
+test("the README's messy-API example is a valid config", () => {
+  const readme = fs.readFileSync(path.resolve(__dirname, "..", "..", "..", "README.md"), "utf8");
+  const start = readme.indexOf("```yaml\nname: events") + "```yaml\n".length;
+  const config = parseSourceConfig(readme.slice(start, readme.indexOf("```", start)), "README.md", { env: {} });
+  assert.deepEqual(config.responseActions.map((a) => a.action), ["retry", "ignore", "fail"]);
+  assert.deepEqual([config.retry.maxWaitMs, config.maxDepth, config.entities.events.maxPages], [300000, 64, 10000]);
 });
 
 test("responseActions are validated when the config loads", () => {
