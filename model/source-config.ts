@@ -38,6 +38,8 @@ export const paginatorSchema = z.discriminatedUnion("type", [
     limitParam: z.string().default("limit"),
     limit: z.number().int().positive().default(100),
     totalPath: jsonPath.optional(),
+    /** Stop when this flag is false (without total or flag: an empty page stops). */
+    hasMorePath: jsonPath.optional(),
   }).strict(),
   z.object({
     type: z.literal("cursor"),
@@ -58,7 +60,34 @@ export const retrySchema = z.object({
   baseDelayMs: z.number().int().min(0).default(200),
   maxDelayMs: z.number().int().min(0).default(10_000),
   timeoutMs: z.number().int().positive().default(30_000),
+  /** Longest wait a server may ask for (Retry-After, rate-limit reset headers); longer = dead letter. */
+  maxWaitMs: z.number().int().min(0).default(300_000),
 }).strict();
+
+/**
+ * What to do with a response, declared like dlt's `response_actions` / Airbyte's error handlers. A
+ * rule matches when every condition it gives holds (status, header [equal to `equals`], body regex);
+ * the first matching rule wins, entity rules before source rules.
+ */
+export const responseActionSchema = z.object({
+  status: z.union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)]).optional(),
+  /** Header name (any case); without `equals` the header only has to be present. */
+  header: z.string().min(1).optional(),
+  equals: z.string().optional(),
+  /** JavaScript regular expression tested against the decoded body text. */
+  contentMatches: z.string().min(1).refine((p) => {
+    try {
+      new RegExp(p);
+      return true;
+    } catch {
+      return false;
+    }
+  }, "must be a valid regular expression").optional(),
+  /** retry: retried with backoff (or the wait the headers ask); ignore: an empty page, counted; fail: fetch dead letter. */
+  action: z.enum(["retry", "ignore", "fail"]),
+}).strict().refine((a) => a.status !== undefined || a.header !== undefined || a.contentMatches !== undefined, "a response action needs status, header or contentMatches")
+  .refine((a) => a.equals === undefined || a.header !== undefined, "equals needs header");
+export type ResponseAction = z.infer<typeof responseActionSchema>;
 
 export const fieldTypeSchema = z.enum(["string", "integer", "number", "boolean", "date", "timestamp", "json"]);
 export type FieldType = z.infer<typeof fieldTypeSchema>;
@@ -162,6 +191,10 @@ export const entitySchema = z.object({
   explode: z.array(z.string()).default([]),
   aggregates: z.array(aggregateSchema).default([]),
   serving: servingSchema.optional(),
+  /** A request series stops with a fetch dead letter when it reaches this many pages. */
+  maxPages: z.number().int().positive().default(10_000),
+  /** Checked before the source's `responseActions`. */
+  responseActions: z.array(responseActionSchema).default([]),
 }).strict();
 export type EntityConfig = z.infer<typeof entitySchema>;
 
@@ -170,7 +203,10 @@ export const sourceSchema = z.object({
   baseUrl: z.string().url(),
   auth: authSchema.default({ type: "none" }),
   paginator: paginatorSchema.default({ type: "single_page" }),
-  retry: retrySchema.default({ maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 10_000, timeoutMs: 30_000 }),
+  retry: retrySchema.default({ maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 10_000, timeoutMs: 30_000, maxWaitMs: 300_000 }),
+  responseActions: z.array(responseActionSchema).default([]),
+  /** Records nested deeper than this many levels are dead-lettered when read (stage parse). */
+  maxDepth: z.number().int().positive().default(64),
   /** Requests per second shared by every concurrent request of this source in the process. */
   rateLimit: z.number().positive().optional(),
   /** Largest record accepted; bigger ones are dead-lettered as oversize. */

@@ -41,7 +41,7 @@ type KeptElement = { kept: Row } | { child: { column: string; row: Row } };
 
 /** The streaming micro-batch graph: one entity fed by a batch of messages instead of a REST read. */
 export function buildMessageGraph(root: Root, plan: { runId: string; target: SinkTarget; source: SourceConfig; entity: string; messages: readonly InboundMessage[] }): void {
-  const read = root.apply(readMessages(`ReadMessages_${plan.entity}`, plan.messages, { source: plan.source.name, entity: plan.entity, runId: plan.runId }) as never) as unknown as { records: PCollection<RestRecord>; deadLetters: PCollection<DeadLetter> };
+  const read = root.apply(readMessages(`ReadMessages_${plan.entity}`, plan.messages, { source: plan.source.name, entity: plan.entity, runId: plan.runId, maxDepth: plan.source.maxDepth }) as never) as unknown as { records: PCollection<RestRecord>; deadLetters: PCollection<DeadLetter> };
   const fetchFailures = read.deadLetters.apply(readFailuresOf(plan.entity));
   entityBranch(plan.entity, plan.source.entities[plan.entity], plan.source, read.records, fetchFailures, { runId: plan.runId, target: plan.target, maxWorkers: 1, runs: [] });
 }
@@ -67,12 +67,14 @@ export function buildGraph(root: Root, plan: GraphPlan): void {
       // in the raw layer beside the records it brought.
       read.pages
         .apply(withName(`SelectPages_${entityName}`, parDo({
-          process: function* (p: PageSummary, ctx: { pages: { increment: (n: number) => void } }) {
+          process: function* (p: PageSummary, ctx: { pages: { increment: (n: number) => void }; nonFinite: { increment: (n: number) => void }; ignored: { increment: (n: number) => void } }) {
             if (p.entity !== entityName) return;
             ctx.pages.increment(1);
+            if (p.non_finite_nulled) ctx.nonFinite.increment(p.non_finite_nulled);
+            if (p.ignored) ctx.ignored.increment(1);
             yield p as unknown as Row;
           },
-        }, { pages: counter(counterName(entityName, "pages")) })))
+        }, { pages: counter(counterName(entityName, "pages")), nonFinite: counter(counterName(entityName, "non_finite_nulled")), ignored: counter(counterName(entityName, "ignored_pages")) })))
         .apply(writeLake(plan.target, "raw", `${entityName}_requests`, plan.runId, { dateField: "fetched_at" }));
       const fetchFailures = read.deadLetters.apply(readFailuresOf(entityName));
       entityBranch(entityName, entity, source, records, fetchFailures, plan);
@@ -111,6 +113,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
       },
       process: function* (this: { cleaner: ReturnType<typeof compileEntityCleaner> }, r: RestRecord, ctx: Counters) {
         ctx.fetched.increment(1);
+        if (r.non_finite_nulled) ctx.nonFinite.increment(r.non_finite_nulled);
         const result = this.cleaner.clean(r.record, { runId: runId, source: r._source, page: r._page, fetchedAt: r.fetched_at });
         if (result.raw) yield { raw: result.raw } as CleanedElement;
         const notes = result.notes;
@@ -133,6 +136,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
       normalizeFailed: counter(counterName(name, "normalize_failed")),
       datesNulled: counter(counterName(name, "optional_dates_nulled")),
       ...valueNoteCounters(name),
+      nonFinite: counter(counterName(name, "non_finite_nulled")),
     })))
     .apply(withName(`SplitCleaned_${name}`, split<{ raw: Row; clean: CleanRecord; dead: DeadLetter; names: Record<string, string> }>(["raw", "clean", "dead", "names"])));
 
@@ -219,6 +223,7 @@ interface Counters {
   validateFailed: { increment: (n: number) => void };
   normalizeFailed: { increment: (n: number) => void };
   datesNulled: { increment: (n: number) => void };
+  nonFinite: { increment: (n: number) => void };
 }
 
 /**

@@ -4,7 +4,12 @@
  */
 
 /** Stage counters each entity branch increments (names are `<entity>/<counter>`). */
-export const COUNTERS = ["pages", "fetched", "parse_failed", "validate_failed", "normalize_failed", "valid", "kept", "duplicates", "fetch_failed_pages", "serving_failed", "aggregate_rejected", "optional_dates_nulled", "sentinel_nulled", "invalid_nulled", "precision_lost", "dst_overlap_later", "dst_gap_shifted", "dst_gap_rejected", "unprocessable"] as const;
+export const COUNTERS = [
+  "pages", "fetched", "parse_failed", "validate_failed", "normalize_failed", "valid", "kept", "duplicates",
+  "fetch_failed_pages", "serving_failed", "aggregate_rejected", "optional_dates_nulled", "non_finite_nulled",
+  "ignored_pages", "sentinel_nulled", "invalid_nulled", "precision_lost", "dst_overlap_later", "dst_gap_shifted",
+  "dst_gap_rejected", "unprocessable",
+] as const;
 export type CounterName = (typeof COUNTERS)[number];
 
 /** The counters the cleaner reports per record as value notes (see `Cleaned.notes` in entity-cleaner.ts). */

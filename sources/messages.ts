@@ -1,7 +1,7 @@
 import { impulse, parDo, split, withName, type PCollection, type Root } from "apache-beam";
 import { deadLetter, type DeadLetter } from "../model/dead-letter";
 import type { RestRecord } from "./rest/work-item";
-import { parseRecord } from "../transforms/validation";
+import { DEFAULT_MAX_DEPTH, parseJson, takeMarkers, originalText } from "./rest/json-body";
 import { requireForSerialization } from "apache-beam/serialization";
 
 /** A message as it arrives from Pub/Sub (or any queue): plain data, safe to capture. */
@@ -21,15 +21,22 @@ export interface MessageSubscription {
   nack(ackIds: readonly string[]): Promise<void>;
 }
 
-/** What a message becomes: a record for the entity branch, or a dead letter (malformed JSON, not an object). */
-export function messageToRecord(message: InboundMessage, source: string, entity: string, runId: string): { record: RestRecord } | { deadLetter: DeadLetter } {
-  const parsed = parseRecord(message.data);
-  if (!parsed.ok) {
-    return { deadLetter: deadLetter({ stage: "parse", error: parsed.reason, payload: message.data, source: `pubsub:${source}`, run_id: runId, entity: entity }) };
-  }
-  return {
-    record: { source: source, entity: entity, record: parsed.value, _source: `pubsub:${source}`, _page: message.id, fetched_at: message.publishTime },
-  };
+/**
+ * What a message becomes: a record for the entity branch, or a `parse` dead letter (malformed JSON,
+ * not an object, nested deeper than `maxDepth`). Bodies are parsed like REST pages (`parseJson`):
+ * big integers as exact strings, bare non-finite tokens as null (counted in `non_finite_nulled`).
+ */
+export function messageToRecord(message: InboundMessage, source: string, entity: string, runId: string, maxDepth: number = DEFAULT_MAX_DEPTH): { record: RestRecord } | { deadLetter: DeadLetter } {
+  const refuse = (reason: string, payload: string) => ({ deadLetter: deadLetter({ stage: "parse", error: reason, payload: payload, source: `pubsub:${source}`, run_id: runId, entity: entity }) });
+  const parsed = parseJson(message.data, { recordLevel: 1, maxDepth: maxDepth });
+  if (!parsed.ok) return refuse(`malformed JSON: ${parsed.reason}`, message.data);
+  const value = parsed.value;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return refuse("not a JSON object", message.data);
+  const markers = takeMarkers(value, parsed);
+  if (markers.tooDeep) return refuse(`record nested deeper than ${maxDepth} levels`, originalText(value, parsed));
+  const record: RestRecord = { source: source, entity: entity, record: value as RestRecord["record"], _source: `pubsub:${source}`, _page: message.id, fetched_at: message.publishTime };
+  if (markers.nonFinite) record.non_finite_nulled = markers.nonFinite;
+  return { record: record };
 }
 
 /**
@@ -37,17 +44,18 @@ export function messageToRecord(message: InboundMessage, source: string, entity:
  * entity branch cleans and lands them. The batch is small (bounded by --batchSize), so it
  * travels inside the graph; each message id becomes the record's `_page`.
  */
-export function readMessages(label: string, messages: readonly InboundMessage[], options: { source: string; entity: string; runId: string }) {
+export function readMessages(label: string, messages: readonly InboundMessage[], options: { source: string; entity: string; runId: string; maxDepth?: number }) {
   const batch = messages.map((m) => ({ id: m.id, data: m.data, publishTime: m.publishTime, attributes: { ...m.attributes } }));
   const source = options.source;
   const entity = options.entity;
   const runId = options.runId;
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   return withName(label, function readMessageBatch(root: Root): { records: PCollection<RestRecord>; deadLetters: PCollection<DeadLetter> } {
     const parts = root
       .apply(withName("StartBatch", impulse()))
       .apply(withName("ParseMessages", parDo({
         process: function* (_: Uint8Array) {
-          for (const m of batch) yield messageToRecord(m, source, entity, runId);
+          for (const m of batch) yield messageToRecord(m, source, entity, runId, maxDepth);
         },
       })))
       .apply(withName("SplitMessages", split<{ record: RestRecord; deadLetter: DeadLetter }>(["record", "deadLetter"])));

@@ -5,18 +5,21 @@ import { getPath } from "./json-path";
 import { resolveAuthSecrets } from "./secrets";
 import { createPaginator } from "./paginators/index";
 import { gateFor, type Clock } from "./rate-limit";
-import { getJsonWithRetry } from "./retry";
+import { getJsonWithRetry, type JsonRequest } from "./retry";
+import { DEFAULT_MAX_DEPTH, originalText, takeMarkers } from "./json-body";
 import { sliceParams, type Slice } from "./slices";
 
 /**
  * The fetch core: one request series (an entity, one combination of path parameters, one
  * slice), followed page by page through the entity's paginator, with auth, retries, the
- * source's shared rate limit and a loop guard. Never throws for HTTP trouble: a page that
- * still fails after the retry budget (or whose body has no records array, or a repeated
- * cursor) ends the series with a `fetch` dead letter, and the pages before it are kept.
- * Single records that are not objects become `parse` dead letters and the series goes on (the
- * size limit is checked once, by the cleaning step, for every source). Nothing returned
- * carries a secret.
+ * source's shared rate limit and loop guards. Never throws for HTTP trouble: a page that
+ * still fails after the retry budget, a body whose records path matches nothing (an API error in
+ * a 200, a top-level array), a paginator's failure (a non-empty page repeating its cursor), a
+ * repeated request, a page repeating the previous page's records exactly, or `maxPages` reached
+ * ends the series with a `fetch` dead letter, and the pages before it are kept. Single records
+ * that are not objects or are nested deeper than the source's `maxDepth` become `parse` dead
+ * letters and the series goes on (the size limit is checked once, by the cleaning step, for every
+ * source). Nothing returned carries a secret.
  */
 
 export interface SeriesRequest {
@@ -31,8 +34,6 @@ export interface FetchContext {
   runId: string;
   /** Bound on requests in flight for this source in the process (shared gate); default 16. */
   maxWorkers?: number;
-  /** A series stops with a dead letter after this many pages (runaway guard); default 100,000. */
-  maxPages?: number;
   fetch?: typeof fetch;
   clock?: Clock;
   random?: () => number;
@@ -46,12 +47,18 @@ export interface PageRequestInfo {
   page: string;
   fetched_at: string;
   attempts: number;
-  /** Records of this page rejected as `parse` dead letters (not objects, too big). */
+  /** Records of this page rejected as `parse` dead letters (not objects, too deep). */
   rejected: number;
+  /** Non-finite tokens nulled outside the page's records (those inside are counted per record). */
+  non_finite_nulled: number;
+  /** Set when a response action said `ignore`: the page counts as empty, for this reason. */
+  ignored?: string;
 }
 
 export interface Page {
   records: unknown[];
+  /** Non-finite tokens nulled in each record, parallel to `records`. */
+  nonFinite: number[];
   request: PageRequestInfo;
   /** Body fields named by the entity's `attach`, copied into every record downstream. */
   attached: Record<string, unknown>;
@@ -66,7 +73,10 @@ export interface SeriesResult {
   complete: boolean;
 }
 
-export const DEFAULT_MAX_PAGES = 100_000;
+export const DEFAULT_MAX_PAGES = 10_000;
+
+/** Keys under which APIs put an error in a 200 body (`{"error": ...}`, GraphQL `errors`, SOAP-ish `fault`). */
+const API_ERROR_KEYS = ["error", "errors", "message", "fault"];
 
 /** `/v3/getStationHourlyAvg/{station_id}` + `{ station_id: "7" }` -> `/v3/getStationHourlyAvg/7`. */
 export function fillPath(path: string, params: Record<string, string>, entity: string): string {
@@ -90,12 +100,45 @@ export function seriesUrl(source: SourceConfig, entity: EntityConfig, entityName
 
 type Extracted = { ok: true; records: unknown[] } | { ok: false; reason: string };
 
-function extractRecords(body: unknown, recordsPath: string): Extracted {
+function shortJson(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
+
+/**
+ * The records of a parsed body. An empty body or `null` at the path is an empty page; a path that
+ * matches nothing in a non-empty body is a failure whose reason says what the body held.
+ */
+export function extractRecords(body: unknown, recordsPath: string): Extracted {
+  if (body === null) return { ok: true, records: [] };
   const found = getPath(body, recordsPath);
-  if (found === undefined || found === null) return { ok: true, records: [] };
+  if (found === null) return { ok: true, records: [] };
+  if (found === undefined) return { ok: false, reason: missingRecordsReason(body, recordsPath) };
   if (Array.isArray(found)) return { ok: true, records: found };
   if (typeof found === "object") return { ok: true, records: [found] };
   return { ok: false, reason: `records at "${recordsPath || "(body)"}" are a ${typeof found}, not an array` };
+}
+
+function missingRecordsReason(body: unknown, recordsPath: string): string {
+  const where = `records path "${recordsPath}" matched nothing`;
+  if (Array.isArray(body)) return `${where}: body is a JSON array: set recordsPath: ""`;
+  if (typeof body !== "object" || body === null) return `${where}: body is a JSON ${typeof body}`;
+  const keys = Object.keys(body);
+  if (keys.some((k) => API_ERROR_KEYS.includes(k))) return `the API answered with an error instead of records: ${shortJson(body)}`;
+  const shown = keys.slice(0, 10).join(", ") + (keys.length > 10 ? ", …" : "");
+  return `${where}: body is an object with keys [${shown}]`;
+}
+
+/** Steps of a dotted records path (`""` -> 0, `data` -> 1, `result.items` -> 2). */
+function pathSteps(recordsPath: string): number {
+  return recordsPath === "" ? 0 : recordsPath.split(".").length;
+}
+
+/** Header names and query parameters the authenticator added: the credentials to drop on a foreign redirect. */
+function credentialsAdded(bare: { url: URL; headers: Record<string, string> }, authed: { url: URL; headers: Record<string, string> }): { headers: string[]; params: string[] } {
+  const headers = Object.keys(authed.headers).filter((h) => authed.headers[h] !== bare.headers[h]);
+  const params = [...new Set(authed.url.searchParams.keys())].filter((p) => authed.url.searchParams.getAll(p).join("\u0000") !== bare.url.searchParams.getAll(p).join("\u0000"));
+  return { headers: headers, params: params };
 }
 
 export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Promise<SeriesResult> {
@@ -109,17 +152,21 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
   const auth = createAuthenticator(authConfig);
   const paginator = createPaginator(entity.paginator ?? source.paginator);
   const gate = gateFor(source.name, { requestsPerSecond: source.rateLimit, maxWorkers: ctx.maxWorkers });
-  const maxPages = ctx.maxPages ?? DEFAULT_MAX_PAGES;
+  const maxPages = entity.maxPages ?? DEFAULT_MAX_PAGES;
+  const maxDepth = source.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const actions = [...(entity.responseActions ?? []), ...(source.responseActions ?? [])];
+  const parse = { recordLevel: pathSteps(entity.recordsPath) + 2, maxDepth: maxDepth };
   const base = seriesUrl(source, entity, request.entity, endpoint, request.slice);
   const result: SeriesResult = { endpoint: endpoint, pages: [], deadLetters: [], complete: true };
 
   // `source` is the endpoint, as in lineage; a fetch failure's payload is the request (secrets
   // removed), a refused record's payload is the record as the API sent it.
-  const fail = (stage: "fetch" | "parse", error: string, payload: Record<string, unknown>, record?: unknown) => {
+  // `recordText` is a record's original JSON text when the parsed value cannot stand for it (too deep).
+  const fail = (stage: "fetch" | "parse", error: string, payload: Record<string, unknown>, record?: unknown, recordText?: string) => {
     result.deadLetters.push(deadLetter({
       stage: stage,
       error: clean(error),
-      payload: stage === "parse" ? JSON.stringify(redactDeep(record, secrets)) ?? "undefined" : redactDeep({ method: "GET", ...payload, entity: request.entity, slice: request.slice ?? null, path_params: request.pathParams ?? {} }, secrets),
+      payload: recordText !== undefined ? clean(recordText) : stage === "parse" ? JSON.stringify(redactDeep(record, secrets)) ?? "undefined" : redactDeep({ method: "GET", ...payload, entity: request.entity, slice: request.slice ?? null, path_params: request.pathParams ?? {} }, secrets),
       source: endpoint,
       run_id: ctx.runId,
       entity: request.entity,
@@ -128,15 +175,19 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
 
   let url = paginator.init(base);
   const seen = new Set<string>([url.href]);
+  let previousRecords: string | undefined;
   for (let pageCount = 1; ; pageCount++) {
     const page = paginator.pageId();
-    const outgoing = auth.apply({ url: url, headers: { accept: "application/json" } });
-    const outcome = await getJsonWithRetry(outgoing, source.retry, { fetch: ctx.fetch, clock: ctx.clock, random: ctx.random, gate: gate });
+    const bare = { url: url, headers: { accept: "application/json", "accept-encoding": "gzip, deflate, br" } };
+    const authed = auth.apply(bare);
+    const credentials = credentialsAdded(bare, authed);
+    const request: JsonRequest = { ...authed, credentialHeaders: credentials.headers, credentialParams: credentials.params, actions: actions, parse: parse };
+    const outcome = await getJsonWithRetry(request, source.retry, { fetch: ctx.fetch, clock: ctx.clock, random: ctx.random, gate: gate });
     if (!outcome.ok) {
-      const reason = outcome.retryable ? `gave up after ${outcome.attempts} attempt(s)` : "not retryable";
-      fail("fetch", `GET ${endpoint} page ${page} failed: ${outcome.error} (${reason})`, {
-        url: clean(url.href), page: page, attempts: outcome.attempts, last_status: outcome.status ?? null, last_error: outcome.error,
-      });
+      const reason = outcome.stopped ?? (outcome.retryable ? `gave up after ${outcome.attempts} attempt(s)` : "not retryable");
+      const details: Record<string, unknown> = { url: clean(url.href), page: page, attempts: outcome.attempts, last_status: outcome.status ?? null, last_error: outcome.error };
+      if (outcome.bodyBase64 !== undefined) details.body_base64 = outcome.bodyBase64;
+      fail("fetch", `GET ${endpoint} page ${page} failed: ${outcome.error} (${reason})`, details);
       result.complete = false;
       break;
     }
@@ -147,19 +198,41 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
       break;
     }
     const records: unknown[] = [];
+    const nonFinite: number[] = [];
     for (const record of extracted.records) {
-      if (record === null || typeof record !== "object" || Array.isArray(record)) {
+      const markers = outcome.parsed ? takeMarkers(record, outcome.parsed) : { nonFinite: 0, tooDeep: false };
+      if (markers.tooDeep && outcome.parsed) {
+        fail("parse", `record nested deeper than ${maxDepth} levels on page ${page}`, {}, record, originalText(record, outcome.parsed));
+      } else if (record === null || typeof record !== "object" || Array.isArray(record)) {
         fail("parse", `record is not a JSON object (${JSON.stringify(record)}) on page ${page}`, {}, record);
-      } else records.push(record);
+      } else {
+        records.push(record);
+        nonFinite.push(markers.nonFinite);
+      }
     }
+    const outside = outcome.parsed ? takeMarkers(outcome.body, outcome.parsed).nonFinite : 0;
+    const signature = JSON.stringify(extracted.records);
+    if (extracted.records.length > 0 && signature === previousRecords) {
+      fail("fetch", `GET ${endpoint} page ${page}: repeats the previous page's records exactly (does the API ignore the page parameter?)`, { url: clean(url.href), page: page, status: outcome.status, attempts: outcome.attempts });
+      result.complete = false;
+      break;
+    }
+    previousRecords = signature;
     const attached: Record<string, unknown> = {};
     for (const [field, path] of Object.entries(entity.attach)) attached[field] = getPath(outcome.body, path);
-    result.pages.push({
-      records: records,
-      request: { url: clean(url.href), status: outcome.status, page: page, fetched_at: new Date(ctx.clock ? ctx.clock.now() : Date.now()).toISOString(), attempts: outcome.attempts, rejected: extracted.records.length - records.length },
-      attached: attached,
-    });
+    const info: PageRequestInfo = {
+      url: clean(url.href), status: outcome.status, page: page, fetched_at: new Date(ctx.clock ? ctx.clock.now() : Date.now()).toISOString(),
+      attempts: outcome.attempts, rejected: extracted.records.length - records.length, non_finite_nulled: outside,
+    };
+    if (outcome.ignored) info.ignored = clean(outcome.ignored);
+    result.pages.push({ records: records, nonFinite: nonFinite, request: info, attached: attached });
     paginator.update({ body: outcome.body, headers: outcome.headers, recordCount: extracted.records.length, url: url });
+    const failure = paginator.failure ? paginator.failure() : undefined;
+    if (failure) {
+      fail("fetch", `GET ${endpoint} page ${page}: ${failure}`, { url: clean(url.href), page: page, status: outcome.status, attempts: outcome.attempts });
+      result.complete = false;
+      break;
+    }
     if (!paginator.hasNext()) break;
     const next = paginator.next(url);
     const guard = loopGuard(next, base, seen, pageCount, maxPages);
@@ -177,7 +250,7 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
 /** Why the series must not request `next`, or undefined when it may. */
 function loopGuard(next: URL, base: URL, seen: Set<string>, pageCount: number, maxPages: number): string | undefined {
   if (next.origin !== base.origin) return `next page URL leaves ${base.origin} (credentials are never sent elsewhere)`;
-  if (seen.has(next.href)) return `cursor repeated: ${next.pathname + next.search}`;
-  if (pageCount >= maxPages) return `page limit of ${maxPages} reached`;
+  if (seen.has(next.href)) return `next request repeats an earlier one (${next.pathname + next.search}): the pagination loops`;
+  if (pageCount >= maxPages) return `maxPages ${maxPages} reached`;
   return undefined;
 }

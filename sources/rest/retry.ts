@@ -1,20 +1,34 @@
+import type { ResponseAction } from "../../model/source-config";
 import type { Clock, SourceGate } from "./rate-limit";
 import { acquire, pauseGate, systemClock } from "./rate-limit";
+import { isRateLimited, parseRetryAfter, quotaExhausted, waitFromHeaders, type HeaderWait } from "./rate-limit-headers";
+import { describeAction, matchResponseAction } from "./response-actions";
+import { decodeBody } from "./decode-body";
+import { parseJson, type ParseOptions, type ParsedJson } from "./json-body";
 
 /**
- * HTTP GET of a JSON page with retries.
+ * HTTP GET of a JSON page with retries, redirects, rate-limit headers and response actions.
  *
- * Retried: 408, 429, every 5xx, timeouts (`timeoutMs` covers the whole exchange, body
- * included), connection errors (resets, refused, closed mid-body) and 2xx bodies that are
- * not valid JSON (truncated). Not retried: other 4xx (a wrong key or path will not heal).
+ * Retried: 408, 429, 5xx, a 403 that announces a rate limit (`retry-after` or an exhausted
+ * `x-ratelimit-remaining`), timeouts (`timeoutMs` covers the whole exchange, redirects and body
+ * included), connection errors (resets, refused, closed mid-body), HTML or invalid JSON in a 2xx
+ * (truncated bodies, gateways' error pages). Not retried: other 4xx (a wrong key or path will not
+ * heal), a body that is not valid in its charset, too many redirects.
  *
- * Wait before attempt n+1: exponential backoff with full jitter,
- * `random() * min(maxDelayMs, baseDelayMs * 2^(n-1))`. When the response carries
- * `Retry-After` (integer seconds, fractional seconds such as Samsara's `0.40235`, or an
- * HTTP date) the wait is exactly what the server asked, capped at `maxDelayMs`: the cap
- * bounds every single wait so a far-future date cannot park a worker for hours; the attempt
- * budget then decides. A `Retry-After` also pauses every other request of the same source
- * (shared gate) for that long.
+ * Wait before attempt n+1: what the server asked (`waitFromHeaders`: Retry-After, ratelimit-reset,
+ * x-ratelimit-reset), and that wait pauses every request of the same source (shared gate); a wait
+ * longer than `maxWaitMs` (default 5 minutes) ends the series with a reason saying so instead of
+ * parking a worker. Without such headers: full-jitter exponential backoff,
+ * `random() * min(maxDelayMs, baseDelayMs * 2^(n-1))`. A 2xx with an exhausted quota header pauses
+ * the gate until the announced reset (at most `maxWaitMs`) before the next request starts.
+ *
+ * Redirects (301, 302, 303, 307, 308) are followed here, at most `MAX_REDIRECTS` hops. Once a hop
+ * leaves the first request's origin, every credential is dropped for the rest of the chain - the
+ * auth headers, the auth query parameters and URL user info - as browsers and curl do (Fetch
+ * standard 4.4 step 14; curl drops auth on a host change unless `--location-trusted`).
+ *
+ * Bodies are decoded by their declared charset (`decodeBody`) and parsed losslessly (`parseJson`).
+ * Declared `actions` are consulted for every response before the rules above.
  */
 
 export interface RetryPolicy {
@@ -22,17 +36,43 @@ export interface RetryPolicy {
   baseDelayMs: number;
   maxDelayMs: number;
   timeoutMs: number;
+  /** Longest server-requested wait honoured (ms); default `DEFAULT_MAX_WAIT_MS`. */
+  maxWaitMs?: number;
 }
+
+export const DEFAULT_MAX_WAIT_MS = 300_000;
+/** Redirect hops followed per request (browsers allow 20, curl -L 50; an API needs one or two). */
+export const MAX_REDIRECTS = 10;
 
 export interface JsonRequest {
   url: URL;
   /** Credentials included: never log this object. */
   headers: Record<string, string>;
+  /** Header names that carry credentials (any case): dropped when a redirect changes the origin. */
+  credentialHeaders?: readonly string[];
+  /** Query parameters that carry credentials: dropped when a redirect changes the origin. */
+  credentialParams?: readonly string[];
+  /** Response actions, first match wins. */
+  actions?: readonly ResponseAction[];
+  /** Depth bounds for the body parse; default a message-like body (`recordLevel` 1, `maxDepth` 64). */
+  parse?: ParseOptions;
 }
 
 export type JsonOutcome =
-  | { ok: true; status: number; headers: Record<string, string>; body: unknown; attempts: number }
-  | { ok: false; status?: number; error: string; attempts: number; retryable: boolean };
+  | {
+    ok: true; status: number; headers: Record<string, string>; body: unknown; attempts: number;
+    /** The parse (markers of non-finite tokens and deep containers); undefined for an empty body. */
+    parsed?: ParsedJson;
+    /** Set when a response action said `ignore`: the page is empty and this is why. */
+    ignored?: string;
+  }
+  | {
+    ok: false; status?: number; error: string; attempts: number; retryable: boolean;
+    /** Why retrying stopped when it is not the attempt budget or a final status. */
+    stopped?: string;
+    /** The body's bytes when they could not be decoded (kept, not altered). */
+    bodyBase64?: string;
+  };
 
 export interface RetryDeps {
   fetch?: typeof fetch;
@@ -42,16 +82,7 @@ export interface RetryDeps {
   gate?: SourceGate;
 }
 
-/** Milliseconds to wait from a `Retry-After` value, or undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
-  if (value === null || value === undefined) return undefined;
-  const text = value.trim();
-  if (text === "") return undefined;
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.ceil(Number(text) * 1000);
-  const date = Date.parse(text);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - nowMs);
-}
+export { parseRetryAfter };
 
 /** Full-jitter exponential backoff before attempt `attempt + 1` (attempt counts from 1). */
 export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
@@ -59,8 +90,8 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: () =>
   return Math.floor(random() * ceiling);
 }
 
-function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || (status >= 500 && status <= 599);
+function isRetryableStatus(status: number, headers: Record<string, string>): boolean {
+  return status === 408 || isRateLimited(status, headers) || (status >= 500 && status <= 599);
 }
 
 function headerRecord(headers: Headers): Record<string, string> {
@@ -80,33 +111,89 @@ export function describeFetchError(error: unknown, timeoutMs: number): string {
   return cause ? `${message} (${cause})` : message;
 }
 
+/** The first characters of a body, on one line, for reasons. */
+function snippet(text: string | undefined): string {
+  if (!text) return "";
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
+}
+
 type Attempt =
-  | { kind: "ok"; status: number; headers: Record<string, string>; body: unknown }
-  | { kind: "fail"; status?: number; error: string; retryable: boolean; waitMs?: number };
+  | { kind: "ok"; status: number; headers: Record<string, string>; body: unknown; parsed?: ParsedJson; ignored?: string; pause?: HeaderWait }
+  | { kind: "fail"; status?: number; error: string; retryable: boolean; wait?: HeaderWait; bodyBase64?: string };
+
+const REDIRECTS = [301, 302, 303, 307, 308];
+
+/** A copy of the request's headers and the URL without credentials (a redirect left the origin). */
+function withoutCredentials(request: JsonRequest, headers: Record<string, string>, url: URL): { headers: Record<string, string>; url: URL } {
+  const drop = new Set((request.credentialHeaders ?? []).map((h) => h.toLowerCase()));
+  drop.add("authorization").add("proxy-authorization").add("cookie");
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (!drop.has(name.toLowerCase())) kept[name] = value;
+  return { headers: kept, url: stripParams(url, request) };
+}
+
+function stripParams(url: URL, request: JsonRequest): URL {
+  const out = new URL(url.href);
+  for (const name of request.credentialParams ?? []) out.searchParams.delete(name);
+  out.username = "";
+  out.password = "";
+  return out;
+}
 
 async function attemptOnce(request: JsonRequest, policy: RetryPolicy, fetchFn: typeof fetch, nowMs: () => number): Promise<Attempt> {
   let response: Response;
-  let text: string;
+  let bytes: Uint8Array;
   try {
     const signal = AbortSignal.timeout(policy.timeoutMs);
-    response = await fetchFn(request.url, { method: "GET", headers: request.headers, signal: signal, redirect: "follow" });
-    text = await response.text();
+    let url = request.url;
+    let headers = request.headers;
+    let foreign = false;
+    for (let hop = 0; ; hop++) {
+      response = await fetchFn(url, { method: "GET", headers: headers, signal: signal, redirect: "manual" });
+      const location = response.headers.get("location");
+      if (!REDIRECTS.includes(response.status) || location === null) break;
+      await response.arrayBuffer();
+      if (hop === MAX_REDIRECTS) return { kind: "fail", status: response.status, error: `more than ${MAX_REDIRECTS} redirects`, retryable: false };
+      const next = new URL(location, url);
+      if (!foreign && next.origin !== request.url.origin) {
+        foreign = true;
+        headers = withoutCredentials(request, headers, next).headers;
+      }
+      url = foreign ? stripParams(next, request) : next;
+    }
+    bytes = new Uint8Array(await response.arrayBuffer());
   } catch (error) {
     return { kind: "fail", error: describeFetchError(error, policy.timeoutMs), retryable: true };
   }
   const status = response.status;
+  const headers = headerRecord(response.headers);
+  const decoded = decodeBody(bytes, headers["content-type"]);
+  const text = decoded.ok ? decoded.text : undefined;
+  const action = matchResponseAction(request.actions ?? [], { status: status, headers: headers, text: text });
+  if (action) {
+    const what = `${describeAction(action)} (HTTP ${status})`;
+    if (action.action === "ignore") return { kind: "ok", status: status, headers: headers, body: null, ignored: what };
+    const wait = action.action === "retry" ? waitFromHeaders(headers, nowMs()) : undefined;
+    return { kind: "fail", status: status, error: text ? `${what}: ${snippet(text)}` : what, retryable: action.action === "retry", wait: wait };
+  }
   if (status < 200 || status > 299) {
-    const waitMs = parseRetryAfter(response.headers.get("retry-after"), nowMs());
-    return { kind: "fail", status: status, error: `HTTP ${status}`, retryable: isRetryableStatus(status), waitMs: waitMs };
+    const limited = isRateLimited(status, headers);
+    const error = `HTTP ${status}${limited ? " rate limited" : ""}${text ? `: ${snippet(text)}` : ""}`;
+    return { kind: "fail", status: status, error: error, retryable: isRetryableStatus(status, headers), wait: limited || status === 503 ? waitFromHeaders(headers, nowMs()) : undefined };
   }
-  if (status === 204 || (text.trim() === "" && response.headers.get("content-length") === "0")) {
-    return { kind: "ok", status: status, headers: headerRecord(response.headers), body: null };
+  const pause = quotaExhausted(headers) ? waitFromHeaders(headers, nowMs()) : undefined;
+  if (!decoded.ok) {
+    return { kind: "fail", status: status, error: decoded.reason, retryable: false, bodyBase64: Buffer.from(bytes).toString("base64") };
   }
-  try {
-    return { kind: "ok", status: status, headers: headerRecord(response.headers), body: JSON.parse(text) };
-  } catch (error) {
-    return { kind: "fail", status: status, error: `invalid JSON body (${text.length} bytes): ${(error as Error).message}`, retryable: true };
+  if (status === 204 || decoded.text.trim() === "") return { kind: "ok", status: status, headers: headers, body: null, pause: pause };
+  const type = headers["content-type"] ?? "";
+  if (/html/i.test(type) || /^\s*</.test(decoded.text)) {
+    return { kind: "fail", status: status, error: `body is HTML, not JSON (content-type ${type || "none"}, ${bytes.length} bytes): ${snippet(decoded.text)}`, retryable: true };
   }
+  const parsed = parseJson(decoded.text, request.parse ?? { recordLevel: 1, maxDepth: 64 });
+  if (!parsed.ok) return { kind: "fail", status: status, error: `invalid JSON body (${bytes.length} bytes): ${parsed.reason}`, retryable: true };
+  return { kind: "ok", status: status, headers: headers, body: parsed.value, parsed: parsed, pause: pause };
 }
 
 /** GETs a JSON body, retrying as described above; never throws for HTTP or network trouble. */
@@ -114,6 +201,7 @@ export async function getJsonWithRetry(request: JsonRequest, policy: RetryPolicy
   const fetchFn = deps.fetch ?? fetch;
   const clock = deps.clock ?? systemClock;
   const random = deps.random ?? Math.random;
+  const maxWaitMs = policy.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
   let last: Attempt = { kind: "fail", error: "not attempted", retryable: false };
   for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
     const release = deps.gate ? await acquire(deps.gate, clock) : () => undefined;
@@ -122,14 +210,18 @@ export async function getJsonWithRetry(request: JsonRequest, policy: RetryPolicy
     } finally {
       release();
     }
-    if (last.kind === "ok") return { ok: true, status: last.status, headers: last.headers, body: last.body, attempts: attempt };
-    if (!last.retryable || attempt === policy.maxAttempts) {
-      return { ok: false, status: last.status, error: last.error, attempts: attempt, retryable: last.retryable };
+    if (last.kind === "ok") {
+      if (last.pause && deps.gate) pauseGate(deps.gate, clock.now() + Math.min(last.pause.ms, maxWaitMs));
+      return { ok: true, status: last.status, headers: last.headers, body: last.body, parsed: last.parsed, ignored: last.ignored, attempts: attempt };
     }
-    const wait = last.waitMs !== undefined ? Math.min(last.waitMs, policy.maxDelayMs) : backoffDelay(attempt, policy, random);
-    if (last.waitMs !== undefined && deps.gate) pauseGate(deps.gate, clock.now() + wait);
+    const failed = { ok: false as const, status: last.status, error: last.error, attempts: attempt, retryable: last.retryable, bodyBase64: last.bodyBase64 };
+    if (!last.retryable || attempt === policy.maxAttempts) return failed;
+    if (last.wait && last.wait.ms > maxWaitMs) {
+      return { ...failed, stopped: `rate-limit wait exceeded: ${last.wait.header} asks for ${last.wait.ms} ms, more than retry.maxWaitMs ${maxWaitMs} ms` };
+    }
+    const wait = last.wait ? last.wait.ms : backoffDelay(attempt, policy, random);
+    if (last.wait && deps.gate) pauseGate(deps.gate, clock.now() + wait);
     await clock.sleep(wait);
   }
-  const failed = last as Extract<Attempt, { kind: "fail" }>;
-  return { ok: false, status: failed.status, error: failed.error, attempts: policy.maxAttempts, retryable: failed.retryable };
+  return { ok: false, status: last.kind === "fail" ? last.status : undefined, error: last.kind === "fail" ? last.error : "", attempts: policy.maxAttempts, retryable: true };
 }

@@ -28,6 +28,8 @@ export interface RestRecord {
   _page: string;
   fetched_at: string;
   slice?: Slice;
+  /** Bare `NaN`/`Infinity`/`-Infinity` tokens of this record read as null (absent when none). */
+  non_finite_nulled?: number;
 }
 
 /** One fetched page, for the run manifest's counts. */
@@ -44,6 +46,10 @@ export interface PageSummary {
   records: number;
   /** Records of this page that became `parse` dead letters (fetched = records + rejected). */
   rejected: number;
+  /** Non-finite tokens nulled outside the page's records (e.g. in `attach` fields). */
+  non_finite_nulled: number;
+  /** Set when a response action said `ignore`: the page counts as empty, for this reason. */
+  ignored?: string;
   slice?: Slice;
 }
 
@@ -99,17 +105,20 @@ export async function fetchWorkItem(source: SourceConfig, item: WorkItem, ctx: F
     const summary: PageSummary = {
       source: source.name, entity: item.entity, url: page.request.url, status: page.request.status, page: page.request.page,
       fetched_at: page.request.fetched_at, attempts: page.request.attempts, records: page.records.length, rejected: page.request.rejected,
+      non_finite_nulled: page.request.non_finite_nulled,
     };
+    if (page.request.ignored) summary.ignored = page.request.ignored;
     if (item.slice) summary.slice = item.slice;
     out.push({ page: summary });
-    for (const raw of page.records) {
+    page.records.forEach((raw, index) => {
       const record: RestRecord = {
         source: source.name, entity: item.entity, record: { ...page.attached, ...(raw as Row) },
         _source: series.endpoint, _page: page.request.page, fetched_at: page.request.fetched_at,
       };
       if (item.slice) record.slice = item.slice;
+      if (page.nonFinite[index]) record.non_finite_nulled = page.nonFinite[index];
       out.push({ record: record });
-    }
+    });
   }
   for (const dl of series.deadLetters) out.push({ deadLetter: dl });
   return out;

@@ -153,11 +153,16 @@ for (const [form, retryAfter, minWaitMs] of [
   });
 }
 
-test("Retry-After beyond maxDelayMs is capped", async () => {
-  const source = commerceSource(api.url, { retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 300, timeoutMs: 1000 } });
-  const { records, ms } = await run(source, "customers", [{ path: "/commerce/customers", kind: "rate_limit", retryAfter: "3600", times: 1 }]);
-  await assertExactly(source, "customers", records);
+// Issue 9: a server-requested wait is honoured up to retry.maxWaitMs (not cut to maxDelayMs); a longer one
+// ends the series at once with a reason naming the header and both durations.
+test("Retry-After beyond retry.maxWaitMs ends the series with a dead letter naming the wait", async () => {
+  const source = commerceSource(api.url, { retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 300, timeoutMs: 1000, maxWaitMs: 60_000 } });
+  const { records, result, ms } = await run(source, "customers", [{ path: "/commerce/customers", kind: "rate_limit", retryAfter: "3600", times: 1 }]);
+  assert.equal(records.length, 0);
   assert.ok(ms < 2000, `took ${ms} ms`);
+  const dls = fetchDeadLetters(result);
+  assert.equal(dls.length, 1);
+  assert.equal(dls[0].error, 'GET /commerce/customers page 1 failed: HTTP 429 rate limited: {"error":"rate limit exceeded"} (rate-limit wait exceeded: retry-after asks for 3600000 ms, more than retry.maxWaitMs 60000 ms)');
 });
 
 test("a burst of 5xx, truncated JSON, connection resets and a hang are retried", async () => {
@@ -191,9 +196,13 @@ test("an empty page mid-stream does not end the series", async () => {
   const customers = await run(commerce, "customers", [{ path: "/commerce/customers", kind: "empty_page", page: "2", times: 1 }]);
   await assertExactly(commerce, "customers", customers.records, [1]);
   assert.equal(customers.result.pages.length, 4);
+  // Offsets advance by the records returned, so an empty page cannot be stepped over: before the
+  // declared total it is a failure, never a silent skip (issue 9).
   const sales = await run(commerce, "sales", [{ path: "/commerce/sales", kind: "empty_page", page: "100", times: 1 }]);
-  await assertExactly(commerce, "sales", sales.records, [1]);
-  assert.equal(sales.result.pages.length, 5);
+  await assertExactly(commerce, "sales", sales.records, [1, 2, 3, 4]);
+  assert.equal(fetchedCount(sales.result), 100);
+  assert.equal(sales.result.pages.length, 2);
+  assert.deepEqual(fetchDeadLetters(sales.result).map((d) => d.error), ["GET /commerce/sales page 100: empty page at offset 100 before the declared total 450"]);
   // Cursor APIs re-issue the cursor on an empty page: nothing is lost.
   const fleet = fleetSource(api.url);
   await reference(fleet, "drivers");
@@ -204,7 +213,7 @@ test("an empty page mid-stream does not end the series", async () => {
   await reference(misc, "invoices");
   const invoices = await run(misc, "invoices", [{ path: "/invoices", kind: "empty_page", afterRequests: 1, times: 1 }]);
   await assertExactly(misc, "invoices", invoices.records);
-  for (const r of [products, customers, sales, drivers, invoices]) assert.equal(fetchDeadLetters(r.result).length, 0);
+  for (const r of [products, customers, drivers, invoices]) assert.equal(fetchDeadLetters(r.result).length, 0);
 });
 
 test("a repeating cursor stops with a dead letter, keeps the pages before it, no loop", async () => {
@@ -214,12 +223,12 @@ test("a repeating cursor stops with a dead letter, keeps the pages before it, no
   assert.equal(fetchDeadLetters(drivers.result).length, 1);
   const dl = drivers.result.deadLetters.filter((d) => d.stage === "fetch")[0];
   assert.equal(dl.stage, "fetch");
-  assert.match(dl.error, /cursor repeated: \/fleet\/drivers\?limit=10&after=/);
+  assert.equal(dl.error, `GET /fleet/drivers page ${encodeCursor("drivers", 20)}: cursor "${encodeCursor("drivers", 20)}" repeated by a non-empty page: the API loops`);
   assert.equal(dl.run_id, "test-run");
   assert.equal(api.stats().byPath["/fleet/drivers"], 3);
   const invoices = await run(otherSources(api.url), "invoices", [{ path: "/invoices", kind: "repeat_cursor", afterRequests: 1 }]);
   assert.equal(invoices.records.length, 80, "first page, then the page that repeats its own URL");
-  assert.match(fetchDeadLetters(invoices.result).map((d) => d.error).join(), /cursor repeated/);
+  assert.match(fetchDeadLetters(invoices.result).map((d) => d.error).join(), /next request repeats an earlier one \(\/invoices\?/);
 });
 
 test("a page that keeps failing becomes a fetch dead letter; earlier pages are kept; the run must fail", async () => {
@@ -244,7 +253,7 @@ test("a page that keeps failing becomes a fetch dead letter; earlier pages are k
   assert.equal(payload.page, "3");
   assert.equal(payload.url, `${api.url}/commerce/customers?page=3&per_page=50`);
   assert.equal(api.stats().byStatus["502"], 3);
-  assert.match(dls[0].error, /GET \/commerce\/customers page 3 failed: HTTP 502 \(gave up after 3 attempt\(s\)\)/);
+  assert.match(dls[0].error, /GET \/commerce\/customers page 3 failed: HTTP 502: \{"error":"injected fault","status":502\} \(gave up after 3 attempt\(s\)\)/);
 });
 
 test("a persistent timeout is a dead letter naming the timeout", async () => {

@@ -40,12 +40,29 @@ test("page_number: total pages, has-more flag, empty page when nothing is declar
   assert.deepEqual(drive(plain, [{ body: {}, count: 5 }, { body: {}, count: 0 }]), ["/items?x=1&page=0", "/items?x=1&page=1"]);
 });
 
-test("offset: stops on total, or on a short page without a total", () => {
+// Issue 9: offsets advance by the records returned; a short page ends nothing, only the stop rule does.
+test("offset: advances by records returned; stops on total, flag or an empty page", () => {
   const withTotal = createPaginator(cfg({ type: "offset", limit: 10, totalPath: "total" }));
-  const urls = drive(withTotal, [{ body: { total: 25 }, count: 10 }, { body: { total: 25 }, count: 0 }, { body: { total: 25 }, count: 5 }, { body: { total: 25 }, count: 5 }]);
-  assert.deepEqual(urls, ["/items?x=1&offset=0&limit=10", "/items?x=1&offset=10&limit=10", "/items?x=1&offset=20&limit=10"]);
+  const urls = drive(withTotal, [{ body: { total: 25 }, count: 10 }, { body: { total: 25 }, count: 5 }, { body: { total: 25 }, count: 10 }, { body: { total: 25 }, count: 5 }]);
+  assert.deepEqual(urls, ["/items?x=1&offset=0&limit=10", "/items?x=1&offset=10&limit=10", "/items?x=1&offset=15&limit=10"]);
   const noTotal = createPaginator(cfg({ type: "offset", limit: 10 }));
-  assert.equal(drive(noTotal, [{ body: {}, count: 10 }, { body: {}, count: 7 }, { body: {}, count: 10 }]).length, 2);
+  assert.deepEqual(drive(noTotal, [{ body: {}, count: 10 }, { body: {}, count: 7 }, { body: {}, count: 0 }, { body: {}, count: 10 }]).map((u) => new URL(u, "http://x").searchParams.get("offset")), ["0", "10", "17"]);
+  const flag = createPaginator(cfg({ type: "offset", limit: 10, hasMorePath: "more" }));
+  assert.equal(drive(flag, [{ body: { more: true }, count: 4 }, { body: { more: false }, count: 4 }, { body: { more: true }, count: 4 }]).length, 2);
+  const early = createPaginator(cfg({ type: "offset", limit: 10, totalPath: "total" }));
+  drive(early, [{ body: { total: 25 }, count: 10 }, { body: { total: 25 }, count: 0 }]);
+  assert.equal(early.failure ? early.failure() : undefined, "empty page at offset 10 before the declared total 25");
+});
+
+test("cursor: an empty page repeating its cursor ends the stream; a non-empty one is a loop", () => {
+  const c = () => createPaginator(cfg({ type: "cursor", hasMorePath: "pagination.hasNextPage" }));
+  const body = (cursor: unknown) => ({ pagination: { endCursor: cursor, hasNextPage: true } });
+  const end = c();
+  assert.equal(drive(end, [{ body: body("c-2"), count: 2 }, { body: body("c-3"), count: 2 }, { body: body("c-3"), count: 0 }, { body: body("c-4"), count: 1 }]).length, 3);
+  assert.equal(end.failure ? end.failure() : "x", undefined);
+  const loop = c();
+  assert.equal(drive(loop, [{ body: body("c-2"), count: 2 }, { body: body("c-2"), count: 2 }, { body: body("c-3"), count: 1 }]).length, 2);
+  assert.equal(loop.failure ? loop.failure() : undefined, 'cursor "c-2" repeated by a non-empty page: the API loops');
 });
 
 test("cursor: endCursor + hasNextPage; empty or null cursor ends; empty pages do not", () => {

@@ -12,14 +12,17 @@ export interface CursorPaginatorConfig {
 
 /**
  * Cursor in the body (`pagination.endCursor`), sent back as `?after=`. Ends when the
- * has-more flag is false or the cursor is missing, `null` or `""`. Empty pages do not end a
- * series (cursor APIs return them mid-stream). A cursor seen twice is caught by the fetch
+ * has-more flag is false, the cursor is missing, `null` or `""`, or an empty page repeats the
+ * cursor it was asked with (the end of the stream, as GraphQL-style APIs signal it). Other empty
+ * pages do not end a series (cursor APIs return them mid-stream). A non-empty page repeating its
+ * cursor is a loop: a failure naming the cursor. Older cursors seen again are caught by the fetch
  * loop's guard.
  */
 export class CursorPaginator implements Paginator {
   private cursor: string | undefined;
   private pending: string | undefined;
   private more = true;
+  private broken: string | undefined;
 
   constructor(private readonly config: CursorPaginatorConfig) {}
 
@@ -36,8 +39,15 @@ export class CursorPaginator implements Paginator {
     const usable = (typeof next === "string" && next !== "") || typeof next === "number";
     this.more = usable && flag !== false;
     this.pending = usable ? String(next) : undefined;
+    if (this.more && this.cursor !== undefined && this.pending === this.cursor) {
+      this.more = false;
+      if (response.recordCount > 0) this.broken = `cursor "${this.cursor}" repeated by a non-empty page: the API loops`;
+    }
   }
 
+  failure(): string | undefined {
+    return this.broken;
+  }
 
   hasNext(): boolean {
     return this.more;

@@ -7,15 +7,21 @@ export interface OffsetPaginatorConfig {
   limitParam: string;
   limit: number;
   totalPath?: string;
+  hasMorePath?: string;
 }
 
 /**
- * `?offset=N&limit=L`. Stops when offset + records reaches the declared total (`totalPath`),
- * or - without a declared total - on a short or empty page.
+ * `?offset=N&limit=L`. The offset advances by the records the server actually returned, not by
+ * `limit` (servers cap page sizes: ask 100, get 50). Stop rule, first that applies: the declared
+ * total (`totalPath`) is reached; the has-more flag (`hasMorePath`) is false; an empty page. A short
+ * page alone never ends the series. An empty page while the total or the flag still promises more
+ * is a failure (the records in between would be lost in silence).
  */
 export class OffsetPaginator implements Paginator {
   private offset = 0;
+  private returned = 0;
   private more = true;
+  private broken: string | undefined;
 
   constructor(private readonly config: OffsetPaginatorConfig) {}
 
@@ -24,9 +30,19 @@ export class OffsetPaginator implements Paginator {
   }
 
   update(response: PageResponse): void {
+    this.returned = response.recordCount;
     const total = this.config.totalPath ? Number(getPath(response.body, this.config.totalPath)) : NaN;
-    if (Number.isFinite(total)) this.more = this.offset + this.config.limit < total;
-    else this.more = response.recordCount >= this.config.limit;
+    const flag = this.config.hasMorePath ? getPath(response.body, this.config.hasMorePath) : undefined;
+    const promised = Number.isFinite(total) ? this.offset + this.returned < total : typeof flag === "boolean" ? flag : true;
+    if (this.returned === 0) {
+      this.more = false;
+      if (Number.isFinite(total) && this.offset < total) this.broken = `empty page at offset ${this.offset} before the declared total ${total}`;
+      else if (flag === true) this.broken = `empty page at offset ${this.offset} while ${this.config.hasMorePath} is true`;
+    } else this.more = promised;
+  }
+
+  failure(): string | undefined {
+    return this.broken;
   }
 
   hasNext(): boolean {
@@ -34,7 +50,7 @@ export class OffsetPaginator implements Paginator {
   }
 
   next(previous: URL): URL {
-    this.offset += this.config.limit;
+    this.offset += this.returned;
     return withParam(previous, this.config.offsetParam, String(this.offset));
   }
 

@@ -18,6 +18,8 @@ export interface Paginator {
   /** The first request of the series (a new URL; the argument is not changed). */
   init(url: URL): URL;
   update(response: PageResponse): void;
+  /** Set after `update` when the response proves the series broken (e.g. a looping cursor): a fetch dead letter. */
+  failure?(): string | undefined;
   hasNext(): boolean;
   /** The next request, derived from the previous one (a new URL). */
   next(previous: URL): URL;
