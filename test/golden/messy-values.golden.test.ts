@@ -137,7 +137,8 @@ test("integers beyond 2^53 (as the lossless reader hands them over) stay four ex
   const exact = ["1234567890123456789", "1234567890123456790", "9007199254740992", "9007199254740993"];
 
   const raw = lakeRows(run.out, "raw", "accounts");
-  assert.deepEqual(raw.map((r) => r.id).sort((a, b) => String(a).localeCompare(String(b))), [...BIG_IDS].sort((a, b) => String(a).localeCompare(String(b))));
+  // 2^53 is sent as a bare JSON number: the lossless reader hands it over as exact text too
+  assert.deepEqual(raw.map((r) => r.id).sort(), exact);
   assert.equal(new Set(raw.map((r) => r._payload_hash)).size, 4);
 
   const hub = await sql(run.out, "SELECT CAST(id AS VARCHAR) AS id, typeof(id) AS t, ref, balance FROM hub.accounts ORDER BY hub.accounts.id");
