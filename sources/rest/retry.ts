@@ -124,15 +124,16 @@ type Attempt =
 
 const REDIRECTS = [301, 302, 303, 307, 308];
 
-/** A copy of the request's headers and the URL without credentials (a redirect left the origin). */
-function withoutCredentials(request: JsonRequest, headers: Record<string, string>, url: URL): { headers: Record<string, string>; url: URL } {
+/** A copy of the request's headers without credentials (a redirect left the origin). */
+function withoutCredentials(request: JsonRequest, headers: Record<string, string>): Record<string, string> {
   const drop = new Set((request.credentialHeaders ?? []).map((h) => h.toLowerCase()));
   drop.add("authorization").add("proxy-authorization").add("cookie");
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) if (!drop.has(name.toLowerCase())) kept[name] = value;
-  return { headers: kept, url: stripParams(url, request) };
+  return kept;
 }
 
+/** A copy of `url` without the credential query parameters and user info. */
 function stripParams(url: URL, request: JsonRequest): URL {
   const out = new URL(url.href);
   for (const name of request.credentialParams ?? []) out.searchParams.delete(name);
@@ -158,7 +159,7 @@ async function attemptOnce(request: JsonRequest, policy: RetryPolicy, fetchFn: t
       const next = new URL(location, url);
       if (!foreign && next.origin !== request.url.origin) {
         foreign = true;
-        headers = withoutCredentials(request, headers, next).headers;
+        headers = withoutCredentials(request, headers);
       }
       url = foreign ? stripParams(next, request) : next;
     }
