@@ -187,7 +187,9 @@ async function attemptOnce(request: JsonRequest, policy: RetryPolicy, fetchFn: t
   if (!decoded.ok) {
     return { kind: "fail", status: status, error: decoded.reason, retryable: false, bodyBase64: Buffer.from(bytes).toString("base64") };
   }
-  if (status === 204 || decoded.text.trim() === "") return { kind: "ok", status: status, headers: headers, body: null, pause: pause };
+  // An empty body is an empty page only when the server said so (204, Content-Length: 0); otherwise it
+  // was cut off and is retried as invalid JSON below.
+  if (status === 204 || (decoded.text.trim() === "" && headers["content-length"] === "0")) return { kind: "ok", status: status, headers: headers, body: null, pause: pause };
   const type = headers["content-type"] ?? "";
   if (/html/i.test(type) || /^\s*</.test(decoded.text)) {
     return { kind: "fail", status: status, error: `body is HTML, not JSON (content-type ${type || "none"}, ${bytes.length} bytes): ${snippet(decoded.text)}`, retryable: true };
