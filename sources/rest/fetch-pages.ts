@@ -197,6 +197,14 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
       result.complete = false;
       break;
     }
+    // Checked before any record of the page is used, so a dropped page leaves no dead letters behind.
+    const signature = JSON.stringify(extracted.records);
+    if (extracted.records.length > 0 && signature === previousRecords) {
+      fail("fetch", `GET ${endpoint} page ${page}: repeats the previous page's records exactly (does the API ignore the page parameter?)`, { url: clean(url.href), page: page, status: outcome.status, attempts: outcome.attempts });
+      result.complete = false;
+      break;
+    }
+    previousRecords = signature;
     const records: unknown[] = [];
     const nonFinite: number[] = [];
     for (const record of extracted.records) {
@@ -211,13 +219,6 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
       }
     }
     const outside = outcome.parsed ? takeMarkers(outcome.body, outcome.parsed).nonFinite : 0;
-    const signature = JSON.stringify(extracted.records);
-    if (extracted.records.length > 0 && signature === previousRecords) {
-      fail("fetch", `GET ${endpoint} page ${page}: repeats the previous page's records exactly (does the API ignore the page parameter?)`, { url: clean(url.href), page: page, status: outcome.status, attempts: outcome.attempts });
-      result.complete = false;
-      break;
-    }
-    previousRecords = signature;
     const attached: Record<string, unknown> = {};
     for (const [field, path] of Object.entries(entity.attach)) attached[field] = getPath(outcome.body, path);
     const info: PageRequestInfo = {

@@ -124,15 +124,16 @@ type Attempt =
 
 const REDIRECTS = [301, 302, 303, 307, 308];
 
-/** A copy of the request's headers and the URL without credentials (a redirect left the origin). */
-function withoutCredentials(request: JsonRequest, headers: Record<string, string>, url: URL): { headers: Record<string, string>; url: URL } {
+/** A copy of the request's headers without credentials (a redirect left the origin). */
+function withoutCredentials(request: JsonRequest, headers: Record<string, string>): Record<string, string> {
   const drop = new Set((request.credentialHeaders ?? []).map((h) => h.toLowerCase()));
   drop.add("authorization").add("proxy-authorization").add("cookie");
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) if (!drop.has(name.toLowerCase())) kept[name] = value;
-  return { headers: kept, url: stripParams(url, request) };
+  return kept;
 }
 
+/** A copy of `url` without the credential query parameters and user info. */
 function stripParams(url: URL, request: JsonRequest): URL {
   const out = new URL(url.href);
   for (const name of request.credentialParams ?? []) out.searchParams.delete(name);
@@ -158,7 +159,7 @@ async function attemptOnce(request: JsonRequest, policy: RetryPolicy, fetchFn: t
       const next = new URL(location, url);
       if (!foreign && next.origin !== request.url.origin) {
         foreign = true;
-        headers = withoutCredentials(request, headers, next).headers;
+        headers = withoutCredentials(request, headers);
       }
       url = foreign ? stripParams(next, request) : next;
     }
@@ -186,7 +187,9 @@ async function attemptOnce(request: JsonRequest, policy: RetryPolicy, fetchFn: t
   if (!decoded.ok) {
     return { kind: "fail", status: status, error: decoded.reason, retryable: false, bodyBase64: Buffer.from(bytes).toString("base64") };
   }
-  if (status === 204 || decoded.text.trim() === "") return { kind: "ok", status: status, headers: headers, body: null, pause: pause };
+  // An empty body is an empty page only when the server said so (204, Content-Length: 0); otherwise it
+  // was cut off and is retried as invalid JSON below.
+  if (status === 204 || (decoded.text.trim() === "" && headers["content-length"] === "0")) return { kind: "ok", status: status, headers: headers, body: null, pause: pause };
   const type = headers["content-type"] ?? "";
   if (/html/i.test(type) || /^\s*</.test(decoded.text)) {
     return { kind: "fail", status: status, error: `body is HTML, not JSON (content-type ${type || "none"}, ${bytes.length} bytes): ${snippet(decoded.text)}`, retryable: true };

@@ -75,6 +75,7 @@ test("a run over messy APIs lands every record exactly and succeeds", async () =
       bigids: { path: "/bigids", primaryKey: ["id"] },
       nonfinite: { path: "/nonfinite", primaryKey: ["id"] },
       deep: { path: "/deep", primaryKey: ["id"] },
+      gone: { path: "/gone", primaryKey: ["id"], responseActions: [{ status: 404, action: "ignore" }] },
     },
   }, "test/messy.yaml", { env: {} });
   const manifest = await executeRun({ sources: [source], entities: "ALL", options: { out: out, runner: "direct", maxWorkers: "2" } });
@@ -85,6 +86,7 @@ test("a run over messy APIs lands every record exactly and succeeds", async () =
   assert.deepEqual([e.latin1.kept, e.bigids.kept, e.bigids.duplicates], [2, 4, 0]);
   assert.deepEqual([e.nonfinite.kept, e.nonfinite.non_finite_nulled], [3, 3]);
   assert.deepEqual([e.deep.fetched, e.deep.kept, e.deep.parse_failed], [3, 2, 1]);
+  assert.deepEqual([e.gone.pages, e.gone.ignored_pages, e.gone.fetched, e.gone.fetch_failed_pages], [1, 1, 0, 0]);
   assert.ok(manifest.checks.every((c) => c.ok), JSON.stringify(manifest.checks.filter((c) => !c.ok)));
 
   // The raw lake holds the values as the API meant them.
@@ -96,6 +98,8 @@ test("a run over messy APIs lands every record exactly and succeeds", async () =
   assert.deepEqual(readLake(out, "capped").rows.map((r) => r.id).sort((a, b) => Number(a) - Number(b)), Array.from({ length: 120 }, (_, i) => i + 1));
   const nonfinite = readLake(out, "nonfinite").rows.sort((a, b) => Number(a.id) - Number(b.id));
   assert.deepEqual(nonfinite.map((r) => [r.co, r.pm]), [[null, 20], [null, null], [0.4, 12]]);
+
+  assert.deepEqual(readLake(out, "gone_requests").rows.map((r) => [r.status, r.ignored]), [[404, "response action {status 404} -> ignore (HTTP 404)"]]);
 
   const warehouse = await openWarehouse({ kind: "local", out: out });
   try {
