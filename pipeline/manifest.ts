@@ -4,7 +4,7 @@
  */
 
 /** Stage counters each entity branch increments (names are `<entity>/<counter>`). */
-export const COUNTERS = ["pages", "fetched", "parse_failed", "validate_failed", "normalize_failed", "valid", "kept", "duplicates", "fetch_failed_pages", "serving_failed", "aggregate_rejected", "optional_dates_nulled"] as const;
+export const COUNTERS = ["pages", "fetched", "parse_failed", "validate_failed", "normalize_failed", "valid", "kept", "duplicates", "fetch_failed_pages", "serving_failed", "aggregate_rejected", "optional_dates_nulled", "dataproduct_keys_withheld"] as const;
 export type CounterName = (typeof COUNTERS)[number];
 
 export type EntityCounts = Record<CounterName, number>;

@@ -1,4 +1,5 @@
 import Long = require("long");
+import * as luxon from "luxon";
 import { P, assignTimestamps, fixedWindows, flatten, globalWindows, groupBy, parDo, windowInto, withName, type PCollection } from "apache-beam";
 import { counter, type Counter } from "apache-beam/transforms/pardo";
 import { requireForSerialization } from "apache-beam/serialization";
@@ -61,8 +62,7 @@ export function compileReadingKeyer(config: SensorAveragesConfig): (reading: Row
     if (rawStation === undefined || rawStation === null || rawStation === "") return failed(`missing required field "${config.stationField}"`);
     if (typeof rawStation !== "string" && typeof rawStation !== "number") return failed(`field "${config.stationField}": expected string, got ${describe(rawStation)}`);
     const station = String(rawStation);
-    const zone = config.stationZones[station] ?? config.zone;
-    const p = forZone(zone);
+    const p = forZone(stationZone(config, station));
     const rawTs = reading[config.timestampField];
     if (rawTs === undefined || rawTs === null || rawTs === "") return failed(`missing required field "${config.timestampField}"`);
     const ts = p.parse(rawTs);
@@ -78,6 +78,21 @@ export function compileReadingKeyer(config: SensorAveragesConfig): (reading: Row
       reading: reading,
     });
   };
+}
+
+/** The zone a station's local days are counted in: `stationZones[station]`, else `zone` (IANA names). */
+export function stationZone(config: SensorAveragesConfig, station: string): string {
+  return config.stationZones[station] ?? config.zone;
+}
+
+/**
+ * The UTC instants `[startMs, endMs)` (ms) of local calendar day `day` (`YYYY-MM-DD`) in `zone`:
+ * 23 or 25 hours on DST-change days (luxon's tz rules, as `zoneOffsets`).
+ */
+export function localDayBounds(day: string, zone: string): { startMs: number; endMs: number } {
+  const start = luxon.DateTime.fromISO(day, { zone: zone }).startOf("day");
+  if (!start.isValid) throw new Error(`localDayBounds: ${JSON.stringify(day)} in ${zone}: ${start.invalidExplanation ?? start.invalidReason}`);
+  return { startMs: start.toMillis(), endMs: start.plus({ days: 1 }).toMillis() };
 }
 
 /** CO and PM2.5: a number >= 0 (numeric strings accepted) or missing (`null`); anything else rejects the reading. */
@@ -227,4 +242,4 @@ export function averageSensorDays(config: SensorAveragesConfig & { label?: strin
 
 // DoFns call these by reference: Beam ships the module name, not the code (top-level functions
 // holding arrow functions do not survive the closure serializer), and a worker requires the module.
-requireForSerialization("api2lake/dist/transforms/sensor-averages", { compileReadingKeyer: compileReadingKeyer, checkReadingValues: checkReadingValues, firstByHash: firstByHash, averageDay: averageDay, dailyAverages: dailyAverages, metric: metric, mean: mean });
+requireForSerialization("api2lake/dist/transforms/sensor-averages", { stationZone: stationZone, localDayBounds: localDayBounds, compileReadingKeyer: compileReadingKeyer, checkReadingValues: checkReadingValues, firstByHash: firstByHash, averageDay: averageDay, dailyAverages: dailyAverages, metric: metric, mean: mean });
