@@ -39,9 +39,17 @@ test("a run whose pages kept failing fails and leaves the dataproducts as the la
     assert.equal(partial.status, "failed");
     assert.ok(partial.entities.readings.fetch_failed_pages > 0);
     assert.ok(partial.errors.some((e) => /kept failing/.test(e)));
-    assert.equal(partial.dataproducts.sensor_daily_averages ?? 0, 0);
+    // The failed request names its station (path parameter station_id): only that station's
+    // days are withheld; the other station's three days are recomputed from the hub.
+    assert.equal(partial.dataproducts.sensor_daily_averages, 3);
   } finally {
     api.setFaults([]);
   }
-  assert.equal(await averages(out), complete, "a partial read replaced the daily averages");
+  const after = JSON.parse(await averages(out)) as Record<string, unknown>[];
+  const withoutRun = (rows: Record<string, unknown>[]) => rows.map((r) => ({ ...r, _run_id: undefined }));
+  assert.deepEqual(withoutRun(after), withoutRun(JSON.parse(complete)), "a partial read changed the daily averages");
+  assert.deepEqual(after.map((r) => [r.station_id, r._run_id === JSON.parse(complete)[0]._run_id ? "first run" : "second run"]).sort(), [
+    ["283164601", "first run"], ["283164601", "first run"], ["283164601", "first run"],
+    ["283181971", "second run"], ["283181971", "second run"], ["283181971", "second run"],
+  ]);
 });
