@@ -160,9 +160,9 @@ function sensorStatements(d: Dialect, a: SensorConfig, keys: readonly StationDay
   const present = (field: string) => `CASE WHEN ${`h.${q(field)}`} IS NULL OR CAST(h.${q(field)} AS ${d.text}) = '' THEN NULL ELSE ${metric(field)} END`;
   const stations = [...new Set(keys.map((k) => k.station_id))].sort().map((s) => stringLiteral(s, d.name));
   const readings =
-    `SELECT station, day, co, pm25, ok, ROW_NUMBER() OVER (PARTITION BY station, instant ORDER BY hash) AS rn FROM (` +
+    `SELECT station, day, co, pm25, ok, ROW_NUMBER() OVER (PARTITION BY station, instant ORDER BY tie) AS rn FROM (` +
     `SELECT ${station} AS station, ${instant} AS instant, ${d.localDay(instant, zone)} AS day,` +
-    ` CAST(h.${q("_payload_hash")} AS ${d.text}) AS hash,` +
+    ` CAST(h.${q("_payload_hash")} AS ${d.text}) AS tie,` +
     ` ${present(a.coField)} AS co, ${present(a.pm25Field)} AS pm25,` +
     ` (${valid(a.coField)} AND ${valid(a.pm25Field)}) AS ok` +
     ` FROM ${names.hub} AS h WHERE ${station} IN (${stations.join(", ")}) AND ${instant} IS NOT NULL) AS keyed`;
@@ -186,10 +186,10 @@ function postings(d: Dialect, idField: string, valueField: string, names: Recomp
   const raw = `h.${q(idField)}`;
   const idText = `CASE WHEN ${raw} IS NULL OR CAST(${raw} AS ${d.text}) = '' THEN NULL ELSE ${jsTrim(d, `CAST(${raw} AS ${d.text})`)} END`;
   const inner =
-    `SELECT ${idText} AS id_text, CAST(h.${q(valueField)} AS ${d.text}) AS value, CAST(h.${q("_payload_hash")} AS ${d.text}) AS hash,` +
+    `SELECT ${idText} AS id_text, CAST(h.${q(valueField)} AS ${d.text}) AS value, CAST(h.${q("_payload_hash")} AS ${d.text}) AS tie,` +
     ` ROW_NUMBER() OVER () AS seq FROM ${names.hub} AS h`;
   return `SELECT value, CASE WHEN id_text IS NULL THEN CONCAT('n:', CAST(seq AS ${d.text})) ELSE CONCAT('i:', id_text) END AS pid FROM (` +
-    `SELECT id_text, value, seq, ROW_NUMBER() OVER (PARTITION BY id_text ORDER BY hash) AS rn FROM (${inner}) AS i) AS p WHERE id_text IS NULL OR rn = 1`;
+    `SELECT id_text, value, seq, ROW_NUMBER() OVER (PARTITION BY id_text ORDER BY tie) AS rn FROM (${inner}) AS i) AS p WHERE id_text IS NULL OR rn = 1`;
 }
 
 function locationSelect(d: Dialect, a: { idField: string; locationField: string }, names: RecomputeNames): string {
