@@ -22,7 +22,7 @@ const HOUR = 3_600_000;
 let api: DemoApi;
 before(async () => {
   // Readings from 2024-01-01 through 2024-11-25: both of Rome's 2024 DST changes inside.
-  api = await startDemoApi({ port: 0, sizes: { readingsDays: 330, stations: 2 } });
+  api = await startDemoApi({ port: 0, sizes: { readingsDays: 330, stations: 2, products: 20, customers: 40, sales: 80, drivers: 20, vehicleStatsPerDay: 24 } });
   Object.assign(process.env, demoEnvironment(api.url));
 });
 after(async () => api?.close());
@@ -39,6 +39,11 @@ const iso = (ms: number) => new Date(ms).toISOString();
 async function backfill(out: string, source: SourceConfig, fromMs: number, toMs: number): Promise<void> {
   const m = await executeRun({ sources: [source], entities: "ALL", from: iso(fromMs), to: iso(toMs), options: { out: out, runner: "direct", maxWorkers: "4" } });
   assert.equal(m.status, "succeeded", `${iso(fromMs)}..${iso(toMs)}: ${m.errors.join("; ")}`);
+}
+
+async function runEntities(out: string, source: SourceConfig, entities: string): Promise<void> {
+  const m = await executeRun({ sources: [source], entities: entities, options: { out: out, runner: "direct", maxWorkers: "4" } });
+  assert.equal(m.status, "succeeded", `--entities ${entities}: ${m.errors.join("; ")}`);
 }
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-compose-"));
@@ -94,3 +99,40 @@ for (const c of CASES) {
     );
   });
 }
+
+test("fleet 2024-03-30..04-01: k runs over random pieces of the vehicle stats' range equal one run", async () => {
+  const source = loadPreset("fleet");
+  const fromMs = Date.UTC(2024, 2, 30);
+  const toMs = Date.UTC(2024, 3, 1);
+  const whole = tmp();
+  await backfill(whole, source, fromMs, toMs);
+  const expected = await landedState({ kind: "local", out: whole });
+  assert.ok(expected["hub.vehicle_stats"].length > 0);
+  await fc.assert(
+    fc.asyncProperty(fc.oneof(fc.constant(Date.UTC(2024, 2, 31)), fc.integer({ min: 1, max: 47 }).map((h) => fromMs + h * HOUR)), async (cut) => {
+      const out = tmp();
+      await backfill(out, source, cut, toMs);
+      await backfill(out, source, fromMs, cut);
+      assert.deepEqual(await landedState({ kind: "local", out: out }), expected, `cut ${iso(cut)}`);
+    }),
+    { numRuns: 1, endOnFailure: true },
+  );
+});
+
+test("commerce: --entities subsets run one after another equal one run of all entities", async () => {
+  const source = loadPreset("commerce");
+  const all = Object.keys(source.entities);
+  const whole = tmp();
+  await runEntities(whole, source, "ALL");
+  const expected = await landedState({ kind: "local", out: whole });
+  assert.deepEqual(Object.keys(expected).filter((k) => k.startsWith("hub.")).length >= all.length, true);
+  await fc.assert(
+    fc.asyncProperty(fc.shuffledSubarray(all, { minLength: all.length, maxLength: all.length }), fc.integer({ min: 1, max: all.length - 1 }), async (order, split) => {
+      const out = tmp();
+      await runEntities(out, source, order.slice(0, split).join(","));
+      await runEntities(out, source, order.slice(split).join(","));
+      assert.deepEqual(await landedState({ kind: "local", out: out }), expected, `--entities ${order.slice(0, split)} then ${order.slice(split)}`);
+    }),
+    { numRuns: 1, endOnFailure: true },
+  );
+});
