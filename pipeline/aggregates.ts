@@ -10,6 +10,8 @@ import type { SinkReport } from "../sinks/beam-sinks";
 import { openWarehouse } from "../sinks/open-backends";
 import { counterName } from "./manifest";
 
+type Counter = { increment: (n: number) => void };
+
 /**
  * What the recompute of one dataproduct waits for, gathered in one group: the keys the run
  * touched, the hub write's reports (the hub merge is done once the group exists), and the
@@ -31,8 +33,14 @@ export const DATAPRODUCT_TABLES: Record<AggregateConfig["type"], TableSpec> = {
     ],
     partitionColumn: "day",
   },
-  jobs_by_location: { name: "jobs_by_location", columns: [{ name: "location", type: "string" }, { name: "postings", type: "integer" }, { name: "_run_id", type: "string" }] },
-  jobs_by_skill: { name: "jobs_by_skill", columns: [{ name: "skill", type: "string" }, { name: "postings", type: "integer" }, { name: "_run_id", type: "string" }] },
+  jobs_by_location: {
+    name: "jobs_by_location",
+    columns: [{ name: "location", type: "string" }, { name: "postings", type: "integer" }, { name: "_run_id", type: "string" }],
+  },
+  jobs_by_skill: {
+    name: "jobs_by_skill",
+    columns: [{ name: "skill", type: "string" }, { name: "postings", type: "integer" }, { name: "_run_id", type: "string" }],
+  },
 };
 
 /**
@@ -114,7 +122,15 @@ export async function recomputeFromHub(target: SinkTarget, request: RecomputeReq
  * `<entity>/dataproduct_keys_withheld`; the run fails on the fetch failure itself); the rest are
  * recomputed. Returns the readings the aggregate refused (bad station, time or metric), as dead letters.
  */
-export function aggregateEntity(name: string, entity: EntityConfig, kept: PCollection<Row>, hubReports: PCollection<SinkReport>, target: SinkTarget, runId: string, readFailures: PCollection<DeadLetter>): PCollection<DeadLetter>[] {
+export function aggregateEntity(
+  name: string,
+  entity: EntityConfig,
+  kept: PCollection<Row>,
+  hubReports: PCollection<SinkReport>,
+  target: SinkTarget,
+  runId: string,
+  readFailures: PCollection<DeadLetter>,
+): PCollection<DeadLetter>[] {
   const rejected: PCollection<DeadLetter>[] = [];
   if (entity.aggregates.length === 0) return rejected;
   // (A grouping rather than a side input: the SDK serializes a side input's whole pipeline.)
@@ -141,7 +157,7 @@ export function aggregateEntity(name: string, entity: EntityConfig, kept: PColle
       .apply(withName(`JoinSignals_${table.name}_${name}`, flatten<Signal>()))
       .apply(withName(`GatherSignals_${table.name}_${name}`, groupBy((_: Signal) => "all")))
       .apply(withName(`RecomputeFromHub_${table.name}_${name}`, parDo({
-        process: async function (group: { key: string; value: Iterable<Signal> }, ctx: { rows: { increment: (n: number) => void }; withheld: { increment: (n: number) => void } }) {
+        process: async function (group: { key: string; value: Iterable<Signal> }, ctx: { rows: Counter; withheld: Counter }) {
           const released = releasedKeys(config, [...group.value]);
           if (released === null) return [];
           if (released.withheld) ctx.withheld.increment(released.withheld);
@@ -159,7 +175,13 @@ export function aggregateEntity(name: string, entity: EntityConfig, kept: PColle
  * The distinct (station, local day) keys of the run's kept readings, and the readings the
  * aggregate refuses (counted `<entity>/aggregate_rejected`, stage `aggregate`).
  */
-function touchedStationDays(name: string, config: SensorAveragesConfig, kept: PCollection<Row>, runId: string, source: string): { keys: PCollection<Signal>; rejected: PCollection<DeadLetter> } {
+function touchedStationDays(
+  name: string,
+  config: SensorAveragesConfig,
+  kept: PCollection<Row>,
+  runId: string,
+  source: string,
+): { keys: PCollection<Signal>; rejected: PCollection<DeadLetter> } {
   const plain: SensorAveragesConfig = JSON.parse(JSON.stringify(config));
   type KeyerState = { key?: ReturnType<typeof compileReadingKeyer> };
   const keyed = kept
@@ -170,7 +192,8 @@ function touchedStationDays(name: string, config: SensorAveragesConfig, kept: PC
         const k = this.key(reading);
         if (!k.ok) { yield tag(k, "aggregate", reading); return; }
         const checked = checkReadingValues(k.value, plain);
-        yield (checked.ok ? { ok: { station_id: checked.value.station, day: checked.value.day } } : tag(checked, "aggregate", reading)) as Tagged<StationDay>;
+        if (!checked.ok) { yield tag(checked, "aggregate", reading); return; }
+        yield { ok: { station_id: checked.value.station, day: checked.value.day } } as Tagged<StationDay>;
       },
     })))
     .apply(routeTagged<StationDay>(`RouteKeyedReadings_${name}`));
@@ -187,7 +210,7 @@ function touchedStationDays(name: string, config: SensorAveragesConfig, kept: PC
   const rejected = keyed.failed
     .apply(toDeadLetters({ runId: runId, entity: name, source: source, label: `DeadLetterReadings_${name}` }))
     .apply(withName(`CountRejectedReadings_${name}`, parDo({
-      process: function* (d: DeadLetter, ctx: { rejected: { increment: (n: number) => void } }) {
+      process: function* (d: DeadLetter, ctx: { rejected: Counter }) {
         ctx.rejected.increment(1);
         yield d;
       },
@@ -195,4 +218,9 @@ function touchedStationDays(name: string, config: SensorAveragesConfig, kept: PC
   return { keys: keys, rejected: rejected };
 }
 
-requireForSerialization("api2lake/dist/pipeline/aggregates", { failedScope: failedScope, scopeCovers: scopeCovers, releasedKeys: releasedKeys, recomputeFromHub: recomputeFromHub });
+requireForSerialization("api2lake/dist/pipeline/aggregates", {
+  failedScope: failedScope,
+  scopeCovers: scopeCovers,
+  releasedKeys: releasedKeys,
+  recomputeFromHub: recomputeFromHub,
+});

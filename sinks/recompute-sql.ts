@@ -58,9 +58,13 @@ export const DUCKDB: Dialect = {
   tryCast: (e, t) => `TRY_CAST(${e} AS ${t})`,
   isFinite: (e) => `isfinite(${e})`,
   // Ascending left fold from 0, as `mean` in transforms/sensor-averages.ts: the same doubles.
-  mean: (e) => `list_reduce(list_prepend(CAST(0 AS DOUBLE), list_sort(list_filter(list(${e}), v -> v IS NOT NULL))), (a, b) -> a + b) / NULLIF(count(${e}), 0)`,
+  mean: (e) =>
+    `list_reduce(list_prepend(CAST(0 AS DOUBLE), list_sort(list_filter(list(${e}), v -> v IS NOT NULL))), (a, b) -> a + b)` +
+    ` / NULLIF(count(${e}), 0)`,
   unnestJoin: (a, alias) => `CROSS JOIN unnest(${a}) AS u(${alias})`,
-  keysRelation: (keys) => `(VALUES ${keys.map((k) => `(${stringLiteral(k.station_id, "duckdb")}, DATE '${checkedDay(k.day)}')`).join(", ")}) AS k(station_id, day)`,
+  keysRelation: (keys) =>
+    `(VALUES ${keys.map((k) => `(${stringLiteral(k.station_id, "duckdb")}, DATE '${checkedDay(k.day)}')`).join(", ")})` +
+    " AS k(station_id, day)",
   date: (d) => `DATE '${checkedDay(d)}'`,
 };
 
@@ -76,7 +80,10 @@ export const BIGQUERY: Dialect = {
   isFinite: (e) => `NOT (IS_INF(${e}) OR IS_NAN(${e}))`,
   mean: (e) => `CAST(SAFE_DIVIDE(SUM(CAST(${e} AS BIGNUMERIC)), COUNT(${e})) AS FLOAT64)`,
   unnestJoin: (a, alias) => `CROSS JOIN UNNEST(${a}) AS ${alias}`,
-  keysRelation: (keys) => `UNNEST([${keys.map((k) => `STRUCT(${stringLiteral(k.station_id, "bigquery")} AS station_id, DATE '${checkedDay(k.day)}' AS day)`).join(", ")}]) AS k`,
+  keysRelation: (keys) => {
+    const structs = keys.map((k) => `STRUCT(${stringLiteral(k.station_id, "bigquery")} AS station_id, DATE '${checkedDay(k.day)}' AS day)`);
+    return `UNNEST([${structs.join(", ")}]) AS k`;
+  },
   date: (d) => `DATE '${checkedDay(d)}'`,
 };
 
@@ -127,14 +134,18 @@ export function recomputeStatements(d: Dialect, request: RecomputeRequest, names
     const keys = request.keys ?? [];
     const out: RecomputeStatements[] = [];
     // Bounded statements: a long backfill touches many keys.
-    for (let i = 0; i < keys.length; i += KEYS_PER_STATEMENT) out.push(sensorStatements(d, a, keys.slice(i, i + KEYS_PER_STATEMENT), names, runId));
+    for (let i = 0; i < keys.length; i += KEYS_PER_STATEMENT) {
+      out.push(sensorStatements(d, a, keys.slice(i, i + KEYS_PER_STATEMENT), names, runId));
+    }
     return out;
   }
   const select = a.type === "jobs_by_location" ? locationSelect(d, a, names) : skillSelect(d, a, names);
   const cols = a.type === "jobs_by_location" ? ["location", "postings"] : ["skill", "postings"];
   return [{
     delete: `DELETE FROM ${names.product} WHERE TRUE`,
-    insert: `INSERT INTO ${names.product} (${[...cols, "_run_id"].map(names.quote).join(", ")}) SELECT ${cols.map(names.quote).join(", ")}, ${runId} FROM (${select}) AS counted`,
+    insert:
+      `INSERT INTO ${names.product} (${[...cols, "_run_id"].map(names.quote).join(", ")})` +
+      ` SELECT ${cols.map(names.quote).join(", ")}, ${runId} FROM (${select}) AS counted`,
   }];
 }
 
@@ -142,13 +153,20 @@ export const KEYS_PER_STATEMENT = 2_000;
 
 type SensorConfig = Extract<AggregateConfig, { type: "sensor_daily_averages" }>;
 
-function sensorStatements(d: Dialect, a: SensorConfig, keys: readonly StationDay[], names: RecomputeNames, runId: string): RecomputeStatements {
+function sensorStatements(
+  d: Dialect,
+  a: SensorConfig,
+  keys: readonly StationDay[],
+  names: RecomputeNames,
+  runId: string,
+): RecomputeStatements {
   const q = names.quote;
   const station = `CAST(h.${q(a.stationField)} AS ${d.text})`;
   const zones = Object.keys(a.stationZones).sort();
   const zone = zones.length === 0
     ? stringLiteral(a.zone, d.name)
-    : `CASE ${station} ${zones.map((s) => `WHEN ${stringLiteral(s, d.name)} THEN ${stringLiteral(a.stationZones[s], d.name)}`).join(" ")} ELSE ${stringLiteral(a.zone, d.name)} END`;
+    : `CASE ${station} ${zones.map((s) => `WHEN ${stringLiteral(s, d.name)} THEN ${stringLiteral(a.stationZones[s], d.name)}`).join(" ")}` +
+      ` ELSE ${stringLiteral(a.zone, d.name)} END`;
   const instant = `h.${q(a.timestampField)}`;
   const metric = (field: string) => `${d.tryCast(`h.${q(field)}`, d.float)}`;
   // A metric is valid when missing (NULL, or '' in a text column) or a finite number >= 0.
@@ -173,7 +191,9 @@ function sensorStatements(d: Dialect, a: SensorConfig, keys: readonly StationDay
   const cols = ["station_id", "day", "co_avg", "pm25_avg", "readings", "_run_id"];
   return {
     delete: `DELETE FROM ${names.product} AS t WHERE ${inKeys("t")}`,
-    insert: `INSERT INTO ${names.product} (${cols.map(q).join(", ")}) SELECT station_id, day, co_avg, pm25_avg, readings, ${runId} FROM (${select}) AS s WHERE ${inKeys("s")}`,
+    insert:
+      `INSERT INTO ${names.product} (${cols.map(q).join(", ")})` +
+      ` SELECT station_id, day, co_avg, pm25_avg, readings, ${runId} FROM (${select}) AS s WHERE ${inKeys("s")}`,
   };
 }
 
