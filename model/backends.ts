@@ -1,6 +1,6 @@
 import type { Row } from "./row";
 import type { DeadLetter } from "./dead-letter";
-import type { FieldType, ServingConfig } from "./source-config";
+import type { AggregateConfig, FieldType, ServingConfig } from "./source-config";
 
 /**
  * One small interface per backend kind; each has a local and a cloud implementation in
@@ -57,10 +57,34 @@ export interface Warehouse {
   mergeHub(table: TableSpec, rows: readonly Row[]): Promise<void>;
   /** Replaces `dataproducts.<table>`: the partitions present in `rows` (or the whole table if unpartitioned). */
   replaceDataProduct(table: TableSpec, rows: readonly Row[]): Promise<void>;
+  /**
+   * Recomputes dataproduct rows from `hub.<hubTable>` (delete + insert of exactly the request's
+   * keys, or of the whole table when it has none), each row stamped with `runId` in `_run_id`.
+   * Returns the rows written. The SQL is `sinks/recompute-sql.ts`.
+   */
+  recomputeDataProduct(request: RecomputeRequest): Promise<number>;
   /** Appends to `lake.<entity>_error_records`. */
   writeErrors(entity: string, letters: readonly DeadLetter[]): Promise<void>;
   query(sql: string): Promise<Row[]>;
   close(): Promise<void>;
+}
+
+/** A (station, local day) key of `dataproducts.sensor_daily_averages`; `day` is `YYYY-MM-DD`. */
+export interface StationDay {
+  station_id: string;
+  day: string;
+}
+
+/** What `Warehouse.recomputeDataProduct` recomputes, and from where. */
+export interface RecomputeRequest {
+  /** The dataproduct table (`_run_id` among its columns). */
+  table: TableSpec;
+  /** The hub table the aggregate reads (`hub.<hubTable>`); its columns are the aggregate's fields. */
+  hubTable: string;
+  aggregate: AggregateConfig;
+  /** `sensor_daily_averages`: the keys to recompute. Absent: the whole table (job counts). */
+  keys?: readonly StationDay[];
+  runId: string;
 }
 
 export type CellValue = string | number | boolean | null | Record<string, unknown> | unknown[];

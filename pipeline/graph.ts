@@ -195,7 +195,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
     rows.apply(writeLake(target, "processed", child.table, runId));
     rows.apply(writeWarehouse(target, "hub", { name: child.table, columns: [{ name: "_index", type: "integer" }, ...tables.lineage], primaryKey: child.primaryKey }));
   }
-  kept.apply(writeWarehouse(target, "hub", tables.hub));
+  const hubReports = kept.apply(writeWarehouse(target, "hub", tables.hub));
 
   const deadLetters: PCollection<DeadLetter>[] = [cleaned.dead, fetchFailures];
   if (entity.serving) {
@@ -209,7 +209,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
       },
     }, { failed: counter(counterName(name, "serving_failed")) }))));
   }
-  deadLetters.push(...aggregateEntity(name, entity, kept, target, runId, fetchFailures));
+  deadLetters.push(...aggregateEntity(name, entity, kept, hubReports, target, runId, fetchFailures));
 
   const allDead = P(deadLetters).apply(withName(`FlattenDeadLetters_${name}`, flatten<DeadLetter>()));
   (allDead as unknown as PCollection<Row>).apply(writeLake(target, "deadletter", name, runId, { dateField: "failed_at" }));

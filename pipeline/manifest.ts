@@ -8,7 +8,7 @@ export const COUNTERS = [
   "pages", "fetched", "parse_failed", "validate_failed", "normalize_failed", "valid", "kept", "duplicates",
   "fetch_failed_pages", "serving_failed", "aggregate_rejected", "optional_dates_nulled", "non_finite_nulled",
   "ignored_pages", "sentinel_nulled", "invalid_nulled", "precision_lost", "dst_overlap_later", "dst_gap_shifted",
-  "dst_gap_rejected", "unprocessable",
+  "dst_gap_rejected", "unprocessable", "dataproduct_keys_withheld",
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
 

@@ -5,7 +5,8 @@ import type { Row } from "../model/row";
 import type { DeadLetter } from "../model/dead-letter";
 import { deadLetter } from "../model/dead-letter";
 import type { FieldType } from "../model/source-config";
-import type { TableSpec, Warehouse } from "../model/backends";
+import type { RecomputeRequest, TableSpec, Warehouse } from "../model/backends";
+import { BIGQUERY, recomputeStatements, stringLiteral } from "./recompute-sql";
 import { ERROR_RECORD_COLUMNS } from "./warehouse-duckdb";
 import { retrying, isNetworkError, isTransient, withTimeout } from "./gcp-retry";
 
@@ -159,6 +160,27 @@ export class BigQueryWarehouse implements Warehouse {
           ` WHEN NOT MATCHED THEN INSERT (${cols.join(", ")}) VALUES (${cols.map((c) => `S.${c}`).join(", ")})`,
       );
     });
+  }
+
+  /**
+   * Recomputes the request's dataproduct rows from the hub (see `recomputeStatements`): per
+   * chunk of keys a DELETE job, then an INSERT ... SELECT job (the emulator has no
+   * multi-statement transactions; a failure between them fails the run, and the next run that
+   * touches those keys recomputes them). Returns the rows now stamped with `request.runId`.
+   * A hub table that does not exist yet: 0 rows, the dataproduct untouched.
+   */
+  async recomputeDataProduct(request: RecomputeRequest): Promise<number> {
+    await this.ensureTable("dataproducts", request.table, []);
+    const hub = this.bq.dataset(this.dataset("hub")).table(request.hubTable);
+    if (!(await this.retry(`get table ${this.dataset("hub")}.${request.hubTable}`, async () => (await hub.exists())[0]))) return 0;
+    const product = this.fq("dataproducts", request.table.name);
+    const statements = recomputeStatements(BIGQUERY, request, { hub: this.fq("hub", request.hubTable), product: product, quote: quote });
+    for (const s of statements) {
+      await this.runDml(s.delete);
+      await this.runDml(s.insert);
+    }
+    const counted = await this.query(`SELECT COUNT(*) AS n FROM ${product} WHERE _run_id = ${stringLiteral(request.runId, "bigquery")}`);
+    return Number(counted[0]?.n ?? 0);
   }
 
   async writeErrors(entity: string, letters: readonly DeadLetter[]): Promise<void> {

@@ -7,7 +7,8 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import type { Row } from "../model/row";
 import type { DeadLetter } from "../model/dead-letter";
 import type { FieldType } from "../model/source-config";
-import type { ColumnSpec, TableSpec, Warehouse } from "../model/backends";
+import type { ColumnSpec, RecomputeRequest, TableSpec, Warehouse } from "../model/backends";
+import { DUCKDB, recomputeStatements } from "./recompute-sql";
 
 /**
  * The warehouse on the local disk: one DuckDB file (`<out>/warehouse.duckdb`) with the schemas
@@ -159,6 +160,33 @@ export class DuckDbWarehouse implements Warehouse {
         }
         await c.run(`INSERT INTO ${target} (${cols.map((x) => ident(x.name)).join(", ")}) SELECT ${cols.map((x) => ident(x.name)).join(", ")} FROM ${typed}`);
       });
+    });
+  }
+
+  /**
+   * Deletes and re-inserts the request's dataproduct rows from the hub in one transaction (see
+   * `recomputeStatements`); creates the dataproduct table if needed. A hub table that does not
+   * exist yet has nothing to compute: 0 rows, the table untouched.
+   */
+  recomputeDataProduct(request: RecomputeRequest): Promise<number> {
+    return this.exclusive(async (c) => {
+      await ensureTable(c, "dataproducts", request.table, []);
+      if ((await tableColumns(c, "hub", request.hubTable)).length === 0) return 0;
+      const names = { hub: this.tableName("hub", request.hubTable), product: this.tableName("dataproducts", request.table.name), quote: ident };
+      const statements = recomputeStatements(DUCKDB, request, names);
+      let written = 0;
+      await c.run("BEGIN TRANSACTION");
+      try {
+        for (const s of statements) {
+          await c.run(s.delete);
+          written += (await c.run(s.insert)).rowsChanged;
+        }
+        await c.run("COMMIT");
+      } catch (e) {
+        await c.run("ROLLBACK").catch(() => undefined);
+        throw new Error(`recompute ${names.product} from ${names.hub}: ${(e as Error).message}`);
+      }
+      return written;
     });
   }
 

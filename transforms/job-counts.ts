@@ -1,5 +1,4 @@
 import { requireForSerialization } from "apache-beam/serialization";
-import { groupBy, withName, type PCollection } from "apache-beam";
 import type { Row } from "../model/row";
 import { canonicalJson } from "./lineage";
 
@@ -89,68 +88,6 @@ export function jobsBySkill(postings: readonly Row[], config: { idField: string;
   const tally = new Map<string, SkillTally>();
   for (const p of dedupePostings(postings, config.idField)) tallySkills(tally, p[config.skillsField]);
   return [...tally.values()].map((t) => ({ skill: displaySpelling(t.spellings), postings: t.postings })).sort(byCountThenName((r: SkillRow) => r.skill));
-}
-
-// ---- Beam ----
-
-/** Postings deduplicated by id (as `dedupePostings`: smallest payload hash wins; id-less postings all kept). */
-export function dedupePostingsById(config: { idField: string; label?: string }) {
-  const idField = config.idField;
-  return withName(config.label ?? "DedupePostings", function dedupePostingsById(input: PCollection<Row>): PCollection<Row> {
-    return input
-      .apply(withName("GroupByPostingId", groupBy(function postingKey(p: Row) {
-        const id = idText(p[idField]);
-        return id === undefined ? "\u0000" + tieKey(p) : "id:" + id;
-      })))
-      .flatMap(withName("PickPosting", function* pickPosting(group: { key: string; value: Iterable<Row> }) {
-        if (group.key.startsWith("\u0000")) { yield* group.value; return; }
-        let best: Row | undefined;
-        for (const p of group.value) if (best === undefined || tieKey(p) < tieKey(best)) best = p;
-        if (best !== undefined) yield best;
-      }));
-  });
-}
-
-/** `dataproducts.jobs_by_location` rows (see `jobsByLocation`). */
-export function countJobsByLocation(config: { idField: string; locationField: string; label?: string }) {
-  const idField = config.idField;
-  const locationField = config.locationField;
-  return withName(config.label ?? "CountJobsByLocation", function countJobsByLocation(input: PCollection<Row>): PCollection<LocationRow> {
-    return input
-      .apply(dedupePostingsById({ idField: idField }))
-      .flatMap(withName("SplitCities", function splitCities(p: Row) { return splitLocations(p[locationField]); }))
-      .apply(withName("GroupByCity", groupBy(function city(c: string) { return c; })))
-      .map(withName("CountCity", function countCity(group: { key: string; value: Iterable<string> }): LocationRow {
-        let n = 0;
-        for (const _ of group.value) n++;
-        return { location: group.key, postings: n };
-      }));
-  });
-}
-
-/** `dataproducts.jobs_by_skill` rows (see `jobsBySkill`). */
-export function countJobsBySkill(config: { idField: string; skillsField: string; label?: string }) {
-  const idField = config.idField;
-  const skillsField = config.skillsField;
-  return withName(config.label ?? "CountJobsBySkill", function countJobsBySkill(input: PCollection<Row>): PCollection<SkillRow> {
-    return input
-      .apply(dedupePostingsById({ idField: idField }))
-      .flatMap(withName("TallyPostingSkills", function* tallyPostingSkills(p: Row) {
-        const tally = new Map<string, SkillTally>();
-        tallySkills(tally, p[skillsField]);
-        for (const e of tally) yield { key: e[0], spellings: e[1].spellings };
-      }))
-      .apply(withName("GroupBySkill", groupBy(function skillKey(s: { key: string }) { return s.key; })))
-      .map(withName("CountSkill", function countSkill(group: { key: string; value: Iterable<{ spellings: Record<string, number> }> }): SkillRow {
-        const spellings: Record<string, number> = {};
-        let n = 0;
-        for (const one of group.value) {
-          n++;
-          for (const s of Object.keys(one.spellings)) spellings[s] = (spellings[s] ?? 0) + one.spellings[s];
-        }
-        return { skill: displaySpelling(spellings), postings: n };
-      }));
-  });
 }
 
 // DoFns call these by reference: Beam ships the module name, not the code (top-level functions

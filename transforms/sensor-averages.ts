@@ -1,6 +1,4 @@
-import Long = require("long");
-import { P, assignTimestamps, fixedWindows, flatten, globalWindows, groupBy, parDo, windowInto, withName, type PCollection } from "apache-beam";
-import { counter, type Counter } from "apache-beam/transforms/pardo";
+import * as luxon from "luxon";
 import { requireForSerialization } from "apache-beam/serialization";
 import type { Row, Outcome } from "../model/row";
 import { ok, failed } from "../model/row";
@@ -8,9 +6,6 @@ import type { AggregateConfig } from "../model/source-config";
 import { compileDateParser, zoneOffsets } from "./dates";
 import { payloadHash } from "./lineage";
 import { describe } from "./validation";
-import { routeTagged, tag, type Rejected } from "./dead-letters";
-
-requireForSerialization("long", Long);
 
 export type SensorAveragesConfig = Extract<AggregateConfig, { type: "sensor_daily_averages" }>;
 
@@ -30,7 +25,7 @@ export interface KeyedReading {
   station: string;
   /** UTC instant of the reading. */
   utcMs: number;
-  /** The instant shifted by the station's offset: ms whose UTC calendar day is the local day. */
+  /** The instant shifted by the station's offset: ms whose UTC calendar day is the local day (gives `day`). */
   localMs: number;
   day: string;
   hash: string;
@@ -61,8 +56,7 @@ export function compileReadingKeyer(config: SensorAveragesConfig): (reading: Row
     if (rawStation === undefined || rawStation === null || rawStation === "") return failed(`missing required field "${config.stationField}"`);
     if (typeof rawStation !== "string" && typeof rawStation !== "number") return failed(`field "${config.stationField}": expected string, got ${describe(rawStation)}`);
     const station = String(rawStation);
-    const zone = config.stationZones[station] ?? config.zone;
-    const p = forZone(zone);
+    const p = forZone(stationZone(config, station));
     const rawTs = reading[config.timestampField];
     if (rawTs === undefined || rawTs === null || rawTs === "") return failed(`missing required field "${config.timestampField}"`);
     const ts = p.parse(rawTs);
@@ -78,6 +72,21 @@ export function compileReadingKeyer(config: SensorAveragesConfig): (reading: Row
       reading: reading,
     });
   };
+}
+
+/** The zone a station's local days are counted in: `stationZones[station]`, else `zone` (IANA names). */
+export function stationZone(config: SensorAveragesConfig, station: string): string {
+  return config.stationZones[station] ?? config.zone;
+}
+
+/**
+ * The UTC instants `[startMs, endMs)` (ms) of local calendar day `day` (`YYYY-MM-DD`) in `zone`:
+ * 23 or 25 hours on DST-change days (luxon's tz rules, as `zoneOffsets`).
+ */
+export function localDayBounds(day: string, zone: string): { startMs: number; endMs: number } {
+  const start = luxon.DateTime.fromISO(day, { zone: zone }).startOf("day");
+  if (!start.isValid) throw new Error(`localDayBounds: ${JSON.stringify(day)} in ${zone}: ${start.invalidExplanation ?? start.invalidReason}`);
+  return { startMs: start.toMillis(), endMs: start.plus({ days: 1 }).toMillis() };
 }
 
 /** CO and PM2.5: a number >= 0 (numeric strings accepted) or missing (`null`); anything else rejects the reading. */
@@ -165,66 +174,6 @@ export function dailyAverages(readings: readonly Row[], config: SensorAveragesCo
   return { rows: rows, rejected: rejected, duplicates: duplicates };
 }
 
-// ---- Beam ----
-
-export type SensorAverageCollections = { rows: PCollection<SensorDailyAverage>; failed: PCollection<Rejected> };
-
-/**
- * `dataproducts.sensor_daily_averages` in event time.
- *
- * Steps:
- *  1. KeyReadings: station + instant + local day per reading (bad station/time -> failed).
- *  2. DedupeReadings: group by (station, instant), keep the smallest payload hash (counter `duplicate_readings`).
- *  3. CheckReadingValues: negative or non-numeric CO/PM2.5 -> failed.
- *  4. AssignLocalTimestamps: each reading's timestamp is its instant *shifted by the station's UTC
- *     offset* (`localMs`). Fixed windows are aligned on UTC midnight; shifted this way a window
- *     [00:00Z, 24:00Z) holds exactly one local calendar day, DST days (23 h / 25 h) included,
- *     for every station's zone at once. The shifted value is only a window key, never output.
- *  5. WindowIntoLocalDays: `fixedWindows(86400)`.
- *  6. GroupByStation + AverageStationDay: one row per station per window (= local day).
- *  7. RewindowGlobal: back to the global window so downstream steps group as usual.
- * Failed readings carry stage `aggregate`.
- */
-export function averageSensorDays(config: SensorAveragesConfig & { label?: string }) {
-  const plain: SensorAveragesConfig = JSON.parse(JSON.stringify({
-    type: config.type, stationField: config.stationField, timestampField: config.timestampField, zone: config.zone,
-    stationZones: config.stationZones, coField: config.coField, pm25Field: config.pm25Field,
-  }));
-  type KeyerState = { key?: (reading: Row) => Outcome<KeyedReading> };
-  return withName(config.label ?? "AverageSensorDays", function averageSensorDays(input: PCollection<Row>): SensorAverageCollections {
-    const keyed = input
-      .apply(withName("KeyReadings", parDo({
-        startBundle: function (this: KeyerState) { this.key = compileReadingKeyer(plain); },
-        process: function* (this: KeyerState, reading: Row) {
-          if (this.key === undefined) this.key = compileReadingKeyer(plain);
-          yield tag(this.key(reading), "aggregate", reading);
-        },
-      })))
-      .apply(routeTagged<KeyedReading>("RouteKeyed"));
-    const checked = keyed.ok
-      .apply(withName("GroupByStationInstant", groupBy(function stationInstant(r: KeyedReading) { return r.station + "\u0000" + r.utcMs; })))
-      .apply(withName("DedupeReadings", parDo({
-        process: function* (group: { key: string; value: Iterable<KeyedReading> }, ctx: { duplicates: Counter }) {
-          const first = firstByHash(group.value);
-          if (first.duplicates > 0) ctx.duplicates.increment(first.duplicates);
-          yield tag(checkReadingValues(first.kept, plain), "aggregate", first.kept.reading);
-        },
-      }, { duplicates: counter("duplicate_readings") })))
-      .apply(routeTagged<CheckedReading>("RouteChecked"));
-    const rows = checked.ok
-      .apply(withName("AssignLocalTimestamps", assignTimestamps(function localInstant(r: CheckedReading) { return Long.fromNumber(r.localMs); })))
-      .apply(withName("WindowIntoLocalDays", windowInto(fixedWindows(86400))))
-      .apply(withName("GroupByStation", groupBy(function stationOf(r: CheckedReading) { return r.station; })))
-      .map(withName("AverageStationDay", function averageStationDay(group: { key: string; value: Iterable<CheckedReading> }) {
-        const readings = [...group.value];
-        return averageDay(group.key, readings[0].day, readings);
-      }))
-      .apply(withName("RewindowGlobal", windowInto(globalWindows())));
-    const failed = P([keyed.failed, checked.failed]).apply(withName("CollectRejectedReadings", flatten<Rejected>()));
-    return { rows: rows, failed: failed };
-  });
-}
-
 // DoFns call these by reference: Beam ships the module name, not the code (top-level functions
 // holding arrow functions do not survive the closure serializer), and a worker requires the module.
-requireForSerialization("api2lake/dist/transforms/sensor-averages", { compileReadingKeyer: compileReadingKeyer, checkReadingValues: checkReadingValues, firstByHash: firstByHash, averageDay: averageDay, dailyAverages: dailyAverages, metric: metric, mean: mean });
+requireForSerialization("api2lake/dist/transforms/sensor-averages", { stationZone: stationZone, localDayBounds: localDayBounds, compileReadingKeyer: compileReadingKeyer, checkReadingValues: checkReadingValues, firstByHash: firstByHash, averageDay: averageDay, dailyAverages: dailyAverages, metric: metric, mean: mean });

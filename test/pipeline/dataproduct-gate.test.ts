@@ -39,9 +39,43 @@ test("a run whose pages kept failing fails and leaves the dataproducts as the la
     assert.equal(partial.status, "failed");
     assert.ok(partial.entities.readings.fetch_failed_pages > 0);
     assert.ok(partial.errors.some((e) => /kept failing/.test(e)));
-    assert.equal(partial.dataproducts.sensor_daily_averages ?? 0, 0);
+    // The failed request names its station (path parameter station_id): only that station's
+    // days are withheld; the other station's three days are recomputed from the hub.
+    assert.equal(partial.dataproducts.sensor_daily_averages, 3);
   } finally {
     api.setFaults([]);
   }
-  assert.equal(await averages(out), complete, "a partial read replaced the daily averages");
+  const after = JSON.parse(await averages(out)) as Record<string, unknown>[];
+  const withoutRun = (rows: Record<string, unknown>[]) => rows.map((r) => ({ ...r, _run_id: undefined }));
+  assert.deepEqual(withoutRun(after), withoutRun(JSON.parse(complete)), "a partial read changed the daily averages");
+  assert.deepEqual(after.map((r) => [r.station_id, r._run_id === JSON.parse(complete)[0]._run_id ? "first run" : "second run"]).sort(), [
+    ["283164601", "first run"], ["283164601", "first run"], ["283164601", "first run"],
+    ["283181971", "second run"], ["283181971", "second run"], ["283181971", "second run"],
+  ]);
+});
+
+test("a failed slice withholds only the station's local days it overlaps; the rest is recomputed and the run fails", async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-gate-slice-"));
+  const preset = loadPreset("airquality");
+  const readings = { ...preset.entities.readings, slices: { startParam: "from", endParam: "to", step: "P1D", format: "iso" as const } };
+  const source = { ...preset, entities: { ...preset.entities, readings: readings } };
+  // The Rome station's first request is answered, every later one fails: one of its two daily
+  // slices lands, the other fails. Either way exactly one Rome day (2024-01-02, 00:00 local at
+  // 23:00Z) is in both, so it is withheld; the Abidjan station's two days are recomputed.
+  api.setFaults([{ path: "/v3/getStationHourlyAvg/283164601", kind: "status", status: 500, afterRequests: 1 }]);
+  try {
+    const m = await executeRun({ sources: [source], entities: "ALL", from: "2024-01-01T00:00:00Z", to: "2024-01-03T00:00:00Z", options: { out: out, runner: "direct", maxWorkers: "1" } });
+    assert.equal(m.status, "failed");
+    assert.equal(m.entities.readings.fetch_failed_pages, 1);
+    assert.equal(m.entities.readings.dataproduct_keys_withheld, 1);
+    assert.equal(m.dataproducts.sensor_daily_averages, 3);
+  } finally {
+    api.setFaults([]);
+  }
+  const rows = JSON.parse(await averages(out)) as Record<string, unknown>[];
+  const keys = rows.map((r) => `${r.station_id} ${r.day}`);
+  assert.deepEqual(keys.filter((k) => k.startsWith("283181971")), ["283181971 2024-01-01", "283181971 2024-01-02"]);
+  const rome = keys.filter((k) => k.startsWith("283164601"));
+  assert.equal(rome.length, 1);
+  assert.ok(["283164601 2024-01-01", "283164601 2024-01-03"].includes(rome[0]), rome[0]);
 });

@@ -10,11 +10,8 @@ import { normalizePhones } from "../../transforms/phones";
 import { normalizeDates } from "../../transforms/dates";
 import { dedupeLatest } from "../../transforms/dedupe";
 import { toDeadLetters, type Rejected } from "../../transforms/dead-letters";
-import { averageSensorDays, dailyAverages } from "../../transforms/sensor-averages";
-import { countJobsByLocation, countJobsBySkill, jobsByLocation, jobsBySkill } from "../../transforms/job-counts";
 import type { Row } from "../../model/row";
 import type { DeadLetter } from "../../model/dead-letter";
-import { sensorConfig, readings } from "./sensor-fixtures";
 
 /** Data enters through impulse + a generator (never beam.create); `items` is captured as JSON data. */
 function source<T>(root: Root, items: T[], label = "GenerateItems"): PCollection<T> {
@@ -60,47 +57,4 @@ test("cleaning chain on the direct runner: lineage, names, flatten, validate, ph
   ]));
   const garbage = letters.find((l) => l.error.startsWith("field"));
   assert.equal(JSON.parse(garbage!.payload).phone_e164, null);
-});
-
-test("sensor daily averages in event time equal the pure function", async () => {
-  const out = await runCollecting((root) => {
-    const r = source(root, readings as Row[]).apply(averageSensorDays(sensorConfig));
-    return { rows: r.rows, failed: r.failed };
-  });
-  const pure = dailyAverages(readings, sensorConfig);
-  assert.deepEqual(byJson(out.rows), byJson(pure.rows));
-  assert.deepEqual((out.failed as Rejected[]).map((f) => f.reason).sort(), pure.rejected.map((f) => f.reason).sort());
-  assert.ok((out.failed as Rejected[]).every((f) => f.stage === "aggregate"));
-});
-
-test("sensor days align to local midnight across DST (New York, 25-hour day)", async () => {
-  const nyReadings: Row[] = [];
-  // every hour of 2024-11-03 in New York (25 hours) plus the hours either side
-  for (let h = -2; h < 28; h++) {
-    const ms = Date.UTC(2024, 10, 3, 4 + h, 0, 0); // 00:00 EDT = 04:00Z
-    nyReadings.push({ station_id: "NY1", timestamp: new Date(ms).toISOString(), CO: 1, "PM2.5": 2, _payload_hash: String(h).padStart(3, "0") });
-  }
-  const out = await runCollecting((root) => ({ rows: source(root, nyReadings).apply(averageSensorDays(sensorConfig)).rows }));
-  assert.deepEqual(byJson(out.rows), byJson(dailyAverages(nyReadings, sensorConfig).rows));
-  assert.deepEqual(byJson((out.rows as Row[]).map((r) => [r.day, r.readings])), byJson([["2024-11-02", 2], ["2024-11-03", 25], ["2024-11-04", 3]]));
-});
-
-test("job counts on the direct runner equal the pure functions", async () => {
-  const postings: Row[] = [
-    { id: "1", location: "Bangalore/Bengaluru", skills: "Python| SQL ,python" },
-    { id: "1", location: "Bangalore/Bengaluru", skills: "Python| SQL ,python" },
-    { id: "2", location: " Mumbai , Pune, Mumbai", skills: "sql|Java||" },
-    { id: "3", location: "Pune", skills: "python , JAVA" },
-    { location: "Pune", skills: "Go" },
-    { location: "Pune", skills: "Go" },
-  ];
-  const out = await runCollecting((root) => {
-    const p = source(root, postings);
-    return {
-      locations: p.apply(countJobsByLocation({ idField: "id", locationField: "location" })),
-      skills: p.apply(countJobsBySkill({ idField: "id", skillsField: "skills" })),
-    };
-  });
-  assert.deepEqual(byJson(out.locations), byJson(jobsByLocation(postings, { idField: "id", locationField: "location" })));
-  assert.deepEqual(byJson(out.skills), byJson(jobsBySkill(postings, { idField: "id", skillsField: "skills" })));
 });

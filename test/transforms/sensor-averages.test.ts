@@ -24,3 +24,13 @@ test("order of readings does not change the result", () => {
   const b = dailyAverages([...readings].reverse(), sensorConfig);
   assert.deepEqual(b.rows, a.rows);
 });
+
+test("local days align to local midnight across DST (New York, 25-hour day)", () => {
+  const nyReadings = [];
+  // every hour of 2024-11-03 in New York (25 hours) plus the hours either side
+  for (let h = -2; h < 28; h++) {
+    const ms = Date.UTC(2024, 10, 3, 4 + h, 0, 0); // 00:00 EDT = 04:00Z
+    nyReadings.push({ station_id: "NY1", timestamp: new Date(ms).toISOString(), CO: 1, "PM2.5": 2, _payload_hash: String(h).padStart(3, "0") });
+  }
+  assert.deepEqual(dailyAverages(nyReadings, sensorConfig).rows.map((r) => [r.day, r.readings]), [["2024-11-02", 2], ["2024-11-03", 25], ["2024-11-04", 3]]);
+});

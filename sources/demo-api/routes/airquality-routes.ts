@@ -1,6 +1,44 @@
 /** Air-quality routes (AirQino-shaped): single page, header + data. */
-import { airQualityReadings, airQualityStation, stationIndexOf } from "../datasets/airquality";
+import * as luxon from "luxon";
+import { AIRQUALITY_START_MS, airQualityDuplicated, airQualityReading, airQualityReadings, airQualityStation, stationIndexOf, type Reading } from "../datasets/airquality";
 import { HttpError, ok, range, type Route } from "./route";
+
+/** The zone of a station's wall-clock timestamps: 283164601 is in Italy, the others in Abidjan (as the preset declares). */
+export function stationZoneOf(id: string): string {
+  return id === "283164601" ? "Europe/Rome" : "Africa/Abidjan";
+}
+
+/** An instant query parameter (ISO timestamp or `YYYY-MM-DD` = UTC midnight), or undefined when absent; 400 when not a date. */
+function instantParam(query: URLSearchParams, name: string): number | undefined {
+  const raw = query.get(name);
+  if (raw === null || raw === "") return undefined;
+  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(raw) ? raw + "T00:00:00Z" : raw);
+  if (Number.isNaN(ms)) throw new HttpError(400, `${name} must be an ISO date or timestamp, got ${JSON.stringify(raw)}`);
+  return ms;
+}
+
+/** No zone is more than 14 hours from UTC: a wall-clock window this much wider holds every reading of an instant window. */
+const ZONE_MARGIN_MS = 15 * 3_600_000;
+
+/**
+ * Readings of a station (as `airQualityReadings`), restricted by optional `from` (inclusive) and
+ * `to` (exclusive) instants to those whose wall-clock time, read in the station's zone (luxon; a
+ * time in a DST gap moves forward), falls inside. Only the hours near the window are generated.
+ */
+function readingsBetween(seed: number, index: number, days: number, zone: string, from: number | undefined, to: number | undefined): Reading[] {
+  if (from === undefined && to === undefined) return airQualityReadings(seed, index, days);
+  const first = Math.max(0, Math.floor(((from ?? AIRQUALITY_START_MS) - ZONE_MARGIN_MS - AIRQUALITY_START_MS) / 3_600_000));
+  const last = Math.min(days * 24, Math.ceil(((to ?? Infinity) + ZONE_MARGIN_MS - AIRQUALITY_START_MS) / 3_600_000));
+  const rows: Reading[] = [];
+  for (let h = first; h < last; h++) {
+    const row = airQualityReading(seed, index, h);
+    const ms = luxon.DateTime.fromSQL(row.timestamp, { zone: zone }).toMillis();
+    if ((from !== undefined && ms < from) || (to !== undefined && ms >= to)) continue;
+    rows.push(row);
+    if (airQualityDuplicated(seed, index, h)) rows.push(Object.assign({}, row));
+  }
+  return rows;
+}
 
 export const airQualityRoutes: Route[] = [
   {
@@ -12,7 +50,10 @@ export const airQualityRoutes: Route[] = [
     handler: (ctx) => {
       const index = stationIndexOf(ctx.params[0], ctx.sizes.stations);
       if (index < 0) throw new HttpError(404, `station ${JSON.stringify(ctx.params[0])} not found`);
-      return ok({ header: airQualityStation(ctx.seed, index), data: ctx.emptyPage ? [] : airQualityReadings(ctx.seed, index, ctx.sizes.readingsDays) });
+      const from = instantParam(ctx.query, "from");
+      const to = instantParam(ctx.query, "to");
+      const readings = ctx.emptyPage ? [] : readingsBetween(ctx.seed, index, ctx.sizes.readingsDays, stationZoneOf(ctx.params[0]), from, to);
+      return ok({ header: airQualityStation(ctx.seed, index), data: readings });
     },
   },
 ];
