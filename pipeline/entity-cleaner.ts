@@ -7,6 +7,7 @@ import type { EntityConfig } from "../model/source-config";
 import { withLineage } from "../transforms/lineage";
 import { flattenRecord } from "../transforms/flatten";
 import { createRenamer, sanitizeName } from "../transforms/names";
+import { compileConformer, type SchemaPlan } from "../transforms/schema-contract";
 import { validateRow } from "../transforms/validation";
 import { compileDates } from "../transforms/dates";
 import { applyPhones } from "../transforms/phones";
@@ -30,8 +31,11 @@ export type Cleaned =
       datesNulled: number;
       /** Original -> column names first seen with this record's key set (published in the manifest). */
       newNames?: Record<string, string>;
+      /** Values the run's schema moved to variant columns / discarded (`schema.typeChanges`, `schema.newColumns`). */
+      schemaVariants?: number;
+      schemaDiscarded?: number;
     }
-  | { ok: false; raw: Row | undefined; stage: Stage; reason: string; payload: unknown };
+  | { ok: false; raw: Row | undefined; stage: Stage; reason: string; payload: unknown; schemaRefused?: boolean };
 
 export interface EntityCleaner {
   clean(record: unknown, origin: RecordOrigin): Cleaned;
@@ -44,7 +48,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
  * names, validation, dates, phones. Compiled once per worker; each step is a pure function
  * from transforms/, so the chain is one pass per record with no per-step Beam overhead.
  */
-export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordBytes: number }): EntityCleaner {
+export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordBytes: number; schema?: SchemaPlan }): EntityCleaner {
   let newNames: Record<string, string> | undefined;
   const dates = compileDates(entity.dates);
   const dateCounters: Record<string, number> = {};
@@ -52,6 +56,9 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
   const rename = createRenamer((mapping) => {
     newNames = Object.assign(newNames ?? {}, mapping);
   });
+  // With the run's schema plan, every source path lands in its fixed column (see planSchema);
+  // without one (unit use), names are decided per key set.
+  const conform = options.schema ? compileConformer(options.schema, entity.explode) : undefined;
 
   const clean = (record: unknown, origin: RecordOrigin): Cleaned => {
     newNames = undefined;
@@ -65,7 +72,16 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
       return { ok: false, raw: raw, stage: "validate", reason: `record is ${bytes} bytes, over the ${options.maxRecordBytes}-byte limit`, payload: record };
     }
     const flat = flattenRecord(raw, { explode: entity.explode, parentKey: parentKeyOf(raw, entity.primaryKey) });
-    const named = rename(flat.row);
+    let named: Row;
+    let schemaVariants = 0;
+    let schemaDiscarded = 0;
+    if (conform) {
+      const conformed = conform(raw);
+      if (!conformed.ok) return { ok: false, raw: raw, stage: "validate", reason: conformed.reason, payload: record, schemaRefused: true };
+      named = conformed.value.row;
+      schemaVariants = conformed.value.variantValues;
+      schemaDiscarded = conformed.value.discardedValues;
+    } else named = rename(flat.row);
     const valid = validateRow(named, entity.fields, { maxRecordBytes: options.maxRecordBytes, bytes: bytes });
     if (!valid.ok) return { ok: false, raw: raw, stage: "validate", reason: valid.reason, payload: record };
     // Dedupe groups on the primary key: a record without one would silently collapse with others.
@@ -78,7 +94,7 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     const children: Record<string, Row[]> = {};
     const lineage = pick(raw, LINEAGE_COLUMNS);
     for (const name of Object.keys(flat.children)) children[sanitizeName(name)] = flat.children[name].map((child) => Object.assign(rename(child), lineage));
-    return { ok: true, raw: raw, row: row, children: children, datesNulled: totalOf(dateCounters) - nulledBefore, newNames: newNames };
+    return { ok: true, raw: raw, row: row, children: children, datesNulled: totalOf(dateCounters) - nulledBefore, newNames: newNames, schemaVariants: schemaVariants, schemaDiscarded: schemaDiscarded };
   };
 
   return { clean: clean };
