@@ -188,7 +188,11 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
     rows.apply(writeWarehouse(target, "hub", { name: child.table, columns: [{ name: "_index", type: "integer" }, ...tables.lineage], primaryKey: child.primaryKey }));
   }
   // Undeclared columns get the types the run's schema gave them (declared ones are in tables.hub).
-  const hubColumns = schemaPlan.plan.map((p: SchemaPlan) => schemaColumnSpecs(p));
+  const hubColumns = schemaPlan.plan.apply(withName(`HubColumns_${name}`, parDo({
+    process: function* (p: SchemaPlan) {
+      yield schemaColumnSpecs(p);
+    },
+  })));
   kept.apply(writeWarehouse(target, "hub", tables.hub, { columns: singletonSideInput(hubColumns, schemaColumnSpecs(schemaPlan.fallback)) }));
 
   const deadLetters: PCollection<DeadLetter>[] = [cleaned.dead, fetchFailures];
