@@ -1,4 +1,4 @@
-import { parDo, split, groupBy, withName, counter, flatten, P, singletonSideInput, windowParam, timestampParam, paneInfoParam, type PCollection, type Root } from "apache-beam";
+import { parDo, split, groupBy, withName, counter, flatten, P, windowParam, timestampParam, paneInfoParam, type PCollection, type Root } from "apache-beam";
 import type { Instant, PaneInfo, Window, WindowedValue } from "apache-beam/values";
 import type { EntitySchema } from "../model/entity-schema";
 import type { Row } from "../model/row";
@@ -18,6 +18,7 @@ import "./worker-modules";
 import { aggregateEntity } from "./aggregates";
 import { entityTables } from "./tables";
 import { recordSchemaPlan } from "./schema-state";
+import { singletonSide } from "./side-input";
 import { writeLake, writeWarehouse, writeErrors, writeServing, type SinkReport } from "../sinks/beam-sinks";
 
 export interface EntityRun {
@@ -140,7 +141,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
       schemaRefused: counter(counterName(name, "schema_rows_refused")),
       schemaDiscarded: counter(counterName(name, "schema_values_discarded")),
       schemaVariants: counter(counterName(name, "schema_variant_values")),
-      schema: singletonSideInput(schemaPlan.plan, schemaPlan.fallback),
+      schema: singletonSide(schemaPlan.plan, schemaPlan.fallback),
     })))
     .apply(withName(`SplitCleaned_${name}`, split<{ raw: Row; clean: CleanRecord; dead: DeadLetter }>(["raw", "clean", "dead"])));
 
@@ -193,7 +194,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
       yield schemaColumnSpecs(p);
     },
   })));
-  kept.apply(writeWarehouse(target, "hub", tables.hub, { columns: singletonSideInput(hubColumns, schemaColumnSpecs(schemaPlan.fallback)) }));
+  kept.apply(writeWarehouse(target, "hub", tables.hub, { columns: singletonSide(hubColumns, schemaColumnSpecs(schemaPlan.fallback)) }));
 
   const deadLetters: PCollection<DeadLetter>[] = [cleaned.dead, fetchFailures];
   if (entity.serving) {

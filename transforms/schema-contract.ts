@@ -83,7 +83,10 @@ function declaredTypes(entity: EntityConfig): Record<string, FieldType> {
 export function planSchema(persisted: EntitySchema | undefined, observed: PathObservations, entity: EntityConfig, ids: { source: string; entity: string; runId: string }): SchemaPlan {
   const contract = entity.schema;
   const declared = declaredTypes(entity);
-  const columns: SchemaColumn[] = (persisted?.columns ?? []).map((c) => ({ ...c, variants: { ...c.variants } }));
+  // A column declared since an earlier run inferred it takes the declared type.
+  const columns: SchemaColumn[] = (persisted?.columns ?? []).map((c) => (c.column in declared
+    ? { ...c, type: declared[c.column], declared: true, variants: { ...c.variants } }
+    : { ...c, variants: { ...c.variants } }));
   const collisions: SchemaCollision[] = (persisted?.collisions ?? []).map((c) => ({ ...c }));
   const byPath = new Map(columns.map((c) => [c.path, c] as [string, SchemaColumn]));
   const owner = new Map<string, string>();
@@ -103,9 +106,9 @@ export function planSchema(persisted: EntitySchema | undefined, observed: PathOb
     // Already-clean names first, so `column_name` keeps its name whatever other paths want it.
     for (const p of fresh) if ((isReservedName(p) || sanitizeName(p) === p) && !used.has(p)) named.set(p, claim(p, used));
     for (const p of fresh) if (!named.has(p)) named.set(p, claim(wanted(p), used));
+    for (const p of fresh) owner.set(named.get(p) as string, p);
     for (const p of fresh) {
       const column = named.get(p) as string;
-      owner.set(column, p);
       const type = declared[column] ?? widenTypes(typesOf(observed[p])) ?? "string";
       const entry: SchemaColumn = { path: p, column: column, type: type, declared: column in declared, variants: {}, added_by: ids.runId };
       columns.push(entry);

@@ -7,6 +7,7 @@ import { sourceSchema } from "../../model/source-config";
 import { executeRun } from "../../pipeline/run";
 import { openWarehouse } from "../../sinks/open-backends";
 import { schemaStatePath } from "../../pipeline/schema-state";
+import { schemaCommand } from "../../pipeline/schema-command";
 import type { RunManifest } from "../../pipeline/manifest";
 import { startServer, json, type LocalServer } from "../rest/helpers";
 
@@ -116,4 +117,35 @@ test("a type change: evolve lands it in a variant column; freeze dead-letters; d
   const nulled = await run(discard, [{ id: 2, a: "many" }], { typeChanges: "discard_value" });
   assert.equal(nulled.entities.things.schema_values_discarded, 1);
   assert.deepEqual(await hub(discard, "id, a"), [{ id: 1, a: 1 }, { id: 2, a: null }]);
+});
+
+test("api2lake schema <entity> prints the persisted paths, columns, types, variants and collisions", async () => {
+  const out = tmp();
+  await run(out, [{ id: 1, columnName: "x1", column_name: "y1", n: 1 }]);
+  await run(out, [{ id: 2, n: "many" }]);
+  const config = path.join(out, "t.yaml");
+  fs.writeFileSync(config, `name: t\nbaseUrl: ${server.url}\nentities:\n  things: { path: /things, primaryKey: [id] }\n`);
+  const printed: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => void printed.push(args.join(" "));
+  let code: number;
+  try {
+    code = await schemaCommand({ config: config, out: out, sink: "local" }, ["things"]);
+  } finally {
+    console.log = log;
+  }
+  assert.equal(code, 0);
+  const lines = printed.join("\n").split("\n");
+  assert.match(lines[0], /^t\.things: 4 paths, updated \d{4}-\d{2}-\d{2}T[\d:.]+Z; contract newColumns: evolve, typeChanges: evolve$/);
+  assert.deepEqual(lines.slice(2), [
+    "path         column         type     from      variants",
+    "columnName   column_name_2  string   inferred",
+    "column_name  column_name    string   inferred",
+    "id           id             integer  inferred",
+    "n            n              integer  inferred  string -> n__v_string",
+    "",
+    "collisions:",
+    "  columnName wanted column_name (held by column_name) -> column_name_2",
+  ]);
+  assert.equal(await schemaCommand({ config: config, out: tmp(), sink: "local" }, ["things"]), 1, "no schema before a first run");
 });

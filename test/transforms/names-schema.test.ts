@@ -139,3 +139,13 @@ test("typeChanges: evolve lands the value in <column>__v_<type>; freeze refuses;
   const discard = land(next, first, entity({ schema: { typeChanges: "discard_value" } }));
   assert.deepEqual(discard.rows[0], { ok: true, value: { row: { id: 2, a: null, s: "5", f: 7 }, variantValues: 0, discardedValues: 1 } });
 });
+
+test("collisions name the path holding the wanted column; a column declared later takes its declared type", () => {
+  const plan = planOf([{ id: 1, "Total Amount": 1, total_amount: 2, "nested": { a_b: 1, a: { b: 2 } } }]);
+  assert.deepEqual(plan.schema.collisions, [
+    { path: "Total Amount", wanted: "total_amount", column: "total_amount_2", taken_by: "total_amount" },
+    { path: "nested.a_b", wanted: "nested_a_b", column: "nested_a_b_2", taken_by: "nested.a.b" },
+  ]);
+  const declared = planOf([{ id: 2, total_amount: 3 }], plan.schema, entity({ fields: { id: { type: "integer" }, total_amount: { type: "number" } } }));
+  assert.deepEqual(declared.schema.columns.find((c) => c.path === "total_amount"), { path: "total_amount", column: "total_amount", type: "number", declared: true, variants: {}, added_by: "r1" });
+});
