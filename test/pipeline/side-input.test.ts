@@ -18,7 +18,9 @@ function payloadSizes(side: typeof singletonSide, n: number): number[] {
     }, { plan: side(plan, { columns: [] }) })));
   }
   const transforms = root.pipeline.getProto().components!.transforms;
-  return Object.keys(transforms).filter((k) => k.includes("Step")).sort().map((k) => transforms[k].spec?.payload?.length ?? 0);
+  const steps = Object.values(transforms).filter((t) => /^Step\d+$/.test(t.uniqueName)).sort((a, b) => (a.uniqueName < b.uniqueName ? -1 : 1));
+  assert.equal(steps.length, n);
+  return steps.map((t) => t.spec?.payload?.length ?? 0);
 }
 
 test("a DoFn reading a singletonSide input does not carry the pipeline in its payload", () => {
