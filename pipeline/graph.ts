@@ -10,8 +10,7 @@ import type { RestRecord, PageSummary } from "../sources/rest/work-item";
 import { readMessages, type InboundMessage } from "../sources/messages";
 import type { Slice, DateRange } from "../sources/rest/slices";
 import { keyOf, pickLatest } from "../transforms/dedupe";
-import { createRenamer } from "../transforms/names";
-import { observeRecord, mergeObservations, planSchema, schemaColumnSpecs, type PathObservations, type SchemaPlan } from "../transforms/schema-contract";
+import { observeRecord, mergeObservations, planSchema, schemaColumnSpecs, compileLakeRenamer, type PathObservations, type SchemaPlan } from "../transforms/schema-contract";
 import { compileEntityCleaner, childTables } from "./entity-cleaner";
 import { counterName } from "./manifest";
 import "./worker-modules";
@@ -148,13 +147,11 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
   cleaned.raw.apply(writeLake(target, "raw", name, runId));
   cleaned.raw
     .apply(withName(`SanitizeLakeColumns_${name}`, parDo({
-      startBundle: function (this: { rename?: (row: Row) => Row }) {
-        this.rename = createRenamer();
-      },
-      process: function* (this: { rename: (row: Row) => Row }, row: Row) {
+      process: function* (this: { rename?: (row: Row) => Row }, row: Row, ctx: { schema: { lookup: () => SchemaPlan } }) {
+        if (this.rename === undefined) this.rename = compileLakeRenamer(ctx.schema.lookup());
         yield jsonNested(this.rename(row));
       },
-    })))
+    }, { schema: singletonSide(schemaPlan.plan, schemaPlan.fallback) })))
     .apply(writeWarehouse(target, "lake", tables.lake));
 
   const latest = cleaned.clean

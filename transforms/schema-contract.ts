@@ -193,6 +193,35 @@ export function compileConformer(plan: SchemaPlan, explode: readonly string[]): 
   };
 }
 
+/**
+ * Column names of the raw `lake.<entity>` table (top-level keys, nested values kept whole): a
+ * key that is a path of the plan takes that path's column, so raw and hub columns agree; any
+ * other key (an object, a refused or null-only field) takes its sanitized name, with `_2`, `_3`
+ * past the plan's columns and the record's other such keys (sorted). Lineage columns stay.
+ */
+export function compileLakeRenamer(plan: SchemaPlan): (row: Row) => Row {
+  const byKey = new Map<string, string>();
+  const planned = new Set<string>(LINEAGE_COLUMNS);
+  for (const c of plan.schema.columns) {
+    planned.add(c.column);
+    if (!/(^|[^\\])\./.test(c.path)) byKey.set(c.path.replace(/\\(.)/g, "$1"), c.column);
+  }
+  return (row: Row) => {
+    const out: Row = {};
+    let others: string[] | undefined;
+    for (const key of Object.keys(row)) {
+      const column = (LINEAGE_COLUMNS as readonly string[]).includes(key) ? key : byKey.get(key);
+      if (column === undefined) (others ??= []).push(key);
+      else out[column] = row[key];
+    }
+    if (others) {
+      const used = new Set(planned);
+      for (const key of others.sort()) out[claim(isReservedName(key) ? key : sanitizeName(key), used)] = row[key];
+    }
+    return out;
+  };
+}
+
 /** Warehouse columns of the plan's undeclared paths and variants (declared ones are in the table spec already). */
 export function schemaColumnSpecs(plan: SchemaPlan): ColumnSpec[] {
   const out: ColumnSpec[] = [];
@@ -212,5 +241,5 @@ export function pathMapping(schema: EntitySchema): Record<string, string> {
 
 requireForSerialization("api2lake/dist/transforms/schema-contract", {
   observeRecord: observeRecord, mergeObservations: mergeObservations, planSchema: planSchema, compileConformer: compileConformer,
-  schemaColumnSpecs: schemaColumnSpecs, pathMapping: pathMapping, reservedColumns: reservedColumns, declaredTypes: declaredTypes,
+  schemaColumnSpecs: schemaColumnSpecs, pathMapping: pathMapping, compileLakeRenamer: compileLakeRenamer, reservedColumns: reservedColumns, declaredTypes: declaredTypes,
 });

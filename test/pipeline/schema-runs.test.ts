@@ -58,6 +58,10 @@ test("issue 8: columnName and column_name land in the same columns in every reco
       { id: 1, column_name: null, column_name_2: "x1" },
       { id: 2, column_name: "y2", column_name_2: "x2" },
     ]);
+    assert.deepEqual(await sql(out, "SELECT CAST(id AS VARCHAR) AS id, column_name, column_name_2 FROM lake.things ORDER BY id"), [
+      { id: "1", column_name: null, column_name_2: "x1" },
+      { id: "2", column_name: "y2", column_name_2: "x2" },
+    ], "the raw lake table uses the same columns");
     assert.deepEqual(manifest.name_mappings.things, { columnName: "column_name_2", column_name: "column_name", id: "id" });
     assert.deepEqual(manifest.schemas?.things.collisions, [{ path: "columnName", wanted: "column_name", column: "column_name_2", taken_by: "column_name" }]);
   }

@@ -4,7 +4,7 @@ import * as fc from "fast-check";
 import { entitySchema } from "../../model/source-config";
 import { inferType, widenTypes, type EntitySchema } from "../../model/entity-schema";
 import { sourcePaths } from "../../transforms/source-paths";
-import { compileConformer, mergeObservations, observeRecord, planSchema, type PathObservations } from "../../transforms/schema-contract";
+import { compileConformer, compileLakeRenamer, mergeObservations, observeRecord, planSchema, type PathObservations } from "../../transforms/schema-contract";
 
 const ids = { source: "s", entity: "e", runId: "r1" };
 const entity = (extra: Record<string, unknown> = {}) => entitySchema.parse({ path: "/e", primaryKey: ["id"], fields: { id: { type: "integer", required: true } }, ...extra });
@@ -148,4 +148,11 @@ test("collisions name the path holding the wanted column; a column declared late
   ]);
   const declared = planOf([{ id: 2, total_amount: 3 }], plan.schema, entity({ fields: { id: { type: "integer" }, total_amount: { type: "number" } } }));
   assert.deepEqual(declared.schema.columns.find((c) => c.path === "total_amount"), { path: "total_amount", column: "total_amount", type: "number", declared: true, variants: {}, added_by: "r1" });
+});
+
+test("the raw lake table takes the plan's column for each top-level key; other keys are sanitized past them", () => {
+  const plan = planOf([{ id: 1, columnName: "x", column_name: "y", "a.b": 1, a: { b: 2 } }]);
+  const rename = compileLakeRenamer(plan);
+  assert.deepEqual(rename({ _run_id: "r", columnName: "x", id: 1, "a.b": 1, a: { b: 2 }, never: null }), { _run_id: "r", column_name_2: "x", id: 1, a_b_2: 1, a: { b: 2 }, never: null });
+  assert.deepEqual(rename({ A_B: { c: 1 }, id: 2 }), { a_b_3: { c: 1 }, id: 2 });
 });
