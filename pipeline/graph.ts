@@ -114,7 +114,9 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
     .apply(withName(`Clean_${name}`, parDo({
       process: function* (this: { cleaner?: ReturnType<typeof compileEntityCleaner> }, r: RestRecord, ctx: Counters) {
         // Compiled with the first record: the run's schema plan is a side input, readable only here.
-        if (this.cleaner === undefined) this.cleaner = compileEntityCleaner(entity, { maxRecordBytes: maxRecordBytes, schema: ctx.schema.lookup() });
+        if (this.cleaner === undefined) {
+          this.cleaner = compileEntityCleaner(entity, { maxRecordBytes: maxRecordBytes, schema: ctx.schema.lookup() });
+        }
         ctx.fetched.increment(1);
         const result = this.cleaner.clean(r.record, { runId: runId, source: r._source, page: r._page, fetchedAt: r.fetched_at });
         if (result.raw) yield { raw: result.raw } as CleanedElement;
@@ -225,6 +227,12 @@ interface Counters {
   schema: { lookup: () => SchemaPlan };
 }
 
+interface ObserveContext {
+  window: { lookup: () => Window };
+  timestamp: { lookup: () => Instant };
+  pane: { lookup: () => PaneInfo };
+}
+
 interface ObserveState {
   acc: PathObservations | undefined;
   last: { windows: Window[]; timestamp: Instant; pane: PaneInfo } | undefined;
@@ -237,7 +245,14 @@ interface ObserveState {
  * records the plan for the manifest and for `afterCommit`. `fallback` is the plan of a run
  * without records (the side input's default).
  */
-function planEntitySchema(name: string, entity: EntityConfig, source: SourceConfig, records: PCollection<RestRecord>, plan: GraphPlan, persisted: EntitySchema | undefined): { plan: PCollection<SchemaPlan>; fallback: SchemaPlan } {
+function planEntitySchema(
+  name: string,
+  entity: EntityConfig,
+  source: SourceConfig,
+  records: PCollection<RestRecord>,
+  plan: GraphPlan,
+  persisted: EntitySchema | undefined,
+): { plan: PCollection<SchemaPlan>; fallback: SchemaPlan } {
   const ids = { source: source.name, entity: name, runId: plan.runId };
   const explode = entity.explode;
   const target = plan.target;
@@ -248,9 +263,11 @@ function planEntitySchema(name: string, entity: EntityConfig, source: SourceConf
         this.acc = undefined;
         this.last = undefined;
       },
-      process: function (this: ObserveState, r: RestRecord, ctx: { window: { lookup: () => Window }; timestamp: { lookup: () => Instant }; pane: { lookup: () => PaneInfo } }) {
+      process: function (this: ObserveState, r: RestRecord, ctx: ObserveContext) {
         const rec = r.record;
-        if (rec !== null && typeof rec === "object" && !Array.isArray(rec)) this.acc = mergeObservations(this.acc ?? {}, observeRecord(rec as Row, explode));
+        if (rec !== null && typeof rec === "object" && !Array.isArray(rec)) {
+          this.acc = mergeObservations(this.acc ?? {}, observeRecord(rec as Row, explode));
+        }
         this.last = { windows: [ctx.window.lookup()], timestamp: ctx.timestamp.lookup(), pane: ctx.pane.lookup() };
         return undefined;
       },

@@ -13,18 +13,25 @@ import { UsageError } from "./usage-error";
  * Exit 0 when printed, 1 when the entity has no committed run yet, 2 on a usage error.
  */
 export async function schemaCommand(options: ParsedOptions, positional: string[]): Promise<number> {
-  if (!options.config || positional.length !== 1) throw new UsageError("usage: api2lake schema <entity> --config <file.yaml|preset>");
+  if (!options.config || positional.length !== 1) {
+    throw new UsageError("usage: api2lake schema <entity> --config <file.yaml|preset>");
+  }
   const source = loadConfig(options.config);
   const entity = positional[0];
-  if (!source.entities[entity]) throw new UsageError(`"${entity}" is not an entity of ${source.name} (entities: ${Object.keys(source.entities).join(", ")})`);
+  if (!source.entities[entity]) {
+    throw new UsageError(`"${entity}" is not an entity of ${source.name} (entities: ${Object.keys(source.entities).join(", ")})`);
+  }
   const lake = await openLake(sinkTarget(options));
   const schema = await readSchema(lake, source.name, entity);
   if (!schema) {
-    console.log(`${source.name}.${entity}: no schema yet (${schemaStatePath(source.name, entity)} is written by the entity's first committed run)`);
+    const where = schemaStatePath(source.name, entity);
+    console.log(`${source.name}.${entity}: no schema yet (${where} is written by the entity's first committed run)`);
     return 1;
   }
   const contract = source.entities[entity].schema;
-  const title = `${source.name}.${entity}: ${schema.columns.length} paths, updated ${schema.updated_at ?? "never"}; contract newColumns: ${contract.newColumns}, typeChanges: ${contract.typeChanges}`;
-  console.log(formatSchema(title, { columns: schema.columns.map((c) => ({ ...c, variants: { ...c.variants } as Record<string, string> })), collisions: schema.collisions }));
+  const title = `${source.name}.${entity}: ${schema.columns.length} paths, updated ${schema.updated_at ?? "never"}; `
+    + `contract newColumns: ${contract.newColumns}, typeChanges: ${contract.typeChanges}`;
+  const columns = schema.columns.map((c) => ({ ...c, variants: { ...c.variants } as Record<string, string> }));
+  console.log(formatSchema(title, { columns: columns, collisions: schema.collisions }));
   return 0;
 }

@@ -6,7 +6,9 @@ export function schemaReport(plan: SchemaPlan): SchemaReport {
   return {
     contract: { newColumns: plan.contract.newColumns, typeChanges: plan.contract.typeChanges },
     established: !plan.existed,
-    columns: plan.schema.columns.map((c) => ({ path: c.path, column: c.column, type: c.type, declared: c.declared, variants: { ...c.variants } as Record<string, string> })),
+    columns: plan.schema.columns.map((c) => ({
+      path: c.path, column: c.column, type: c.type, declared: c.declared, variants: { ...c.variants } as Record<string, string>,
+    })),
     collisions: plan.schema.collisions.map((c) => ({ ...c })),
     added: [...plan.added],
     added_variants: plan.addedVariants.map((v) => ({ ...v })),
@@ -20,7 +22,10 @@ export function schemaReport(plan: SchemaPlan): SchemaReport {
  */
 export function formatSchema(title: string, report: Pick<SchemaReport, "columns" | "collisions">): string {
   const lines = [title, ""];
-  const rows = report.columns.map((c) => [c.path, c.column, c.type, c.declared ? "declared" : "inferred", Object.entries(c.variants).map((e) => `${e[0]} -> ${e[1]}`).join(", ")]);
+  const rows = report.columns.map((c) => {
+    const variants = Object.entries(c.variants).map((e) => `${e[0]} -> ${e[1]}`).join(", ");
+    return [c.path, c.column, c.type, c.declared ? "declared" : "inferred", variants];
+  });
   const head = ["path", "column", "type", "from", "variants"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((x, i) => x.padEnd(widths[i])).join("  ").trimEnd();

@@ -60,4 +60,6 @@ export async function persistSchemas(store: TextStore, runId: string, entities: 
 }
 
 // DoFns call this through the module (it opens backends, whose classes cannot be serialized).
-requireForSerialization("api2lake/dist/pipeline/schema-state", { recordSchemaPlan: recordSchemaPlan, runSchemaPath: runSchemaPath });
+requireForSerialization("api2lake/dist/pipeline/schema-state", {
+  recordSchemaPlan: recordSchemaPlan, runSchemaPath: runSchemaPath,
+});

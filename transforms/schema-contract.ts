@@ -80,7 +80,12 @@ function declaredTypes(entity: EntityConfig): Record<string, FieldType> {
  * @example planSchema(undefined, { columnName: 64, column_name: 64 }, entity, "r1", ...).schema.columns
  *   // [{ path: "columnName", column: "column_name_2", ... }, { path: "column_name", column: "column_name", ... }]
  */
-export function planSchema(persisted: EntitySchema | undefined, observed: PathObservations, entity: EntityConfig, ids: { source: string; entity: string; runId: string }): SchemaPlan {
+export function planSchema(
+  persisted: EntitySchema | undefined,
+  observed: PathObservations,
+  entity: EntityConfig,
+  ids: { source: string; entity: string; runId: string },
+): SchemaPlan {
   const contract = entity.schema;
   const declared = declaredTypes(entity);
   // A column declared since an earlier run inferred it takes the declared type.
@@ -96,7 +101,13 @@ export function planSchema(persisted: EntitySchema | undefined, observed: PathOb
     for (const t of Object.keys(c.variants) as InferredType[]) owner.set(c.variants[t] as string, c.path);
   }
   const used = new Set(owner.keys());
-  const plan: SchemaPlan = { schema: { source: ids.source, entity: ids.entity, columns: columns, collisions: collisions, updated_at: persisted?.updated_at ?? null }, existed: persisted !== undefined, contract: contract, added: [], addedVariants: [], refusedPaths: [] };
+  const schema: EntitySchema = {
+    source: ids.source, entity: ids.entity, columns: columns, collisions: collisions,
+    updated_at: persisted?.updated_at ?? null,
+  };
+  const plan: SchemaPlan = {
+    schema: schema, existed: persisted !== undefined, contract: contract, added: [], addedVariants: [], refusedPaths: [],
+  };
 
   const fresh = Object.keys(observed).filter((p) => !byPath.has(p) && observed[p] !== 0).sort();
   if (plan.existed && contract.newColumns !== "evolve") plan.refusedPaths = fresh;
@@ -104,16 +115,22 @@ export function planSchema(persisted: EntitySchema | undefined, observed: PathOb
     const wanted = (p: string) => (isReservedName(p) ? p : sanitizeName(p));
     const named = new Map<string, string>();
     // Already-clean names first, so `column_name` keeps its name whatever other paths want it.
-    for (const p of fresh) if ((isReservedName(p) || sanitizeName(p) === p) && !used.has(p)) named.set(p, claim(p, used));
+    for (const p of fresh) {
+      if ((isReservedName(p) || sanitizeName(p) === p) && !used.has(p)) named.set(p, claim(p, used));
+    }
     for (const p of fresh) if (!named.has(p)) named.set(p, claim(wanted(p), used));
     for (const p of fresh) owner.set(named.get(p) as string, p);
     for (const p of fresh) {
       const column = named.get(p) as string;
       const type = declared[column] ?? widenTypes(typesOf(observed[p])) ?? "string";
-      const entry: SchemaColumn = { path: p, column: column, type: type, declared: column in declared, variants: {}, added_by: ids.runId };
+      const entry: SchemaColumn = {
+        path: p, column: column, type: type, declared: column in declared, variants: {}, added_by: ids.runId,
+      };
       columns.push(entry);
       byPath.set(p, entry);
-      if (column !== wanted(p)) collisions.push({ path: p, wanted: wanted(p), column: column, taken_by: owner.get(wanted(p)) ?? wanted(p) });
+      if (column !== wanted(p)) {
+        collisions.push({ path: p, wanted: wanted(p), column: column, taken_by: owner.get(wanted(p)) ?? wanted(p) });
+      }
       plan.added.push(p);
     }
   }
@@ -169,7 +186,11 @@ export function compileConformer(plan: SchemaPlan, explode: readonly string[]): 
       if (c === undefined) {
         if (value === null) continue;
         if (plan.existed && contract.newColumns === "discard_value") discardedValues++;
-        else (refused ??= []).push(plan.existed && contract.newColumns !== "evolve" ? `new field "${path}" (schema.newColumns: ${contract.newColumns})` : `field "${path}" is not in the run's schema`);
+        else {
+          (refused ??= []).push(plan.existed && contract.newColumns !== "evolve"
+            ? `new field "${path}" (schema.newColumns: ${contract.newColumns})`
+            : `field "${path}" is not in the run's schema`);
+        }
         continue;
       }
       const type = inferType(value);
@@ -185,7 +206,9 @@ export function compileConformer(plan: SchemaPlan, explode: readonly string[]): 
         row[c.column] = null;
         discardedValues++;
       } else {
-        (refused ??= []).push(`field "${path}" (column ${c.column}, ${c.type}) got ${type} ${JSON.stringify(value).slice(0, 40)} (schema.typeChanges: ${contract.typeChanges})`);
+        const shown = JSON.stringify(value).slice(0, 40);
+        const rule = `schema.typeChanges: ${contract.typeChanges}`;
+        (refused ??= []).push(`field "${path}" (column ${c.column}, ${c.type}) got ${type} ${shown} (${rule})`);
       }
     }
     if (refused) return { ok: false, reason: `schema contract: ${refused.sort().join("; ")}` };
@@ -240,6 +263,7 @@ export function pathMapping(schema: EntitySchema): Record<string, string> {
 }
 
 requireForSerialization("api2lake/dist/transforms/schema-contract", {
-  observeRecord: observeRecord, mergeObservations: mergeObservations, planSchema: planSchema, compileConformer: compileConformer,
-  schemaColumnSpecs: schemaColumnSpecs, pathMapping: pathMapping, compileLakeRenamer: compileLakeRenamer, reservedColumns: reservedColumns, declaredTypes: declaredTypes,
+  observeRecord: observeRecord, mergeObservations: mergeObservations, planSchema: planSchema,
+  compileConformer: compileConformer, schemaColumnSpecs: schemaColumnSpecs, pathMapping: pathMapping,
+  compileLakeRenamer: compileLakeRenamer, reservedColumns: reservedColumns, declaredTypes: declaredTypes,
 });

@@ -11,7 +11,11 @@ import { requireForSerialization } from "apache-beam/serialization";
  * @param skip top-level keys left out (e.g. lineage columns)
  * @example sourcePaths({ a: { b: 1 }, "x.y": [2] }) // [["a.b", 1], ["x\\.y", [2]]]
  */
-export function sourcePaths(record: Record<string, unknown>, explode: readonly string[] = [], skip: readonly string[] = []): [string, unknown][] {
+export function sourcePaths(
+  record: Record<string, unknown>,
+  explode: readonly string[] = [],
+  skip: readonly string[] = [],
+): [string, unknown][] {
   const out: [string, unknown][] = [];
   walkPaths(record, "", "", "", new Set(explode), new Set(skip), out);
   return out;
@@ -22,7 +26,16 @@ export function escapeKey(key: string): string {
   return key.replace(/[\\.]/g, (c) => "\\" + c);
 }
 
-function walkPaths(obj: Record<string, unknown>, path: string, dotted: string, joined: string, explode: Set<string>, skip: Set<string>, out: [string, unknown][]): void {
+/** `path` is escaped, `dotted` and `joined` are the raw keys joined with `.` and `_` (how `explode` names arrays). */
+function walkPaths(
+  obj: Record<string, unknown>,
+  path: string,
+  dotted: string,
+  joined: string,
+  explode: Set<string>,
+  skip: Set<string>,
+  out: [string, unknown][],
+): void {
   for (const key of Object.keys(obj)) {
     if (path === "" && skip.has(key)) continue;
     const value = obj[key];
@@ -39,4 +52,6 @@ function walkPaths(obj: Record<string, unknown>, path: string, dotted: string, j
   }
 }
 
-requireForSerialization("api2lake/dist/transforms/source-paths", { sourcePaths: sourcePaths, escapeKey: escapeKey, walkPaths: walkPaths });
+requireForSerialization("api2lake/dist/transforms/source-paths", {
+  sourcePaths: sourcePaths, escapeKey: escapeKey, walkPaths: walkPaths,
+});
