@@ -165,6 +165,21 @@ export const servingSchema = z.object({
 }).strict();
 export type ServingConfig = z.infer<typeof servingSchema>;
 
+/**
+ * What a run does with a source path the persisted schema lacks (`newColumns`) or with a value
+ * whose type does not fit its column (`typeChanges`); dlt's schema contract modes
+ * (https://dlthub.com/docs/general-usage/schema-contracts). `evolve` adds the column (a type
+ * change lands in `<column>__v_<type>`); `freeze` and `discard_row` dead-letter the record naming
+ * the field; `discard_value` nulls the value and counts it.
+ */
+export const contractModeSchema = z.enum(["evolve", "freeze", "discard_value", "discard_row"]);
+export type ContractMode = z.infer<typeof contractModeSchema>;
+export const schemaContractSchema = z.object({
+  newColumns: contractModeSchema.default("evolve"),
+  typeChanges: contractModeSchema.default("evolve"),
+}).strict();
+export type SchemaContract = z.infer<typeof schemaContractSchema>;
+
 /** Names of landed columns (after flattening and sanitizing), e.g. `customer_id`, `vehicle_id`. */
 const columnName = z.string().regex(/^[a-z_][a-z0-9_]*$/, "must be a landed column name (lowercase, digits, underscores: `updatedAt` lands as `updated_at`)");
 
@@ -195,6 +210,8 @@ export const entitySchema = z.object({
   maxPages: z.number().int().positive().default(10_000),
   /** Checked before the source's `responseActions`. */
   responseActions: z.array(responseActionSchema).default([]),
+  /** Schema contract of the entity's undeclared columns (default: evolve both). */
+  schema: schemaContractSchema.default({ newColumns: "evolve", typeChanges: "evolve" }),
 }).strict();
 export type EntityConfig = z.infer<typeof entitySchema>;
 

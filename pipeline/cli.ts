@@ -7,6 +7,7 @@ import { serveCommand } from "./serve-command";
 import { templateCommand } from "./template-command";
 import { queryCommand } from "./query-command";
 import { publishCommand, streamCommand } from "./stream-command";
+import { schemaCommand } from "./schema-command";
 
 /** One entry per command: what it does and how it runs. `--help` is derived from OPTIONS. */
 interface Command {
@@ -50,6 +51,11 @@ const COMMANDS: Record<CommandName, Command> = {
     summary: "Run SQL on the warehouse (the local DuckDB file, or BigQuery with --sink gcp) and print rows as JSON.",
     usage: 'api2lake query "SELECT * FROM hub.customers LIMIT 5" [--out ./out]',
     run: (options, positional) => queryCommand(options, positional),
+  },
+  schema: {
+    summary: "Show an entity's schema: source path -> column and type, variant columns, collisions, contract.",
+    usage: "api2lake schema <entity> --config <file.yaml|preset> [--out ./out] [--sink local|gcp]",
+    run: (options, positional) => schemaCommand(options, positional),
   },
   template: {
     summary: "Write the Flex Template metadata derived from the option declarations.",

@@ -7,6 +7,7 @@ import type { EntityConfig } from "../model/source-config";
 import { withLineage } from "../transforms/lineage";
 import { flattenRecord } from "../transforms/flatten";
 import { createRenamer, sanitizeName } from "../transforms/names";
+import { compileConformer, type SchemaPlan } from "../transforms/schema-contract";
 import { validateRow, decimalKeptExactly, type ValueCounts } from "../transforms/validation";
 import { compileDates } from "../transforms/dates";
 import { applyPhones } from "../transforms/phones";
@@ -36,8 +37,11 @@ export type Cleaned =
       notes?: ValueCounts;
       /** Original -> column names first seen with this record's key set (published in the manifest). */
       newNames?: Record<string, string>;
+      /** Values the run's schema moved to variant columns / discarded (`schema.typeChanges`, `schema.newColumns`). */
+      schemaVariants?: number;
+      schemaDiscarded?: number;
     }
-  | { ok: false; raw: Row | undefined; stage: Stage; reason: string; payload: unknown; notes?: ValueCounts };
+  | { ok: false; raw: Row | undefined; stage: Stage; reason: string; payload: unknown; notes?: ValueCounts; schemaRefused?: boolean };
 
 export interface EntityCleaner {
   clean(record: unknown, origin: RecordOrigin): Cleaned;
@@ -58,7 +62,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
  * occurrence and the later one after, counted per (page, date field, zone, wall time, the
  * record's other primary-key values); the count restarts when the page changes.
  */
-export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordBytes: number }): EntityCleaner {
+export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordBytes: number; schema?: SchemaPlan }): EntityCleaner {
   let newNames: Record<string, string> | undefined;
   const dates = compileDates(entity.dates);
   const dateCounters: Record<string, number> = {};
@@ -72,6 +76,9 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
   const seriesKeys = entity.primaryKey.filter((k) => entity.dates[k] === undefined);
   let page: string | undefined;
   const occurrences = new Map<string, number>();
+  // With the run's schema plan, every source path lands in its fixed column (see planSchema);
+  // without one (unit use), names are decided per key set.
+  const conform = options.schema ? compileConformer(options.schema, entity.explode) : undefined;
 
   const cleanOne = (record: unknown, origin: RecordOrigin): Cleaned => {
     newNames = undefined;
@@ -85,7 +92,16 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
       return { ok: false, raw: raw, stage: "validate", reason: `record is ${bytes} bytes, over the ${options.maxRecordBytes}-byte limit`, payload: record };
     }
     const flat = flattenRecord(raw, { explode: entity.explode, parentKey: parentKeyOf(raw, entity.primaryKey) });
-    const named = rename(flat.row);
+    let named: Row;
+    let schemaVariants = 0;
+    let schemaDiscarded = 0;
+    if (conform) {
+      const conformed = conform(raw);
+      if (!conformed.ok) return { ok: false, raw: raw, stage: "validate", reason: conformed.reason, payload: record, schemaRefused: true };
+      named = conformed.value.row;
+      schemaVariants = conformed.value.variantValues;
+      schemaDiscarded = conformed.value.discardedValues;
+    } else named = rename(flat.row);
     const notes: ValueCounts = {};
     const valid = validateRow(named, entity.fields, { maxRecordBytes: options.maxRecordBytes, bytes: bytes }, notes);
     if (!valid.ok) return { ok: false, raw: raw, stage: "validate", reason: valid.reason, payload: record };
@@ -120,7 +136,8 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     for (const name of Object.keys(flat.children)) children[sanitizeName(name)] = flat.children[name].map((child) => Object.assign(rename(child), lineage));
     const noted = Object.keys(notes).length > 0 ? notes : undefined;
     const datesNulled = totalOf(dateCounters) - nulledBefore;
-    return { ok: true, raw: raw, row: row, children: children, datesNulled: datesNulled, notes: noted, newNames: newNames };
+    return { ok: true, raw: raw, row: row, children: children, datesNulled: datesNulled, notes: noted, newNames: newNames,
+      schemaVariants: schemaVariants, schemaDiscarded: schemaDiscarded };
   };
 
   const clean = (record: unknown, origin: RecordOrigin): Cleaned => {

@@ -1,4 +1,6 @@
-import { parDo, split, groupBy, withName, counter, flatten, P, type PCollection, type Root } from "apache-beam";
+import { parDo, split, groupBy, withName, counter, flatten, P, windowParam, timestampParam, paneInfoParam, type PCollection, type Root } from "apache-beam";
+import type { Instant, PaneInfo, Window, WindowedValue } from "apache-beam/values";
+import type { EntitySchema } from "../model/entity-schema";
 import type { Row } from "../model/row";
 import { deadLetter, type DeadLetter } from "../model/dead-letter";
 import type { SinkTarget } from "../model/backends";
@@ -8,13 +10,14 @@ import type { RestRecord, PageSummary } from "../sources/rest/work-item";
 import { readMessages, type InboundMessage } from "../sources/messages";
 import type { Slice, DateRange } from "../sources/rest/slices";
 import { keyOf, pickLatest } from "../transforms/dedupe";
-import { createRenamer } from "../transforms/names";
+import { observeRecord, mergeObservations, planSchema, schemaColumnSpecs, compileLakeRenamer, type PathObservations, type SchemaPlan } from "../transforms/schema-contract";
 import { compileEntityCleaner, childTables } from "./entity-cleaner";
 import { counterName, VALUE_NOTES } from "./manifest";
 import "./worker-modules";
 import { aggregateEntity } from "./aggregates";
 import { entityTables } from "./tables";
-import { recordNameMapping } from "./name-mapping";
+import { recordSchemaPlan } from "./schema-state";
+import { singletonSide } from "./side-input";
 import { writeLake, writeWarehouse, writeErrors, writeServing, type SinkReport } from "../sinks/beam-sinks";
 
 export interface EntityRun {
@@ -22,6 +25,8 @@ export interface EntityRun {
   entities: readonly string[];
   slices?: Readonly<Record<string, readonly Slice[]>>;
   range?: DateRange;
+  /** Persisted schema per entity, read by the driver before the graph (absent: the entity's first run). */
+  schemas?: Readonly<Record<string, EntitySchema | undefined>>;
 }
 
 export interface GraphPlan {
@@ -36,14 +41,14 @@ interface CleanRecord {
   row: Row;
   children: Record<string, Row[]>;
 }
-type CleanedElement = { raw: Row } | { clean: CleanRecord } | { dead: DeadLetter } | { names: Record<string, string> };
+type CleanedElement = { raw: Row } | { clean: CleanRecord } | { dead: DeadLetter };
 type KeptElement = { kept: Row } | { child: { column: string; row: Row } };
 
 /** The streaming micro-batch graph: one entity fed by a batch of messages instead of a REST read. */
-export function buildMessageGraph(root: Root, plan: { runId: string; target: SinkTarget; source: SourceConfig; entity: string; messages: readonly InboundMessage[] }): void {
+export function buildMessageGraph(root: Root, plan: { runId: string; target: SinkTarget; source: SourceConfig; entity: string; messages: readonly InboundMessage[]; schema?: EntitySchema }): void {
   const read = root.apply(readMessages(`ReadMessages_${plan.entity}`, plan.messages, { source: plan.source.name, entity: plan.entity, runId: plan.runId, maxDepth: plan.source.maxDepth }) as never) as unknown as { records: PCollection<RestRecord>; deadLetters: PCollection<DeadLetter> };
   const fetchFailures = read.deadLetters.apply(readFailuresOf(plan.entity));
-  entityBranch(plan.entity, plan.source.entities[plan.entity], plan.source, read.records, fetchFailures, { runId: plan.runId, target: plan.target, maxWorkers: 1, runs: [] });
+  entityBranch(plan.entity, plan.source.entities[plan.entity], plan.source, read.records, fetchFailures, { runId: plan.runId, target: plan.target, maxWorkers: 1, runs: [] }, plan.schema);
 }
 
 /**
@@ -77,7 +82,7 @@ export function buildGraph(root: Root, plan: GraphPlan): void {
         }, { pages: counter(counterName(entityName, "pages")), nonFinite: counter(counterName(entityName, "non_finite_nulled")), ignored: counter(counterName(entityName, "ignored_pages")) })))
         .apply(writeLake(plan.target, "raw", `${entityName}_requests`, plan.runId, { dateField: "fetched_at" }));
       const fetchFailures = read.deadLetters.apply(readFailuresOf(entityName));
-      entityBranch(entityName, entity, source, records, fetchFailures, plan);
+      entityBranch(entityName, entity, source, records, fetchFailures, plan, (run.schemas ?? {})[entityName]);
     }
   }
 }
@@ -100,18 +105,20 @@ function readFailuresOf(entityName: string) {
   }, { fetchFailed: counter(counterName(entityName, "fetch_failed_pages")), parseFailed: counter(counterName(entityName, "parse_failed")), fetched: counter(counterName(entityName, "fetched")) }));
 }
 
-export function entityBranch(name: string, entity: EntityConfig, source: SourceConfig, records: PCollection<RestRecord>, fetchFailures: PCollection<DeadLetter>, plan: GraphPlan): void {
+export function entityBranch(name: string, entity: EntityConfig, source: SourceConfig, records: PCollection<RestRecord>, fetchFailures: PCollection<DeadLetter>, plan: GraphPlan, persistedSchema?: EntitySchema): void {
   const runId = plan.runId;
   const target = plan.target;
   const maxRecordBytes = source.maxRecordBytes;
   const tables = entityTables(name, entity);
+  const schemaPlan = planEntitySchema(name, entity, source, records, plan, persistedSchema);
 
   const cleaned = records
     .apply(withName(`Clean_${name}`, parDo({
-      startBundle: function (this: { cleaner?: ReturnType<typeof compileEntityCleaner> }) {
-        this.cleaner = compileEntityCleaner(entity, { maxRecordBytes: maxRecordBytes });
-      },
-      process: function* (this: { cleaner: ReturnType<typeof compileEntityCleaner> }, r: RestRecord, ctx: Counters) {
+      process: function* (this: { cleaner?: ReturnType<typeof compileEntityCleaner> }, r: RestRecord, ctx: Counters) {
+        // Compiled with the first record: the run's schema plan is a side input, readable only here.
+        if (this.cleaner === undefined) {
+          this.cleaner = compileEntityCleaner(entity, { maxRecordBytes: maxRecordBytes, schema: ctx.schema.lookup() });
+        }
         ctx.fetched.increment(1);
         if (r.non_finite_nulled) ctx.nonFinite.increment(r.non_finite_nulled);
         const result = this.cleaner.clean(r.record, { runId: runId, source: r._source, page: r._page, fetchedAt: r.fetched_at });
@@ -121,10 +128,12 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
         if (result.ok) {
           ctx.valid.increment(1);
           if (result.datesNulled) ctx.datesNulled.increment(result.datesNulled);
-          if (result.newNames) yield { names: result.newNames } as CleanedElement;
+          if (result.schemaVariants) ctx.schemaVariants.increment(result.schemaVariants);
+          if (result.schemaDiscarded) ctx.schemaDiscarded.increment(result.schemaDiscarded);
           yield { clean: { row: result.row, children: result.children } } as CleanedElement;
         } else {
           (result.stage === "normalize" ? ctx.normalizeFailed : result.stage === "parse" ? ctx.parseFailed : ctx.validateFailed).increment(1);
+          if (result.schemaRefused) ctx.schemaRefused.increment(1);
           yield { dead: deadLetter({ stage: result.stage, error: result.reason, payload: result.payload, source: r._source, run_id: runId, entity: name }) } as CleanedElement;
         }
       },
@@ -137,31 +146,21 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
       datesNulled: counter(counterName(name, "optional_dates_nulled")),
       ...valueNoteCounters(name),
       nonFinite: counter(counterName(name, "non_finite_nulled")),
+      schemaRefused: counter(counterName(name, "schema_rows_refused")),
+      schemaDiscarded: counter(counterName(name, "schema_values_discarded")),
+      schemaVariants: counter(counterName(name, "schema_variant_values")),
+      schema: singletonSide(schemaPlan.plan, schemaPlan.fallback),
     })))
-    .apply(withName(`SplitCleaned_${name}`, split<{ raw: Row; clean: CleanRecord; dead: DeadLetter; names: Record<string, string> }>(["raw", "clean", "dead", "names"])));
-
-  // Each key set's name mapping, merged in one place and written once for the run's manifest.
-  cleaned.names
-    .apply(withName(`GatherNames_${name}`, groupBy((_: Record<string, string>) => name)))
-    .apply(withName(`RecordNames_${name}`, parDo({
-      process: async function (group: { key: string; value: Iterable<Record<string, string>> }) {
-        const merged: Record<string, string> = {};
-        for (const m of group.value) Object.assign(merged, m);
-        await recordNameMapping(target, runId, name, merged);
-        return [];
-      },
-    })));
+    .apply(withName(`SplitCleaned_${name}`, split<{ raw: Row; clean: CleanRecord; dead: DeadLetter }>(["raw", "clean", "dead"])));
 
   cleaned.raw.apply(writeLake(target, "raw", name, runId));
   cleaned.raw
     .apply(withName(`SanitizeLakeColumns_${name}`, parDo({
-      startBundle: function (this: { rename?: (row: Row) => Row }) {
-        this.rename = createRenamer();
-      },
-      process: function* (this: { rename: (row: Row) => Row }, row: Row) {
+      process: function* (this: { rename?: (row: Row) => Row }, row: Row, ctx: { schema: { lookup: () => SchemaPlan } }) {
+        if (this.rename === undefined) this.rename = compileLakeRenamer(ctx.schema.lookup());
         yield jsonNested(this.rename(row));
       },
-    })))
+    }, { schema: singletonSide(schemaPlan.plan, schemaPlan.fallback) })))
     .apply(writeWarehouse(target, "lake", tables.lake));
 
   const latest = cleaned.clean
@@ -195,7 +194,13 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
     rows.apply(writeLake(target, "processed", child.table, runId));
     rows.apply(writeWarehouse(target, "hub", { name: child.table, columns: [{ name: "_index", type: "integer" }, ...tables.lineage], primaryKey: child.primaryKey }));
   }
-  const hubReports = kept.apply(writeWarehouse(target, "hub", tables.hub));
+  // Undeclared columns get the types the run's schema gave them (declared ones are in tables.hub).
+  const hubColumns = schemaPlan.plan.apply(withName(`HubColumns_${name}`, parDo({
+    process: function* (p: SchemaPlan) {
+      yield schemaColumnSpecs(p);
+    },
+  })));
+  const hubReports = kept.apply(writeWarehouse(target, "hub", tables.hub, { columns: singletonSide(hubColumns, schemaColumnSpecs(schemaPlan.fallback)) }));
 
   const deadLetters: PCollection<DeadLetter>[] = [cleaned.dead, fetchFailures];
   if (entity.serving) {
@@ -224,6 +229,10 @@ interface Counters {
   normalizeFailed: { increment: (n: number) => void };
   datesNulled: { increment: (n: number) => void };
   nonFinite: { increment: (n: number) => void };
+  schemaRefused: { increment: (n: number) => void };
+  schemaDiscarded: { increment: (n: number) => void };
+  schemaVariants: { increment: (n: number) => void };
+  schema: { lookup: () => SchemaPlan };
 }
 
 /**
@@ -237,6 +246,71 @@ function valueNoteCounters(entityName: string): Record<string, ReturnType<typeof
   const out: Record<string, ReturnType<typeof counter>> = {};
   for (const note of VALUE_NOTES) out["note_" + note] = counter(counterName(entityName, note));
   return out;
+}
+
+interface ObserveContext {
+  window: { lookup: () => Window };
+  timestamp: { lookup: () => Instant };
+  pane: { lookup: () => PaneInfo };
+}
+
+interface ObserveState {
+  acc: PathObservations | undefined;
+  last: { windows: Window[]; timestamp: Instant; pane: PaneInfo } | undefined;
+}
+
+/**
+ * The run's schema plan of an entity, decided once for the whole run: every record's paths and
+ * types are observed (combined per bundle, then globally), and one step extends the persisted
+ * schema with them (`planSchema`: sorted, so neither record order nor bundling matters) and
+ * records the plan for the manifest and for `afterCommit`. `fallback` is the plan of a run
+ * without records (the side input's default).
+ */
+function planEntitySchema(
+  name: string,
+  entity: EntityConfig,
+  source: SourceConfig,
+  records: PCollection<RestRecord>,
+  plan: GraphPlan,
+  persisted: EntitySchema | undefined,
+): { plan: PCollection<SchemaPlan>; fallback: SchemaPlan } {
+  const ids = { source: source.name, entity: name, runId: plan.runId };
+  const explode = entity.explode;
+  const target = plan.target;
+  const runId = plan.runId;
+  const planned = records
+    .apply(withName(`ObservePaths_${name}`, parDo({
+      startBundle: function (this: ObserveState) {
+        this.acc = undefined;
+        this.last = undefined;
+      },
+      process: function (this: ObserveState, r: RestRecord, ctx: ObserveContext) {
+        const rec = r.record;
+        if (rec !== null && typeof rec === "object" && !Array.isArray(rec)) {
+          this.acc = mergeObservations(this.acc ?? {}, observeRecord(rec as Row, explode));
+        }
+        this.last = { windows: [ctx.window.lookup()], timestamp: ctx.timestamp.lookup(), pane: ctx.pane.lookup() };
+        return undefined;
+      },
+      finishBundle: function (this: ObserveState) {
+        const acc = this.acc;
+        const last = this.last;
+        this.acc = undefined;
+        if (acc === undefined || last === undefined) return [];
+        return [{ value: acc, windows: last.windows, timestamp: last.timestamp, pane: last.pane } as WindowedValue<PathObservations>];
+      },
+    }, { window: windowParam(), timestamp: timestampParam(), pane: paneInfoParam() })))
+    .apply(withName(`GatherPaths_${name}`, groupBy((_: PathObservations) => name)))
+    .apply(withName(`PlanSchema_${name}`, parDo({
+      process: async function (group: { key: string; value: Iterable<PathObservations> }) {
+        const merged: PathObservations = {};
+        for (const o of group.value) mergeObservations(merged, o);
+        const decided = planSchema(persisted, merged, entity, ids);
+        await recordSchemaPlan(target, runId, name, decided);
+        return [decided];
+      },
+    })));
+  return { plan: planned, fallback: planSchema(persisted, {}, entity, ids) };
 }
 
 /** The lake table keeps raw values: nested ones as JSON text (its column names are sanitized first). */

@@ -9,6 +9,9 @@ export const COUNTERS = [
   "fetch_failed_pages", "serving_failed", "aggregate_rejected", "optional_dates_nulled", "non_finite_nulled",
   "ignored_pages", "sentinel_nulled", "invalid_nulled", "precision_lost", "dst_overlap_later", "dst_gap_shifted",
   "dst_gap_rejected", "unprocessable", "dataproduct_keys_withheld",
+  // Schema contract (model/entity-schema.ts): records refused (also in validate_failed), values nulled, values in
+  // variant columns.
+  "schema_rows_refused", "schema_values_discarded", "schema_variant_values",
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
 
@@ -36,8 +39,10 @@ export interface RunManifest {
   /** Options as given, secrets never included (they live in env or Secret Manager). */
   options: Record<string, string>;
   entities: Record<string, EntityCounts>;
-  /** Original field name -> warehouse column, per entity. */
+  /** Source key path -> warehouse column, per entity (the run's schema; see `schemas`). */
   name_mappings: Record<string, Record<string, string>>;
+  /** Per entity: the run's schema (columns, types, collisions) and what it added or refused. */
+  schemas?: Record<string, SchemaReport>;
   /** Aggregate tables and their row counts. */
   dataproducts: Record<string, number>;
   checks: ManifestCheck[];
@@ -45,6 +50,18 @@ export interface RunManifest {
   errors: string[];
   /** Set when the run only built a Dataflow template (no job ran here). */
   template_location?: string;
+}
+
+/** An entity's schema as a run left it (pipeline/schema-report.ts builds it from the run's plan). */
+export interface SchemaReport {
+  contract: { newColumns: string; typeChanges: string };
+  /** This run was the entity's first: it established the schema. */
+  established: boolean;
+  columns: { path: string; column: string; type: string; declared: boolean; variants: Record<string, string> }[];
+  collisions: { path: string; wanted: string; column: string; taken_by: string }[];
+  added: string[];
+  added_variants: { path: string; type: string; column: string }[];
+  refused_paths: string[];
 }
 
 export function counterName(entity: string, counter: CounterName): string {

@@ -4,14 +4,17 @@ import { createRunner } from "apache-beam";
 import type { Root } from "apache-beam";
 import type { Lake, SinkTarget } from "../model/backends";
 import type { SourceConfig } from "../model/source-config";
+import type { EntitySchema } from "../model/entity-schema";
 import { openLake } from "../sinks/open-backends";
 import { selectEntities } from "../sources/rest/entity-selection";
 import { parseRangeArgs, parseDateArg, type DateRange, type Slice } from "../sources/rest/slices";
 import { readState, planSlices, advanceWatermark, recordBackfill } from "../sources/rest/state";
 import type { ParsedOptions } from "./options";
 import { buildGraph, type EntityRun } from "./graph";
-import { entityCounts, manifestChecks, type RunManifest } from "./manifest";
-import { nameMappingPath } from "./name-mapping";
+import { entityCounts, manifestChecks, type RunManifest, type SchemaReport } from "./manifest";
+import { readSchema, readSchemaPlan, persistSchemas } from "./schema-state";
+import { schemaReport } from "./schema-report";
+import { pathMapping } from "../transforms/schema-contract";
 import { UsageError } from "./usage-error";
 import { templateWritten } from "./dataflow-template";
 import { exportJobsWorkbook } from "../sinks/workbook";
@@ -65,6 +68,14 @@ async function planEntitySlices(target: SinkTarget, source: SourceConfig, entiti
   return plan;
 }
 
+/** Each entity's persisted schema (the graph extends it; see pipeline/schema-state.ts). */
+async function readSchemas(target: SinkTarget, source: SourceConfig, entities: readonly string[]): Promise<Record<string, EntitySchema | undefined>> {
+  const lake = await openLake(target);
+  const out: Record<string, EntitySchema | undefined> = {};
+  for (const name of entities) out[name] = await readSchema(lake, source.name, name);
+  return out;
+}
+
 /** The run's plan, checked before anything runs: every problem here is a usage error. */
 async function planRun(request: RunRequest, target: SinkTarget): Promise<{ runs: EntityRun[]; mode: SliceMode }> {
   try {
@@ -77,7 +88,7 @@ async function planRun(request: RunRequest, target: SinkTarget): Promise<{ runs:
     const runs: EntityRun[] = [];
     for (const source of request.sources) {
       const entities = await selectEntities(Object.keys(source.entities), request.entities);
-      runs.push({ source: source, entities: entities, slices: await planEntitySlices(target, source, entities, mode) });
+      runs.push({ source: source, entities: entities, slices: await planEntitySlices(target, source, entities, mode), schemas: await readSchemas(target, source, entities) });
     }
     return { runs: runs, mode: mode };
   } catch (error) {
@@ -106,6 +117,8 @@ export async function executeRun(request: RunRequest): Promise<RunManifest> {
     entities: runs.flatMap((r) => r.entities),
     build: (root: Root) => buildGraph(root, { runId: runId, target: target, maxWorkers: maxWorkers, runs: runs }),
     afterCommit: async (lake) => {
+      // The schemas this run extended become the persisted ones only now that it committed.
+      await persistSchemas(lake, runId, runs.flatMap((r) => r.entities));
       for (const run of runs) {
         for (const name of Object.keys(run.slices ?? {})) {
           const slices = (run.slices ?? {})[name];
@@ -175,9 +188,12 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
   }
 
   const nameMappings: Record<string, Record<string, string>> = {};
+  const schemas: Record<string, SchemaReport> = {};
   for (const name of run.entities) {
-    const text = await lake.readText(nameMappingPath(run.runId, name)).catch(() => undefined);
-    if (text) nameMappings[name] = JSON.parse(text) as Record<string, string>;
+    const plan = await readSchemaPlan(lake, run.runId, name);
+    if (!plan) continue;
+    nameMappings[name] = pathMapping(plan.schema);
+    schemas[name] = schemaReport(plan);
   }
   const dataproducts: Record<string, number> = {};
   for (const key of Object.keys(counters)) if (key.startsWith("dataproducts/")) dataproducts[key.slice("dataproducts/".length)] = counters[key];
@@ -195,6 +211,7 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
     options: publicOptions(run.options),
     entities: entities,
     name_mappings: nameMappings,
+    schemas: schemas,
     dataproducts: dataproducts,
     checks: checks,
     lake_files: lakeFiles,

@@ -8,6 +8,8 @@ import type { ParsedOptions } from "./options";
 import { buildMessageGraph } from "./graph";
 import { newRunId, runAndRecord } from "./run";
 import type { RunManifest } from "./manifest";
+import { openLake } from "../sinks/open-backends";
+import { readSchema, persistSchemas } from "./schema-state";
 
 export interface StreamOptions {
   source: SourceConfig;
@@ -43,6 +45,8 @@ export function startStream(subscription: MessageSubscription, opts: StreamOptio
       const pulled = await subscription.pull(opts.batchSize);
       if (pulled.messages.length === 0) continue;
       const runId = newRunId();
+      // Each micro-batch extends the entity's persisted schema, like a batch run.
+      const schema = await readSchema(await openLake(opts.target), opts.source.name, opts.entity);
       const manifest = await runAndRecord({
         runId: runId,
         startedAt: new Date(),
@@ -50,7 +54,8 @@ export function startStream(subscription: MessageSubscription, opts: StreamOptio
         options: opts.options,
         sources: [opts.source.name],
         entities: [opts.entity],
-        build: (root: Root) => buildMessageGraph(root, { runId: runId, target: opts.target, source: opts.source, entity: opts.entity, messages: pulled.messages }),
+        build: (root: Root) => buildMessageGraph(root, { runId: runId, target: opts.target, source: opts.source, entity: opts.entity, messages: pulled.messages, schema: schema }),
+        afterCommit: (lake) => persistSchemas(lake, runId, [opts.entity]),
       });
       if (manifest.status === "succeeded") {
         await subscription.ack(pulled.ackIds);

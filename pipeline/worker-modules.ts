@@ -1,6 +1,7 @@
 import { requireForSerialization } from "apache-beam/serialization";
 import * as buffer from "buffer";
 import * as deadLetters from "../model/dead-letter";
+import * as entitySchema from "../model/entity-schema";
 
 /**
  * Modules the graph's DoFns reach that do not register themselves: a Node global the serializer
@@ -11,3 +12,4 @@ import * as deadLetters from "../model/dead-letter";
  */
 requireForSerialization("buffer", buffer);
 requireForSerialization("api2lake/dist/model/dead-letter", deadLetters);
+requireForSerialization("api2lake/dist/model/entity-schema", entitySchema);

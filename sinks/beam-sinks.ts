@@ -2,11 +2,11 @@ import * as crypto from "crypto";
 import { parDo, withName, groupBy, windowParam, timestampParam, paneInfoParam } from "apache-beam";
 import type { PCollection } from "apache-beam";
 import type { Instant, PaneInfo, Window, WindowedValue } from "apache-beam/values";
-import type { ParDoLookupParam } from "apache-beam/transforms/pardo";
+import type { ParDoLookupParam, SideInputParam } from "apache-beam/transforms/pardo";
 import { requireForSerialization } from "apache-beam/serialization";
 import type { Row } from "../model/row";
 import type { DeadLetter } from "../model/dead-letter";
-import type { LakeLayer, SinkTarget, TableSpec } from "../model/backends";
+import type { ColumnSpec, LakeLayer, SinkTarget, TableSpec } from "../model/backends";
 import type { ServingConfig } from "../model/source-config";
 import { openLake, openServingStore, openWarehouse } from "./open-backends";
 import { buildServingRow, formatUtc, toEpochMillis } from "./serving-row";
@@ -44,6 +44,14 @@ export type WarehouseWriteMode = "lake" | "hub" | "dataproduct";
 export interface SinkOptions {
   /** Rows buffered before a write inside the bundle (default 50 000); the rest is written at the end of the bundle. */
   maxBufferRows?: number;
+}
+
+/** A singleton side input of typed columns decided inside the graph (e.g. the run's schema plan). */
+export type ColumnsSideInput = SideInputParam<ColumnSpec[], Iterable<ColumnSpec[]>, ColumnSpec[]>;
+
+export interface WarehouseSinkOptions extends SinkOptions {
+  /** Columns added to the table spec at write time, typed (spec columns with the same name win). */
+  columns?: ColumnsSideInput;
 }
 
 export interface LakeSinkOptions extends SinkOptions {
@@ -97,7 +105,12 @@ export interface WarehouseSinkSpec {
   entity?: string;
 }
 
-export function flushWarehouse(spec: WarehouseSinkSpec, rows: readonly Row[]): Promise<SinkReport[]> {
+export function flushWarehouse(spec: WarehouseSinkSpec, rows: readonly Row[], columns?: readonly ColumnSpec[]): Promise<SinkReport[]> {
+  if (columns && columns.length) {
+    const have = new Set(spec.table.columns.map((c) => c.name.toLowerCase()));
+    const extra = columns.filter((c) => !have.has(c.name.toLowerCase()));
+    spec = { ...spec, table: { ...spec.table, columns: [...spec.table.columns, ...extra] } };
+  }
   return naming(`warehouse (${spec.target.kind === "gcp" ? "BigQuery" : "DuckDB"}) ${spec.mode} ${spec.table.name}`, writeWarehouseRows(spec, rows));
 }
 
@@ -188,18 +201,21 @@ interface BufferState {
   bundleId: string;
   /** Window, timestamp and pane of the last buffered row: the end-of-bundle reports carry them. */
   last: { windows: Window[]; timestamp: Instant; pane: PaneInfo } | undefined;
+  /** The columns side input's value, read with the first row (finishBundle cannot read side inputs). */
+  columns: ColumnSpec[] | undefined;
 }
 
 interface WindowContext {
   window: ParDoLookupParam<Window>;
   timestamp: ParDoLookupParam<Instant>;
   pane: ParDoLookupParam<PaneInfo>;
+  columns?: ColumnsSideInput;
 }
 
-type Flush = (rows: Row[], shardBase: string) => Promise<SinkReport[]>;
+type Flush = (rows: Row[], shardBase: string, columns?: ColumnSpec[]) => Promise<SinkReport[]>;
 
 /** A DoFn that buffers rows and hands each batch to `flush` (inside the bundle when full, and at its end). */
-function bufferingWriter(flush: Flush, maxBufferRows: number) {
+function bufferingWriter(flush: Flush, maxBufferRows: number, columns?: ColumnsSideInput) {
   return parDo<Row, SinkReport, WindowContext>(
     {
       startBundle: function (this: BufferState) {
@@ -209,23 +225,26 @@ function bufferingWriter(flush: Flush, maxBufferRows: number) {
         this.last = undefined;
       },
       process: function (this: BufferState, row: Row, context: WindowContext) {
+        if (context.columns && this.columns === undefined) this.columns = context.columns.lookup();
         this.rows.push(row);
         this.last = { windows: [context.window.lookup()], timestamp: context.timestamp.lookup(), pane: context.pane.lookup() };
         if (this.rows.length < maxBufferRows) return undefined;
         const batch = this.rows;
         this.rows = [];
-        return flush(batch, `${this.bundleId}-${this.seq++}`);
+        return flush(batch, `${this.bundleId}-${this.seq++}`, this.columns);
       },
       finishBundle: async function (this: BufferState) {
         const batch = this.rows;
         const last = this.last;
         this.rows = [];
         if (batch.length === 0 || last === undefined) return [];
-        const reports = await flush(batch, `${this.bundleId}-${this.seq++}`);
+        const reports = await flush(batch, `${this.bundleId}-${this.seq++}`, this.columns);
         return reports.map((report): WindowedValue<SinkReport> => ({ value: report, windows: last.windows, timestamp: last.timestamp, pane: last.pane }));
       },
     },
-    { window: windowParam(), timestamp: timestampParam(), pane: paneInfoParam() },
+    columns
+      ? { window: windowParam(), timestamp: timestampParam(), pane: paneInfoParam(), columns: columns }
+      : { window: windowParam(), timestamp: timestampParam(), pane: paneInfoParam() },
   );
 }
 
@@ -246,12 +265,12 @@ export function writeLake(target: SinkTarget, layer: LakeLayer, entity: string, 
  * whole collection is one group when unpartitioned), so each partition is replaced once, with
  * all its rows, whatever the bundles; an empty collection leaves the table as it was.
  */
-export function writeWarehouse(target: SinkTarget, mode: WarehouseWriteMode, table: TableSpec, options: SinkOptions = {}) {
+export function writeWarehouse(target: SinkTarget, mode: WarehouseWriteMode, table: TableSpec, options: WarehouseSinkOptions = {}) {
   const spec: WarehouseSinkSpec = Object.freeze({ target: target, mode: mode, table: table });
   const max = options.maxBufferRows ?? DEFAULT_BUFFER_ROWS;
   const schema = mode === "dataproduct" ? "dataproducts" : mode;
   return withName(`WriteWarehouse(${schema}.${table.name})`, (input: PCollection<Row>): PCollection<SinkReport> => {
-    if (mode !== "dataproduct") return input.apply(bufferingWriter((rows: Row[]) => flushWarehouse(spec, rows), max));
+    if (mode !== "dataproduct") return input.apply(bufferingWriter((rows: Row[], _shard: string, columns?: ColumnSpec[]) => flushWarehouse(spec, rows, columns), max, options.columns));
     const part = table.partitionColumn;
     return input
       .apply(withName("GroupPartitions", groupBy((row: Row) => (part === undefined ? "" : String(row[part] ?? "")))))

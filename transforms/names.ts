@@ -51,7 +51,8 @@ export function buildNameMapping(names: readonly string[]): Record<string, strin
   return mapping;
 }
 
-function claim(base: string, used: Set<string>): string {
+/** `base`, or the first free `base_2`, `base_3`, ... in `used`; marks the result used. */
+export function claim(base: string, used: Set<string>): string {
   let candidate = base;
   for (let n = 2; used.has(candidate); n++) candidate = `${base}_${n}`;
   used.add(candidate);

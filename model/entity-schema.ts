@@ -1,0 +1,131 @@
+import type { FieldType } from "./source-config";
+
+/**
+ * The schema of one entity: which warehouse column each source key path lands in, with its type.
+ * Decided once per entity, persisted beside the watermark (`state/<source>/<entity>.schema.json`)
+ * and only ever extended, so a path keeps its column whatever keys a later record has.
+ *
+ * A path is the record's keys from the top, joined with `.` (`vehicle.id`); a `.` or `\` inside
+ * a key is escaped with `\` (`{"a.b": 1}` is the path `a\.b`, `{"a": {"b": 1}}` is `a.b`).
+ */
+
+/** Types the pipeline infers for undeclared values (a subset of the declared `FieldType`s). */
+export type InferredType = "integer" | "number" | "boolean" | "timestamp" | "string" | "json";
+
+export const INFERRED_TYPES: readonly InferredType[] = ["integer", "number", "boolean", "timestamp", "string", "json"];
+
+export interface SchemaColumn {
+  /** Source key path, e.g. `columnName` or `a.b`. */
+  path: string;
+  /** Warehouse column it lands in, e.g. `column_name_2`. */
+  column: string;
+  type: FieldType;
+  /** The type comes from the entity's `fields`/`dates` declaration (declared types win). */
+  declared: boolean;
+  /** Variant columns `<column>__v_<type>` holding values of another type (dlt's convention). */
+  variants: Partial<Record<InferredType, string>>;
+  /** Run that added the path. */
+  added_by: string;
+}
+
+/** A path that did not get the column its name asks for, because another path holds it. */
+export interface SchemaCollision {
+  path: string;
+  /** The sanitized name the path wanted, e.g. `column_name`. */
+  wanted: string;
+  column: string;
+  /** The path that holds `wanted` (or the reserved column it is, e.g. `_run_id`). */
+  taken_by: string;
+}
+
+export interface EntitySchema {
+  source: string;
+  entity: string;
+  /** Sorted by path. */
+  columns: SchemaColumn[];
+  /** Sorted by path. */
+  collisions: SchemaCollision[];
+  updated_at: string | null;
+}
+
+export function emptySchema(source: string, entity: string): EntitySchema {
+  return { source: source, entity: entity, columns: [], collisions: [], updated_at: null };
+}
+
+/** Largest integer held exactly by a JS number (2^53 - 1), and the int64 range of warehouse integers. */
+const INT64_MAX = BigInt("9223372036854775807");
+const INT64_MIN = BigInt("-9223372036854775808");
+
+/**
+ * ISO-8601 date-time with seconds and an explicit zone (`Z` or `+hh:mm`), e.g.
+ * `2024-03-30T10:00:00Z`. Zone-less and date-only strings stay strings: their instant is unknown.
+ */
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * The inferred type of one JSON value, or undefined for null. Integers beyond 2^53 arrive as
+ * exact decimal strings (the project's JSON contract) and infer as `integer` when they fit int64;
+ * zoned ISO date-times infer as `timestamp`; objects and arrays as `json`.
+ *
+ * @example inferType(3) // "integer"
+ * @example inferType("9007199254740993") // "integer"
+ * @example inferType("2024-01-01T00:00:00Z") // "timestamp"
+ */
+export function inferType(value: unknown): InferredType | undefined {
+  if (value === null || value === undefined) return undefined;
+  switch (typeof value) {
+    case "boolean":
+      return "boolean";
+    case "number":
+      return Number.isSafeInteger(value) ? "integer" : "number";
+    case "string":
+      if (/^-?[1-9]\d{15,18}$/.test(value)) {
+        const big = BigInt(value);
+        const abs = big < BigInt(0) ? -big : big;
+        if (abs > BigInt(Number.MAX_SAFE_INTEGER) && big <= INT64_MAX && big >= INT64_MIN) return "integer";
+      }
+      return ISO_TIMESTAMP.test(value) && !Number.isNaN(Date.parse(value)) ? "timestamp" : "string";
+    default:
+      return "json";
+  }
+}
+
+/**
+ * One type for all the types a path showed in a run, whatever their order: integer and number
+ * make number, anything with json makes json, other mixes make string.
+ */
+export function widenTypes(types: Iterable<InferredType>): InferredType | undefined {
+  const set = new Set(types);
+  if (set.size === 0) return undefined;
+  if (set.size === 1) return [...set][0];
+  if (set.has("json")) return "json";
+  if (set.size === 2 && set.has("integer") && set.has("number")) return "number";
+  return "string";
+}
+
+/**
+ * Whether a value of type `actual` lands in a column of type `column` without a type change:
+ * integers fit number columns, every scalar fits a string column (written as text), anything
+ * fits a json column.
+ */
+export function fitsType(actual: InferredType, column: FieldType): boolean {
+  if (actual === column || column === "json") return true;
+  if (column === "number") return actual === "integer";
+  if (column === "string") return actual !== "json";
+  return false;
+}
+
+/** A value made to fit the column type `fitsType` accepted (scalars in string columns become text). */
+export function coerceValue(value: unknown, column: FieldType): unknown {
+  if (column === "string" && typeof value !== "string" && value !== null) return String(value);
+  return value;
+}
+
+/** Bit per inferred type: a run's observations of a path are OR-ed masks, combined in any order. */
+export function typeBit(type: InferredType): number {
+  return 1 << INFERRED_TYPES.indexOf(type);
+}
+
+export function typesOf(mask: number): InferredType[] {
+  return INFERRED_TYPES.filter((t) => (mask & typeBit(t)) !== 0);
+}
