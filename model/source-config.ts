@@ -153,12 +153,19 @@ export const entitySchema = z.object({
   explode: z.array(z.string()).default([]),
   aggregates: z.array(aggregateSchema).default([]),
   serving: servingSchema.optional(),
+  /** Largest share (0..1) of fetched records that may be dead-lettered before the run fails; 0.5 when absent. */
+  maxDeadLetterShare: z.number().min(0).max(1).optional(),
 }).strict();
 export type EntityConfig = z.infer<typeof entitySchema>;
 
 export const sourceSchema = z.object({
   name: z.string().regex(/^[a-z][a-z0-9_]*$/),
   baseUrl: z.string().url(),
+  /**
+   * Environment variables whose values are not secret (e.g. the API's URL). Every other `${NAME}`
+   * value is a secret: masked in URLs, lineage, dead letters, logs and manifests.
+   */
+  publicVariables: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
   auth: authSchema.default({ type: "none" }),
   paginator: paginatorSchema.default({ type: "single_page" }),
   retry: retrySchema.default({ maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 10_000, timeoutMs: 30_000 }),

@@ -92,6 +92,11 @@ type Extracted = { ok: true; records: unknown[] } | { ok: false; reason: string 
 
 function extractRecords(body: unknown, recordsPath: string): Extracted {
   const found = getPath(body, recordsPath);
+  // A path that names nothing in a non-empty body is a wrong recordsPath, not an empty page.
+  if (found === undefined && body !== null && typeof body === "object" && Object.keys(body).length > 0) {
+    const shape = Array.isArray(body) ? "an array (set recordsPath: \"\")" : `an object with keys ${Object.keys(body).slice(0, 8).join(", ")}`;
+    return { ok: false, reason: `recordsPath "${recordsPath}" matched nothing: the body is ${shape}` };
+  }
   if (found === undefined || found === null) return { ok: true, records: [] };
   if (Array.isArray(found)) return { ok: true, records: found };
   if (typeof found === "object") return { ok: true, records: [found] };
