@@ -2,9 +2,10 @@ import * as crypto from "crypto";
 import * as path from "path";
 import { createRunner } from "apache-beam";
 import type { Root } from "apache-beam";
-import type { Lake, SinkTarget } from "../model/backends";
+import type { Lake, SinkTarget, Warehouse } from "../model/backends";
 import type { SourceConfig } from "../model/source-config";
-import { openLake, openWarehouse } from "../sinks/open-backends";
+import { localPaths, openLake, openWarehouse } from "../sinks/open-backends";
+import { acquireOutLock } from "./out-lock";
 import { mergeSecrets, openSecrets } from "../sources/rest/secrets";
 import { redactDeep, type Secrets } from "../sources/rest/auth/redact";
 import { selectEntities } from "../sources/rest/entity-selection";
@@ -95,6 +96,38 @@ export async function executeRun(request: RunRequest): Promise<RunManifest> {
   const startedAt = new Date();
   const runId = newRunId(startedAt);
   const target = sinkTarget(request.options);
+  const claim = await claimOut(target, runId, startedAt);
+  try {
+    return await executeClaimedRun(request, runId, startedAt, target);
+  } finally {
+    await claim.release();
+  }
+}
+
+/**
+ * Before anything else (planning reads watermarks, the graph fetches): the `--out` lock, and the
+ * warehouse held open for the whole run, so a second run, or a DuckDB session another process
+ * holds, fails here with a message naming the holder instead of after all the fetching.
+ */
+async function claimOut(target: SinkTarget, runId: string, startedAt: Date): Promise<{ release: () => Promise<void> }> {
+  if (target.kind !== "local") return { release: async () => undefined };
+  const lock = acquireOutLock(target.out, runId, startedAt);
+  let warehouse: Warehouse;
+  try {
+    warehouse = await openWarehouse(target);
+  } catch (error) {
+    lock.release();
+    throw new UsageError(`the warehouse ${localPaths(target.out).warehouse} is open in another process (${(error as Error).message.split("\n")[0]}): close that session and try again`);
+  }
+  return {
+    release: async () => {
+      await warehouse.close().catch(() => undefined);
+      lock.release();
+    },
+  };
+}
+
+async function executeClaimedRun(request: RunRequest, runId: string, startedAt: Date, target: SinkTarget): Promise<RunManifest> {
   const planned = await planRun(request, target);
   const runs = planned.runs;
   const backfill = planned.mode.kind === "backfill";
