@@ -153,6 +153,8 @@ export const entitySchema = z.object({
   explode: z.array(z.string()).default([]),
   aggregates: z.array(aggregateSchema).default([]),
   serving: servingSchema.optional(),
+  /** Other sources of a run may have an entity of this name landing in the same tables (each must say so). */
+  sharedTable: z.boolean().default(false),
   /** Largest share (0..1) of fetched records that may be dead-lettered before the run fails; 0.5 when absent. */
   maxDeadLetterShare: z.number().min(0).max(1).optional(),
 }).strict();

@@ -6,6 +6,7 @@ import type { Lake, SinkTarget, Warehouse } from "../model/backends";
 import type { SourceConfig } from "../model/source-config";
 import { localPaths, openLake, openWarehouse } from "../sinks/open-backends";
 import { acquireOutLock } from "./out-lock";
+import { checkSources } from "./config-checks";
 import { mergeSecrets, openSecrets } from "../sources/rest/secrets";
 import { redactDeep, type Secrets } from "../sources/rest/auth/redact";
 import { selectEntities } from "../sources/rest/entity-selection";
@@ -72,6 +73,9 @@ async function planEntitySlices(target: SinkTarget, source: SourceConfig, entiti
 async function planRun(request: RunRequest, target: SinkTarget): Promise<{ runs: EntityRun[]; mode: SliceMode }> {
   try {
     runnerOptions(request.options, target);
+    const findings = checkSources(request.sources);
+    for (const warning of findings.warnings) console.error(`warning: ${warning}`);
+    if (findings.errors.length) throw new UsageError(findings.errors.join("\n"));
     const mode: SliceMode = request.from && request.to
       ? { kind: "backfill", range: parseRangeArgs(request.from, request.to) }
       : request.to
