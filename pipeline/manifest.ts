@@ -36,6 +36,8 @@ export interface RunManifest {
   errors: string[];
   /** The outcome rules a run is judged by (see `outcomeErrors`); an unmet one is also in `errors`. */
   outcome?: OutcomeRule[];
+  /** Runs that never committed (killed, aborted), rolled back before this one fetched anything. */
+  rolled_back_runs?: string[];
   /** Per entity, the first few dead-letter reasons of this run (`stage: error`); the rest are in the error table. */
   dead_letter_samples?: Record<string, string[]>;
   /** Set when the run only built a Dataflow template (no job ran here). */

@@ -7,6 +7,8 @@ import type { SourceConfig } from "../model/source-config";
 import { localPaths, openLake, openWarehouse } from "../sinks/open-backends";
 import { acquireOutLock } from "./out-lock";
 import { checkSources } from "./config-checks";
+import { rollBackOrphanedRuns } from "./orphaned-runs";
+import { stopRequested } from "../sources/rest/stop";
 import { mergeSecrets, openSecrets } from "../sources/rest/secrets";
 import { redactDeep, type Secrets } from "../sources/rest/auth/redact";
 import { selectEntities } from "../sources/rest/entity-selection";
@@ -102,7 +104,7 @@ export async function executeRun(request: RunRequest): Promise<RunManifest> {
   const target = sinkTarget(request.options);
   const claim = await claimOut(target, runId, startedAt);
   try {
-    return await executeClaimedRun(request, runId, startedAt, target);
+    return await executeClaimedRun(request, runId, startedAt, target, claim.rolledBack);
   } finally {
     await claim.release();
   }
@@ -113,8 +115,8 @@ export async function executeRun(request: RunRequest): Promise<RunManifest> {
  * warehouse held open for the whole run, so a second run, or a DuckDB session another process
  * holds, fails here with a message naming the holder instead of after all the fetching.
  */
-async function claimOut(target: SinkTarget, runId: string, startedAt: Date): Promise<{ release: () => Promise<void> }> {
-  if (target.kind !== "local") return { release: async () => undefined };
+async function claimOut(target: SinkTarget, runId: string, startedAt: Date): Promise<{ release: () => Promise<void>; rolledBack: string[] }> {
+  if (target.kind !== "local") return { release: async () => undefined, rolledBack: [] };
   const lock = acquireOutLock(target.out, runId, startedAt);
   let warehouse: Warehouse;
   try {
@@ -123,15 +125,19 @@ async function claimOut(target: SinkTarget, runId: string, startedAt: Date): Pro
     lock.release();
     throw new UsageError(`the warehouse ${localPaths(target.out).warehouse} is open in another process (${(error as Error).message.split("\n")[0]}): close that session and try again`);
   }
-  return {
-    release: async () => {
-      await warehouse.close().catch(() => undefined);
-      lock.release();
-    },
+  const release = async () => {
+    await warehouse.close().catch(() => undefined);
+    lock.release();
   };
+  try {
+    return { release: release, rolledBack: await rollBackOrphanedRuns(target.out, warehouse, runId) };
+  } catch (error) {
+    await release();
+    throw error;
+  }
 }
 
-async function executeClaimedRun(request: RunRequest, runId: string, startedAt: Date, target: SinkTarget): Promise<RunManifest> {
+async function executeClaimedRun(request: RunRequest, runId: string, startedAt: Date, target: SinkTarget, rolledBack: string[]): Promise<RunManifest> {
   const planned = await planRun(request, target);
   const runs = planned.runs;
   const backfill = planned.mode.kind === "backfill";
@@ -145,6 +151,7 @@ async function executeClaimedRun(request: RunRequest, runId: string, startedAt: 
     entities: runs.flatMap((r) => r.entities),
     secrets: mergeSecrets(request.sources.map((s) => openSecrets(s).secrets)),
     maxDeadShare: deadShareLimits(runs),
+    rolledBack: rolledBack,
     build: (root: Root) => buildGraph(root, { runId: runId, target: target, maxWorkers: maxWorkers, runs: runs }),
     afterCommit: async (lake) => {
       for (const run of runs) {
@@ -175,6 +182,8 @@ export interface GraphRun {
   secrets?: Secrets;
   /** Per entity, the largest dead-lettered share of fetched records (outcome rule; default 50%). */
   maxDeadShare?: Record<string, number>;
+  /** Runs that never committed, rolled back before this one started (pipeline/orphaned-runs.ts). */
+  rolledBack?: string[];
 }
 
 /** Each entity's declared `maxDeadLetterShare`, for the outcome rules. */
@@ -226,6 +235,9 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
   if (checks.some((c) => !c.ok)) errors.push("counts do not add up: " + checks.filter((c) => !c.ok).map((c) => `${c.entity}: ${c.rule}`).join("; "));
   // What the sinks wrote becomes visible, including the pages fetched before a failing one.
   // Whatever goes wrong after the graph, the manifest is still written and says so.
+  // Interrupted (first SIGINT/SIGTERM): the pages in hand are committed, watermarks stay put.
+  const interrupted = stopRequested();
+  if (interrupted) errors.push("interrupted: fetching stopped early, the pages fetched before the stop were committed; watermarks were not advanced");
   try {
     if (graphSucceeded) await lake.commit(run.runId);
     if (errors.length === 0 && run.afterCommit) await run.afterCommit(lake);
@@ -245,7 +257,7 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
 
   const manifest: RunManifest = {
     run_id: run.runId,
-    status: errors.length ? "failed" : "succeeded",
+    status: interrupted && graphSucceeded ? "partial" : errors.length ? "failed" : "succeeded",
     started_at: run.startedAt.toISOString(),
     finished_at: new Date().toISOString(),
     runner: run.options.runner ?? "direct",
@@ -260,6 +272,7 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
     errors: errors,
     outcome: outcome,
     dead_letter_samples: graphSucceeded ? await deadLetterSamples(run.target, run.runId, entities) : {},
+    rolled_back_runs: run.rolledBack ?? [],
   };
   // Secrets are values: whatever an error message or a sample carried, none leaves in clear.
   return recordManifest(lake, run, run.secrets ? redactDeep(manifest, run.secrets) : manifest);
@@ -361,6 +374,7 @@ export function formatSummary(manifest: RunManifest, out: string): string {
     lines.push(`${entry[0]} dead letters, first ${entry[1].length} (all: lake.${entry[0]}_error_records, lake/deadletter/${entry[0]}/):`);
     for (const reason of entry[1]) lines.push(`  - ${reason.length > 200 ? reason.slice(0, 197) + "..." : reason}`);
   }
+  if (manifest.rolled_back_runs?.length) lines.push(`rolled back first (never committed): ${manifest.rolled_back_runs.join(", ")}`);
   const failedChecks = manifest.checks.filter((c) => !c.ok).length;
   lines.push("");
   lines.push(manifest.checks.length ? `checks: ${manifest.checks.length - failedChecks}/${manifest.checks.length} hold (fetched = valid + dead-lettered, valid = kept + duplicates)` : "checks: not run (the graph failed)");

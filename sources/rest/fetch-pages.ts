@@ -3,6 +3,7 @@ import type { EntityConfig, SourceConfig } from "../../model/source-config";
 import { createAuthenticator, redact, redactDeep, secretsOf, type Secrets } from "./auth/index";
 import { getPath } from "./json-path";
 import { resolveAuthSecrets } from "./secrets";
+import { stopRequested } from "./stop";
 import { createPaginator } from "./paginators/index";
 import { gateFor, type Clock } from "./rate-limit";
 import { getJsonWithRetry } from "./retry";
@@ -134,6 +135,7 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
   let url = paginator.init(base);
   const seen = new Set<string>([url.href]);
   for (let pageCount = 1; ; pageCount++) {
+    if (stopRequested()) break; // interrupted: keep the pages in hand, request no more
     const page = paginator.pageId();
     const outgoing = auth.apply({ url: url, headers: { accept: "application/json" } });
     const outcome = await getJsonWithRetry(outgoing, source.retry, { fetch: ctx.fetch, clock: ctx.clock, random: ctx.random, gate: gate });

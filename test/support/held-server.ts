@@ -12,6 +12,8 @@ export interface HeldServer extends LocalServer {
   releaseAll(): void;
   /** From now on, answer held requests at once. */
   stopHolding(): void;
+  /** From now on, hold `/slow/` requests again. */
+  holdAgain(): void;
 }
 
 export async function startHeldServer(pages = 3, perPage = 5): Promise<HeldServer> {
@@ -40,6 +42,9 @@ export async function startHeldServer(pages = 3, perPage = 5): Promise<HeldServe
     stopHolding: () => {
       holding = false;
       for (const h of held.splice(0)) answer(h.res, h.page);
+    },
+    holdAgain: () => {
+      holding = true;
     },
   };
 }
