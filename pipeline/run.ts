@@ -233,11 +233,11 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
   if (Object.values(entities).some((c) => c.fetch_failed_pages > 0)) errors.push("some pages kept failing after retries: see the fetch dead letters; the pages before them were kept");
   for (const rule of outcome.filter((r) => !r.ok && !r.rule.startsWith("no page kept failing"))) errors.push(`${rule.entity}: outcome rule not met: ${rule.rule}`);
   if (checks.some((c) => !c.ok)) errors.push("counts do not add up: " + checks.filter((c) => !c.ok).map((c) => `${c.entity}: ${c.rule}`).join("; "));
-  // What the sinks wrote becomes visible, including the pages fetched before a failing one.
-  // Whatever goes wrong after the graph, the manifest is still written and says so.
   // Interrupted (first SIGINT/SIGTERM): the pages in hand are committed, watermarks stay put.
   const interrupted = stopRequested();
   if (interrupted) errors.push("interrupted: fetching stopped early, the pages fetched before the stop were committed; watermarks were not advanced");
+  // What the sinks wrote becomes visible, including the pages fetched before a failing one.
+  // Whatever goes wrong after the graph, the manifest is still written and says so.
   try {
     if (graphSucceeded) await lake.commit(run.runId);
     if (errors.length === 0 && run.afterCommit) await run.afterCommit(lake);
