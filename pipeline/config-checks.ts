@@ -38,7 +38,11 @@ export function checkSources(sources: readonly SourceConfig[]): ConfigFindings {
   for (const entry of owners) {
     const list = entry[1];
     if (list.length < 2 || list.every((s) => s.entities[entry[0]].sharedTable)) continue;
-    findings.errors.push(`${list.map((s) => `${s.name}.entities.${entry[0]}`).join(" and ")}: land in the same tables (lake.${entry[0]}, hub.${entry[0]}) and would overwrite each other's rows; rename one, or declare sharedTable: true on each`);
+    const where = list.map((s) => `${s.name}.entities.${entry[0]}`).join(" and ");
+    findings.errors.push(
+      `${where}: land in the same tables (lake.${entry[0]}, hub.${entry[0]}) and would overwrite each other's rows; ` +
+        "rename one, or declare sharedTable: true on each",
+    );
   }
   return findings;
 }
@@ -57,11 +61,19 @@ function checkEntity(at: string, entity: EntityConfig, findings: ConfigFindings)
     for (const z of Object.entries(a.stationZones)) zone(`${at}.aggregates.${i}.stationZones.${z[0]}`, z[1]);
   });
   for (const entry of Object.entries(entity.phones)) {
-    if (!isSupportedCountry(entry[1].region)) findings.errors.push(`${at}.phones.${entry[0]}.region: ${JSON.stringify(entry[1].region)} is not a phone region libphonenumber-js supports (ISO 3166 alpha-2, e.g. FR, US)`);
+    if (isSupportedCountry(entry[1].region)) continue;
+    findings.errors.push(
+      `${at}.phones.${entry[0]}.region: ${JSON.stringify(entry[1].region)} is not a phone region libphonenumber-js supports ` +
+        "(ISO 3166 alpha-2, e.g. FR, US)",
+    );
   }
   // Serving columns read the kept row, whose names are landed names: any other spelling never matches.
   for (const field of Object.keys(entity.serving?.columns ?? {})) {
-    if (!/^[a-z_][a-z0-9_]*$/.test(field)) findings.errors.push(`${at}.serving.columns.${field}: ${JSON.stringify(field)} can never match a landed column (lowercase, digits, underscores: \`updatedAt\` lands as \`updated_at\`)`);
+    if (/^[a-z_][a-z0-9_]*$/.test(field)) continue;
+    findings.errors.push(
+      `${at}.serving.columns.${field}: ${JSON.stringify(field)} can never match a landed column ` +
+        "(lowercase, digits, underscores: `updatedAt` lands as `updated_at`)",
+    );
   }
   if (Object.keys(entity.fields).length === 0) return;
   const declared = new Set<string>([...Object.keys(entity.fields), ...Object.keys(entity.dates), ...LINEAGE_COLUMNS]);
@@ -78,6 +90,8 @@ function checkEntity(at: string, entity: EntityConfig, findings: ConfigFindings)
     for (const match of entity.serving.rowKey.matchAll(/\{([^}:]+)(?::[^}]*)?\}/g)) named.push(["serving.rowKey", match[1]]);
   }
   for (const entry of named) {
-    if (!declared.has(entry[1])) findings.warnings.push(`${at}.${entry[0]}: field ${JSON.stringify(entry[1])} is not declared in fields, dates or phones (declared: ${[...declared].filter((d) => !d.startsWith("_")).join(", ")})`);
+    if (declared.has(entry[1])) continue;
+    const known = [...declared].filter((d) => !d.startsWith("_")).join(", ");
+    findings.warnings.push(`${at}.${entry[0]}: field ${JSON.stringify(entry[1])} is not declared in fields, dates or phones (declared: ${known})`);
   }
 }

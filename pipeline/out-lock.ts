@@ -68,7 +68,9 @@ export function acquireOutLock(out: string, runId: string, now: Date = new Date(
     }
     const current = readLockHolder(dir);
     if (current && !isDead(current)) {
-      throw new UsageError(`--out ${dir} is in use by ${describeHolder(current)}: wait for it to finish (or, if that process is gone, remove ${lockPath(dir)})`);
+      throw new UsageError(
+        `--out ${dir} is in use by ${describeHolder(current)}: wait for it to finish (or, if that process is gone, remove ${lockPath(dir)})`,
+      );
     }
     // A crashed run's lock (its pid is gone on this host) or an unreadable half-written one: take it over.
     fs.rmSync(lockPath(dir), { force: true });

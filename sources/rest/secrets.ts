@@ -125,7 +125,17 @@ function withAuth(values: readonly string[], auth: AuthConfig): Secrets {
 }
 
 /** One string's substitutions: the resolved text, the non-public values used, the first missing variable. */
-function substitutions(text: string, env: Env, publicNames: ReadonlySet<string>): { text: string; secretValues: string[]; secretRefs: boolean; missing?: string } {
+interface Substituted {
+  text: string;
+  /** Values of non-public variables that were set (defaults are not secret). */
+  secretValues: string[];
+  /** True when the text references at least one non-public variable. */
+  secretRefs: boolean;
+  /** The first variable neither set nor defaulted. */
+  missing?: string;
+}
+
+function substitutions(text: string, env: Env, publicNames: ReadonlySet<string>): Substituted {
   const secretValues: string[] = [];
   let secretRefs = false;
   let missing: string | undefined;
