@@ -90,6 +90,32 @@ test("SIGINT during fetching: the page in hand is committed as a partial run (ex
   assert.equal(wh.hub, 15);
 });
 
+test("SIGINT after the last page was requested: the sinks finish every page in hand, committed as partial; a re-run agrees", async () => {
+  const s = setup("sigwrite");
+  // Pages 1-3 are answered at once; the empty page 4, which ends the series, is held until the signal.
+  server.holdAgain(4);
+  const before = server.requests.length;
+  const cli = startCli(["run", "--config", s.file, "--out", s.out]);
+  await server.requested(before + 4);
+  cli.child.kill("SIGINT");
+  await cli.waitFor(/SIGINT: stopping/);
+  server.releaseAll();
+  const done = await cli.done;
+  assert.equal(done.code, 130, done.stdout + done.stderr);
+  const partial = manifests(s.out);
+  assert.equal(partial[0].status, "partial");
+  assert.equal((partial[0].entities as Record<string, { kept: number }>).items.kept, 15);
+  assert.deepEqual(Object.values(rawFileRows(s.out)), [15], "every page in hand was written and committed");
+
+  server.stopHolding();
+  const rerun = await runCli(["run", "--config", s.file, "--out", s.out]);
+  assert.equal(rerun.code, 0, rerun.stdout + rerun.stderr);
+  const wh = await warehouseCounts(s.out);
+  assert.deepEqual(wh.lake, rawFileRows(s.out));
+  assert.deepEqual(Object.values(wh.lake), [15, 15]);
+  assert.equal(wh.hub, 15);
+});
+
 test("a second SIGINT aborts: no manifest, nothing committed; the next run rolls the aborted run back", async () => {
   const s = setup("abort");
   server.holdAgain();

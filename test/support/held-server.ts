@@ -8,17 +8,19 @@ import { startServer, json, query, type LocalServer } from "../rest/helpers";
  * Both serve `pages` pages of `perPage` records with ids `page * 100 + i` and stop on an empty page.
  */
 export interface HeldServer extends LocalServer {
+  /** Resolves once the server has seen `n` requests for `/slow/` pages in all (held or not). */
   requested(n: number): Promise<void>;
   releaseAll(): void;
   /** From now on, answer held requests at once. */
   stopHolding(): void;
-  /** From now on, hold `/slow/` requests again. */
-  holdAgain(): void;
+  /** From now on, hold `/slow/` requests again (only those for pages >= `fromPage`). */
+  holdAgain(fromPage?: number): void;
 }
 
 export async function startHeldServer(pages = 3, perPage = 5): Promise<HeldServer> {
   const held: { res: http.ServerResponse; page: number }[] = [];
   let holding = true;
+  let holdFrom = 1;
   let seen = 0;
   const waiters: { n: number; resolve: () => void }[] = [];
   const answer = (res: http.ServerResponse, page: number) => {
@@ -30,7 +32,7 @@ export async function startHeldServer(pages = 3, perPage = 5): Promise<HeldServe
     if (!(req.url ?? "").startsWith("/slow/")) return answer(res, page);
     seen += 1;
     for (const w of waiters.splice(0)) if (seen >= w.n) w.resolve(); else waiters.push(w);
-    if (holding) held.push({ res: res, page: page });
+    if (holding && page >= holdFrom) held.push({ res: res, page: page });
     else answer(res, page);
   });
   return {
@@ -43,8 +45,9 @@ export async function startHeldServer(pages = 3, perPage = 5): Promise<HeldServe
       holding = false;
       for (const h of held.splice(0)) answer(h.res, h.page);
     },
-    holdAgain: () => {
+    holdAgain: (fromPage = 1) => {
       holding = true;
+      holdFrom = fromPage;
     },
   };
 }
