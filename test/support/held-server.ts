@@ -58,6 +58,8 @@ export function heldSourceYaml(url: string, name: string, pathText = "/slow/item
 name: ${name}
 baseUrl: ${url}
 paginator: { type: page_number, pageParam: page }
+# A held page must not time out and be retried while the test acts (a busy machine can take minutes).
+retry: { maxAttempts: 1, timeoutMs: 600000 }
 entities:
   items:
     path: ${pathText}
