@@ -212,12 +212,21 @@ export const entitySchema = z.object({
   responseActions: z.array(responseActionSchema).default([]),
   /** Schema contract of the entity's undeclared columns (default: evolve both). */
   schema: schemaContractSchema.default({ newColumns: "evolve", typeChanges: "evolve" }),
+  /** Other sources of a run may have an entity of this name landing in the same tables (each must say so). */
+  sharedTable: z.boolean().default(false),
+  /** Largest share (0..1) of fetched records that may be dead-lettered before the run fails; 0.5 when absent. */
+  maxDeadLetterShare: z.number().min(0).max(1).optional(),
 }).strict();
 export type EntityConfig = z.infer<typeof entitySchema>;
 
 export const sourceSchema = z.object({
   name: z.string().regex(/^[a-z][a-z0-9_]*$/),
   baseUrl: z.string().url(),
+  /**
+   * Environment variables whose values are not secret (e.g. the API's URL). Every other `${NAME}`
+   * value is a secret: masked in URLs, lineage, dead letters, logs and manifests.
+   */
+  publicVariables: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
   auth: authSchema.default({ type: "none" }),
   paginator: paginatorSchema.default({ type: "single_page" }),
   retry: retrySchema.default({ maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 10_000, timeoutMs: 30_000, maxWaitMs: 300_000 }),

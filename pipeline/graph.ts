@@ -6,6 +6,7 @@ import { deadLetter, type DeadLetter } from "../model/dead-letter";
 import type { SinkTarget } from "../model/backends";
 import type { EntityConfig, SourceConfig } from "../model/source-config";
 import { readRest, type ReadRestOutput } from "../sources/rest/read-rest";
+import { sealForWorkers } from "../sources/rest/secrets";
 import type { RestRecord, PageSummary } from "../sources/rest/work-item";
 import { readMessages, type InboundMessage } from "../sources/messages";
 import type { Slice, DateRange } from "../sources/rest/slices";
@@ -48,7 +49,8 @@ type KeptElement = { kept: Row } | { child: { column: string; row: Row } };
 export function buildMessageGraph(root: Root, plan: { runId: string; target: SinkTarget; source: SourceConfig; entity: string; messages: readonly InboundMessage[]; schema?: EntitySchema }): void {
   const read = root.apply(readMessages(`ReadMessages_${plan.entity}`, plan.messages, { source: plan.source.name, entity: plan.entity, runId: plan.runId, maxDepth: plan.source.maxDepth }) as never) as unknown as { records: PCollection<RestRecord>; deadLetters: PCollection<DeadLetter> };
   const fetchFailures = read.deadLetters.apply(readFailuresOf(plan.entity));
-  entityBranch(plan.entity, plan.source.entities[plan.entity], plan.source, read.records, fetchFailures, { runId: plan.runId, target: plan.target, maxWorkers: 1, runs: [] }, plan.schema);
+  const source = sealForWorkers(plan.source);
+  entityBranch(plan.entity, source.entities[plan.entity], source, read.records, fetchFailures, { runId: plan.runId, target: plan.target, maxWorkers: 1, runs: [] }, plan.schema);
 }
 
 /**
@@ -58,7 +60,8 @@ export function buildMessageGraph(root: Root, plan: { runId: string; target: Sin
  */
 export function buildGraph(root: Root, plan: GraphPlan): void {
   for (const run of plan.runs) {
-    const source = run.source;
+    // DoFns capture `${VAR}` references, never secret values (the graph and a template hold none).
+    const source = sealForWorkers(run.source);
     // readRest returns a named composite whose output is a record of PCollections.
     const read = root.apply(readRest(source, { runId: plan.runId, entities: run.entities, slices: run.slices, range: run.range, maxWorkers: plan.maxWorkers }) as never) as unknown as ReadRestOutput;
     for (const entityName of run.entities) {

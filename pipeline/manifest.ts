@@ -30,7 +30,8 @@ export interface ManifestCheck {
 
 export interface RunManifest {
   run_id: string;
-  status: "succeeded" | "failed";
+  /** `partial`: interrupted (SIGINT/SIGTERM); the pages fetched before the stop were committed. */
+  status: "succeeded" | "failed" | "partial";
   started_at: string;
   finished_at: string;
   runner: string;
@@ -48,6 +49,12 @@ export interface RunManifest {
   checks: ManifestCheck[];
   lake_files: number;
   errors: string[];
+  /** The outcome rules a run is judged by (see `outcomeErrors`); an unmet one is also in `errors`. */
+  outcome?: OutcomeRule[];
+  /** Runs that never committed (killed, aborted), rolled back before this one fetched anything. */
+  rolled_back_runs?: string[];
+  /** Per entity, the first few dead-letter reasons of this run (`stage: error`); the rest are in the error table. */
+  dead_letter_samples?: Record<string, string[]>;
   /** Set when the run only built a Dataflow template (no job ran here). */
   template_location?: string;
 }
@@ -94,4 +101,39 @@ export function manifestChecks(entities: Record<string, EntityCounts>): Manifest
     });
   }
   return checks;
+}
+
+/** Default largest share of an entity's fetched records that may be dead-lettered before the run fails. */
+export const DEFAULT_MAX_DEAD_LETTER_SHARE = 0.5;
+
+export interface OutcomeRule {
+  entity: string;
+  rule: string;
+  ok: boolean;
+}
+
+/**
+ * The rules that make a run that loaded nothing useful fail (exit 1) instead of "succeeding":
+ * an entity that fetched records but kept none; an entity whose dead-lettered share of fetched
+ * records (parse + validate + normalize) exceeds `maxDeadShare[entity]` (default 50%); a page
+ * that kept failing (a fetch dead letter: wrong records path, HTTP errors, loop guard).
+ * Shares are fractions in [0, 1].
+ */
+export function outcomeRules(entities: Record<string, EntityCounts>, maxDeadShare: Readonly<Record<string, number>> = {}): OutcomeRule[] {
+  const rules: OutcomeRule[] = [];
+  for (const entry of Object.entries(entities)) {
+    const entity = entry[0];
+    const c = entry[1];
+    const dead = c.parse_failed + c.validate_failed + c.normalize_failed;
+    const limit = maxDeadShare[entity] ?? DEFAULT_MAX_DEAD_LETTER_SHARE;
+    const share = c.fetched ? dead / c.fetched : 0;
+    rules.push({ entity: entity, rule: `kept records when some were fetched (fetched ${c.fetched}, kept ${c.kept})`, ok: c.fetched === 0 || c.kept > 0 });
+    rules.push({ entity: entity, rule: `dead-lettered share ${percent(share)} <= ${percent(limit)} (${dead} of ${c.fetched})`, ok: share <= limit });
+    rules.push({ entity: entity, rule: `no page kept failing (${c.fetch_failed_pages} fetch dead letter(s))`, ok: c.fetch_failed_pages === 0 });
+  }
+  return rules;
+}
+
+function percent(share: number): string {
+  return `${Math.round(share * 1000) / 10}%`;
 }

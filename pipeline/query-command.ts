@@ -1,19 +1,51 @@
 import type { ParsedOptions } from "./options";
-import { openWarehouse } from "../sinks/open-backends";
+import { localPaths, openWarehouse } from "../sinks/open-backends";
+import { openDuckDbReadOnly } from "../sinks/warehouse-duckdb-read-only";
+import type { Row } from "../model/row";
 import { sinkTarget } from "./run";
+import { describeHolder, readLockHolder } from "./out-lock";
+import { UsageError } from "./usage-error";
 
-/** `api2lake query "<sql>"`: runs SQL on the warehouse (DuckDB file or BigQuery) and prints rows as JSON lines. */
+/**
+ * `api2lake query "<sql>"`: runs SQL on the warehouse and prints rows as JSON lines. The local
+ * DuckDB file is opened read-only (writes are refused by the engine) and must exist; while a run
+ * holds it, the command fails at once naming that run.
+ */
 export async function queryCommand(options: ParsedOptions, positional: string[]): Promise<number> {
   const sql = positional.join(" ").trim();
   if (!sql) {
     console.error('usage: api2lake query "SELECT * FROM hub.customers LIMIT 5" [--out ./out]');
     return 2;
   }
-  const warehouse = await openWarehouse(sinkTarget(options));
+  const target = sinkTarget(options);
+  const rows = target.kind === "local" ? await queryLocal(target.out, sql) : await queryWarehouse(target, sql);
+  for (const row of rows) console.log(JSON.stringify(row, (_k, v) => (typeof v === "bigint" ? Number(v) : v)));
+  return 0;
+}
+
+async function queryLocal(out: string, sql: string): Promise<Row[]> {
+  const file = localPaths(out).warehouse;
+  let warehouse;
   try {
-    const rows = await warehouse.query(sql);
-    for (const row of rows) console.log(JSON.stringify(row, (_k, v) => (typeof v === "bigint" ? Number(v) : v)));
-    return 0;
+    warehouse = await openDuckDbReadOnly(file);
+  } catch (error) {
+    const holder = readLockHolder(out);
+    const busy = holder ? `: it is in use by ${describeHolder(holder)}, try again when it has finished` : "";
+    throw new UsageError(`cannot open the warehouse read-only (${(error as Error).message.split("\n")[0]})${busy}`);
+  }
+  try {
+    return await warehouse.query(sql).catch((error: Error) => {
+      throw new UsageError(error.message.split("\n")[0]);
+    });
+  } finally {
+    warehouse.close();
+  }
+}
+
+async function queryWarehouse(target: ReturnType<typeof sinkTarget>, sql: string): Promise<Row[]> {
+  const warehouse = await openWarehouse(target);
+  try {
+    return await warehouse.query(sql);
   } finally {
     await warehouse.close();
   }

@@ -2,16 +2,22 @@ import * as crypto from "crypto";
 import * as path from "path";
 import { createRunner } from "apache-beam";
 import type { Root } from "apache-beam";
-import type { Lake, SinkTarget } from "../model/backends";
+import type { Lake, SinkTarget, Warehouse } from "../model/backends";
 import type { SourceConfig } from "../model/source-config";
 import type { EntitySchema } from "../model/entity-schema";
-import { openLake } from "../sinks/open-backends";
+import { localPaths, openLake, openWarehouse } from "../sinks/open-backends";
+import { acquireOutLock } from "./out-lock";
+import { checkSources } from "./config-checks";
+import { rollBackOrphanedRuns } from "./orphaned-runs";
+import { stopRequested } from "../sources/rest/stop";
+import { mergeSecrets, openSecrets } from "../sources/rest/secrets";
+import { redactDeep, type Secrets } from "../sources/rest/auth/redact";
 import { selectEntities } from "../sources/rest/entity-selection";
 import { parseRangeArgs, parseDateArg, type DateRange, type Slice } from "../sources/rest/slices";
 import { readState, planSlices, advanceWatermark, recordBackfill } from "../sources/rest/state";
 import type { ParsedOptions } from "./options";
 import { buildGraph, type EntityRun } from "./graph";
-import { entityCounts, manifestChecks, type RunManifest, type SchemaReport } from "./manifest";
+import { entityCounts, manifestChecks, outcomeRules, type EntityCounts, type RunManifest, type SchemaReport } from "./manifest";
 import { readSchema, readSchemaPlan, persistSchemas } from "./schema-state";
 import { schemaReport } from "./schema-report";
 import { pathMapping } from "../transforms/schema-contract";
@@ -80,6 +86,9 @@ async function readSchemas(target: SinkTarget, source: SourceConfig, entities: r
 async function planRun(request: RunRequest, target: SinkTarget): Promise<{ runs: EntityRun[]; mode: SliceMode }> {
   try {
     runnerOptions(request.options, target);
+    const findings = checkSources(request.sources);
+    for (const warning of findings.warnings) console.error(`warning: ${warning}`);
+    if (findings.errors.length) throw new UsageError(findings.errors.join("\n"));
     const mode: SliceMode = request.from && request.to
       ? { kind: "backfill", range: parseRangeArgs(request.from, request.to) }
       : request.to
@@ -104,6 +113,42 @@ export async function executeRun(request: RunRequest): Promise<RunManifest> {
   const startedAt = new Date();
   const runId = newRunId(startedAt);
   const target = sinkTarget(request.options);
+  const claim = await claimOut(target, runId, startedAt);
+  try {
+    return await executeClaimedRun(request, runId, startedAt, target, claim.rolledBack);
+  } finally {
+    await claim.release();
+  }
+}
+
+/**
+ * Before anything else (planning reads watermarks, the graph fetches): the `--out` lock, and the
+ * warehouse held open for the whole run, so a second run, or a DuckDB session another process
+ * holds, fails here with a message naming the holder instead of after all the fetching.
+ */
+async function claimOut(target: SinkTarget, runId: string, startedAt: Date): Promise<{ release: () => Promise<void>; rolledBack: string[] }> {
+  if (target.kind !== "local") return { release: async () => undefined, rolledBack: [] };
+  const lock = acquireOutLock(target.out, runId, startedAt);
+  let warehouse: Warehouse;
+  try {
+    warehouse = await openWarehouse(target);
+  } catch (error) {
+    lock.release();
+    throw new UsageError(`the warehouse ${localPaths(target.out).warehouse} is open in another process (${(error as Error).message.split("\n")[0]}): close that session and try again`);
+  }
+  const release = async () => {
+    await warehouse.close().catch(() => undefined);
+    lock.release();
+  };
+  try {
+    return { release: release, rolledBack: await rollBackOrphanedRuns(target.out, warehouse, runId) };
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
+
+async function executeClaimedRun(request: RunRequest, runId: string, startedAt: Date, target: SinkTarget, rolledBack: string[]): Promise<RunManifest> {
   const planned = await planRun(request, target);
   const runs = planned.runs;
   const backfill = planned.mode.kind === "backfill";
@@ -115,6 +160,9 @@ export async function executeRun(request: RunRequest): Promise<RunManifest> {
     options: request.options,
     sources: request.sources.map((s) => s.name),
     entities: runs.flatMap((r) => r.entities),
+    secrets: mergeSecrets(request.sources.map((s) => openSecrets(s).secrets)),
+    maxDeadShare: deadShareLimits(runs),
+    rolledBack: rolledBack,
     build: (root: Root) => buildGraph(root, { runId: runId, target: target, maxWorkers: maxWorkers, runs: runs }),
     afterCommit: async (lake) => {
       // The schemas this run extended become the persisted ones only now that it committed.
@@ -143,6 +191,24 @@ export interface GraphRun {
   build: (root: Root) => void;
   /** After the lake committed, only when the run succeeded (e.g. advance watermarks). */
   afterCommit?: (lake: Lake) => Promise<void>;
+  /** Masked in the manifest, the log and the console summary (every `${VAR}` value of the run's sources). */
+  secrets?: Secrets;
+  /** Per entity, the largest dead-lettered share of fetched records (outcome rule; default 50%). */
+  maxDeadShare?: Record<string, number>;
+  /** Runs that never committed, rolled back before this one started (pipeline/orphaned-runs.ts). */
+  rolledBack?: string[];
+}
+
+/** Each entity's declared `maxDeadLetterShare`, for the outcome rules. */
+function deadShareLimits(runs: readonly EntityRun[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const run of runs) {
+    for (const name of run.entities) {
+      const share = run.source.entities[name].maxDeadLetterShare;
+      if (share !== undefined) out[name] = share;
+    }
+  }
+  return out;
 }
 
 /**
@@ -176,8 +242,13 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
   const countsKnown = graphSucceeded && (run.options.runner !== "dataflow" || Object.keys(counters).length > 0);
   if (graphSucceeded && !countsKnown) errors.push("the runner reported no counters: per-stage counts and their checks are unavailable for this run");
   const checks = countsKnown ? manifestChecks(entities) : [];
+  const outcome = countsKnown ? outcomeRules(entities, run.maxDeadShare) : [];
   if (Object.values(entities).some((c) => c.fetch_failed_pages > 0)) errors.push("some pages kept failing after retries: see the fetch dead letters; the pages before them were kept");
+  for (const rule of outcome.filter((r) => !r.ok && !r.rule.startsWith("no page kept failing"))) errors.push(`${rule.entity}: outcome rule not met: ${rule.rule}`);
   if (checks.some((c) => !c.ok)) errors.push("counts do not add up: " + checks.filter((c) => !c.ok).map((c) => `${c.entity}: ${c.rule}`).join("; "));
+  // Interrupted (first SIGINT/SIGTERM): the pages in hand are committed, watermarks stay put.
+  const interrupted = stopRequested();
+  if (interrupted) errors.push("interrupted: fetching stopped early, the pages fetched before the stop were committed; watermarks were not advanced");
   // What the sinks wrote becomes visible, including the pages fetched before a failing one.
   // Whatever goes wrong after the graph, the manifest is still written and says so.
   try {
@@ -202,7 +273,7 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
 
   const manifest: RunManifest = {
     run_id: run.runId,
-    status: errors.length ? "failed" : "succeeded",
+    status: interrupted && graphSucceeded ? "partial" : errors.length ? "failed" : "succeeded",
     started_at: run.startedAt.toISOString(),
     finished_at: new Date().toISOString(),
     runner: run.options.runner ?? "direct",
@@ -216,12 +287,49 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
     checks: checks,
     lake_files: lakeFiles,
     errors: errors,
+    outcome: outcome,
+    dead_letter_samples: graphSucceeded ? await deadLetterSamples(run.target, run.runId, entities) : {},
+    rolled_back_runs: run.rolledBack ?? [],
   };
+  // Secrets are values: whatever an error message or a sample carried, none leaves in clear.
+  return recordManifest(lake, run, run.secrets ? redactDeep(manifest, run.secrets) : manifest);
+}
+
+async function recordManifest(lake: Lake, run: GraphRun, manifest: RunManifest): Promise<RunManifest> {
   await lake.writeText(`runs/${run.runId}.json`, JSON.stringify(manifest, null, 2) + "\n");
   // The run's log goes beside its manifest (on GCS too, as the fleet scripts shipped theirs).
   const where = run.target.kind === "local" ? run.target.out : `gs://${run.target.bucket}`;
   await lake.writeText(`runs/${run.runId}.log`, formatSummary(manifest, where) + "\n");
   return manifest;
+}
+
+/** How many dead-letter reasons per entity the manifest and the console show. */
+const SAMPLE_REASONS = 3;
+
+/**
+ * The first few dead-letter reasons of this run per entity (`stage: error`), read back from
+ * `lake.<entity>_error_records`; an entity without dead letters has none. A warehouse that cannot
+ * be read leaves the samples empty (the counts and the files still say where to look).
+ */
+async function deadLetterSamples(target: SinkTarget, runId: string, entities: Record<string, EntityCounts>): Promise<Record<string, string[]>> {
+  const withDead = Object.keys(entities).filter((e) => {
+    const c = entities[e];
+    return c.parse_failed + c.validate_failed + c.normalize_failed + c.fetch_failed_pages + c.serving_failed + c.aggregate_rejected > 0;
+  });
+  const out: Record<string, string[]> = {};
+  if (!withDead.length) return out;
+  const warehouse = await openWarehouse(target);
+  try {
+    for (const entity of withDead) {
+      const rows = await warehouse
+        .query(`SELECT stage, error FROM lake.${entity}_error_records WHERE run_id = '${runId.replace(/'/g, "''")}' ORDER BY failed_at, error LIMIT ${SAMPLE_REASONS}`)
+        .catch(() => []);
+      out[entity] = rows.map((r) => `${String(r.stage)}: ${String(r.error)}`);
+    }
+  } finally {
+    await warehouse.close();
+  }
+  return out;
 }
 
 /** Options are flags, never secrets (those come from the environment), but mask anything key-like anyway. */
@@ -278,6 +386,12 @@ export function formatSummary(manifest: RunManifest, out: string): string {
     if (c.serving_failed) lines.push(`${entry[0]}: ${c.serving_failed} row(s) refused by the serving store (sink dead letters)`);
     if (c.aggregate_rejected) lines.push(`${entry[0]}: ${c.aggregate_rejected} row(s) rejected by aggregates (aggregate dead letters)`);
   }
+  for (const entry of Object.entries(manifest.dead_letter_samples ?? {})) {
+    if (!entry[1].length) continue;
+    lines.push(`${entry[0]} dead letters, first ${entry[1].length} (all: lake.${entry[0]}_error_records, lake/deadletter/${entry[0]}/):`);
+    for (const reason of entry[1]) lines.push(`  - ${reason.length > 200 ? reason.slice(0, 197) + "..." : reason}`);
+  }
+  if (manifest.rolled_back_runs?.length) lines.push(`rolled back first (never committed): ${manifest.rolled_back_runs.join(", ")}`);
   const failedChecks = manifest.checks.filter((c) => !c.ok).length;
   lines.push("");
   lines.push(manifest.checks.length ? `checks: ${manifest.checks.length - failedChecks}/${manifest.checks.length} hold (fetched = valid + dead-lettered, valid = kept + duplicates)` : "checks: not run (the graph failed)");

@@ -44,6 +44,22 @@ export class LocalLake implements Lake {
     await fs.promises.rm(dir, { recursive: true, force: true });
   }
 
+  /** Run ids with pending (never committed) shards, e.g. of a run that was killed. */
+  async pendingRuns(): Promise<string[]> {
+    try {
+      return (await fs.promises.readdir(path.join(this.root, PENDING), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw e;
+    }
+  }
+
+  /** Removes a run's pending shards without publishing them (an orphaned run is rolled back). */
+  async discard(runId: string): Promise<void> {
+    checkSegment("runId", runId);
+    await fs.promises.rm(this.pendingDir(runId), { recursive: true, force: true });
+  }
+
   async writeText(relativePath: string, text: string): Promise<void> {
     await writeAtomically(this.besideLake(relativePath), text);
   }

@@ -359,7 +359,7 @@ function castExpr(source: string, type: string): string {
 }
 
 /** A value read back (DuckDB's JSON form) as a plain JS value: safe integers as numbers, timestamps as ISO `...Z`, JSON parsed. */
-function fromDuck(v: unknown, typeId: DuckDBTypeId, alias: string | undefined): unknown {
+export function fromDuck(v: unknown, typeId: DuckDBTypeId, alias: string | undefined): unknown {
   if (v === null || v === undefined) return null;
   if (alias === "JSON" && typeof v === "string") return JSON.parse(v);
   switch (typeId) {

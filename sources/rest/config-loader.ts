@@ -3,7 +3,7 @@ import * as YAML from "yaml";
 import type { z } from "zod";
 import { sourceSchema, type SourceConfig } from "../../model/source-config";
 import { maskSecret } from "./auth/redact";
-import { ENV_REF, rememberSecretReferences } from "./secrets";
+import { ENV_REF, rememberSecretReferences, resolveReferences } from "./secrets";
 
 /**
  * Loads a declarative source config: YAML -> `${ENV}` interpolation -> one zod validation.
@@ -49,7 +49,7 @@ export function validateSourceConfig(input: unknown, file: string, options: Load
   const env = options.env ?? process.env;
   const problems: string[] = [];
   const interpolated = interpolate(input, [], env, problems);
-  const secrets = secretValues(interpolated);
+  const secrets = secretValues(input, env);
   const mask = (message: string) => secrets.reduce((m, s) => m.split(s).join(maskSecret(s)), message);
   if (problems.length) throw new SourceConfigError(file, problems.map(mask));
   const result = sourceSchema.safeParse(interpolated);
@@ -57,7 +57,7 @@ export function validateSourceConfig(input: unknown, file: string, options: Load
     throw new SourceConfigError(file, result.error.issues.map((issue) => mask(describeIssue(issue, interpolated))));
   }
   const loaded = deepFreeze(result.data);
-  rememberSecretReferences(loaded, (input as { auth?: unknown } | null)?.auth);
+  rememberSecretReferences(loaded, input, env);
   return loaded;
 }
 
@@ -81,12 +81,15 @@ function interpolate(value: unknown, at: (string | number)[], env: Record<string
   return value;
 }
 
-const SECRET_KEYS = ["value", "token", "password"];
-
-function secretValues(config: unknown): string[] {
-  const auth = config !== null && typeof config === "object" ? (config as Record<string, unknown>).auth : undefined;
-  if (auth === null || typeof auth !== "object") return [];
-  return SECRET_KEYS.map((k) => (auth as Record<string, unknown>)[k]).filter((v): v is string => typeof v === "string" && v.length > 0);
+/** Values that non-public `${NAME}` references bring in (masked in every error message). */
+function secretValues(input: unknown, env: Record<string, string | undefined>): string[] {
+  const declared = input !== null && typeof input === "object" ? (input as Record<string, unknown>).publicVariables : undefined;
+  const publicNames = new Set(Array.isArray(declared) ? declared.map(String) : []);
+  try {
+    return resolveReferences(input, env, publicNames).secretValues.filter((v) => v.length > 0);
+  } catch {
+    return []; // a missing variable is reported by `interpolate`, and then nothing was substituted from it
+  }
 }
 
 function pathText(path: readonly PropertyKey[]): string {

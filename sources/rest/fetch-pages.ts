@@ -3,6 +3,7 @@ import type { EntityConfig, SourceConfig } from "../../model/source-config";
 import { createAuthenticator, redact, redactDeep, secretsOf, type Secrets } from "./auth/index";
 import { getPath } from "./json-path";
 import { resolveAuthSecrets } from "./secrets";
+import { stopRequested } from "./stop";
 import { createPaginator } from "./paginators/index";
 import { gateFor, type Clock } from "./rate-limit";
 import { getJsonWithRetry, type JsonRequest } from "./retry";
@@ -177,6 +178,7 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
   const seen = new Set<string>([url.href]);
   let previousRecords: string | undefined;
   for (let pageCount = 1; ; pageCount++) {
+    if (stopRequested()) break; // interrupted: keep the pages in hand, request no more
     const page = paginator.pageId();
     const bare = { url: url, headers: { accept: "application/json", "accept-encoding": "gzip, deflate, br" } };
     const authed = auth.apply(bare);

@@ -3,6 +3,8 @@ import type { Row } from "../../model/row";
 import type { SourceConfig } from "../../model/source-config";
 import { fetchSeries, type FetchContext } from "./fetch-pages";
 import { planSlices } from "./state";
+import { openSecrets, resolveReferences } from "./secrets";
+import { redact, redactDeep } from "./auth/redact";
 import type { DateRange, Slice } from "./slices";
 
 /**
@@ -97,13 +99,23 @@ export function planWorkItems(source: SourceConfig, options: PlanOptions = {}): 
   return items;
 }
 
-/** Fetches one work item's pages and turns them into record, page and dead-letter elements. */
+/**
+ * Fetches one work item's pages and turns them into record, page and dead-letter elements.
+ * `source` may be sealed (`${VAR}` references, as DoFns capture it): references are resolved here,
+ * and every secret value is masked in what leaves (lineage `_source`/`_page`, page URLs, dead
+ * letters) - the API's own next URL, e.g. `?api_key=<secret>`, is lineage too.
+ */
 export async function fetchWorkItem(source: SourceConfig, item: WorkItem, ctx: FetchContext): Promise<RestElement[]> {
-  const series = await fetchSeries({ source: source, entity: item.entity, slice: item.slice, pathParams: item.pathParams }, ctx);
+  const opened = openSecrets(source);
+  const clean = (text: string) => redact(text, opened.secrets);
+  const pathParams = resolveReferences(item.pathParams, process.env, new Set(source.publicVariables ?? [])).value;
+  const series = await fetchSeries({ source: opened.source, entity: item.entity, slice: item.slice, pathParams: pathParams }, ctx);
+  const endpoint = clean(series.endpoint);
   const out: RestElement[] = [];
   for (const page of series.pages) {
+    const pageId = clean(page.request.page);
     const summary: PageSummary = {
-      source: source.name, entity: item.entity, url: page.request.url, status: page.request.status, page: page.request.page,
+      source: source.name, entity: item.entity, url: clean(page.request.url), status: page.request.status, page: pageId,
       fetched_at: page.request.fetched_at, attempts: page.request.attempts, records: page.records.length, rejected: page.request.rejected,
       non_finite_nulled: page.request.non_finite_nulled,
     };
@@ -113,14 +125,14 @@ export async function fetchWorkItem(source: SourceConfig, item: WorkItem, ctx: F
     page.records.forEach((raw, index) => {
       const record: RestRecord = {
         source: source.name, entity: item.entity, record: { ...page.attached, ...(raw as Row) },
-        _source: series.endpoint, _page: page.request.page, fetched_at: page.request.fetched_at,
+        _source: endpoint, _page: pageId, fetched_at: page.request.fetched_at,
       };
       if (item.slice) record.slice = item.slice;
       if (page.nonFinite[index]) record.non_finite_nulled = page.nonFinite[index];
       out.push({ record: record });
     });
   }
-  for (const dl of series.deadLetters) out.push({ deadLetter: dl });
+  for (const dl of series.deadLetters) out.push({ deadLetter: redactDeep(dl, opened.secrets) });
   return out;
 }
 

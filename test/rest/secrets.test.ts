@@ -1,7 +1,7 @@
 import { after, before, test } from "node:test";
 import * as assert from "node:assert/strict";
 import { parseSourceConfig } from "../../sources/rest/config-loader";
-import { sealForWorkers, resolveAuthSecrets } from "../../sources/rest/secrets";
+import { openSecrets, sealForWorkers, resolveAuthSecrets } from "../../sources/rest/secrets";
 import { fetchSeries } from "../../sources/rest/fetch-pages";
 import { startDemoApi, type DemoApi } from "../../sources/demo-api/server";
 
@@ -44,4 +44,23 @@ test("the config shipped to workers holds a reference to the secret, resolved wh
 test("a config built in code (no references) is shipped as it is", () => {
   const loaded = parseSourceConfig(yaml("http://127.0.0.1:9").replace("${FLEET_SECRET_TOKEN}", "literal"), "f.yaml", { env: {} });
   assert.equal(sealForWorkers(loaded), loaded);
+});
+
+test("openSecrets resolves a sealed config where the request is made and lists every non-public value to mask", () => {
+  const env = { S_KEY: "key-123456", S_HOST: "127.0.0.1:9", S_PARAM: "param-abcdef" };
+  const loaded = parseSourceConfig(`
+name: opened
+baseUrl: http://\${S_HOST}
+publicVariables: [S_HOST]
+auth: { type: api_key, location: query, name: api_key, value: "\${S_KEY}" }
+entities:
+  items: { path: /items, params: { p: "\${S_PARAM}", size: "\${S_SIZE:-50}" }, primaryKey: [id] }
+`, "opened.yaml", { env: env });
+  const sealed = sealForWorkers(loaded);
+  const opened = openSecrets(sealed, env);
+  assert.deepEqual(opened.source, JSON.parse(JSON.stringify(loaded)));
+  assert.deepEqual(opened.secrets.queryParams, ["api_key"]);
+  assert.deepEqual(opened.secrets.values.sort(), ["key-123456", "param-abcdef"]);
+  assert.deepEqual(openSecrets(loaded, {}).secrets.values.sort(), ["key-123456", "param-abcdef"], "the driver knows the values it loaded");
+  assert.throws(() => openSecrets(sealed, { S_HOST: "127.0.0.1:9", S_KEY: "k" }), { message: "entities.items.params.p: environment variable S_PARAM is not set where the request is made" });
 });

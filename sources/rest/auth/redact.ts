@@ -28,7 +28,8 @@ export function secretsOf(auth: AuthConfig | undefined): Secrets {
   return { values: variants(auth.password).concat([basic]), queryParams: [] };
 }
 
-function variants(value: string): string[] {
+/** A value as given, URL-encoded and form-encoded (how it can appear in a URL or a body). */
+export function variants(value: string): string[] {
   const out = [value, encodeURIComponent(value), new URLSearchParams({ v: value }).toString().slice(2)];
   return out.filter((v, i) => v.length > 0 && out.indexOf(v) === i);
 }
