@@ -3,7 +3,7 @@ import * as YAML from "yaml";
 import type { z } from "zod";
 import { sourceSchema, type SourceConfig } from "../../model/source-config";
 import { maskSecret } from "./auth/redact";
-import { ENV_REF, rememberSecretReferences } from "./secrets";
+import { ENV_REF, rememberRequestReferences, rememberSecretReferences } from "./secrets";
 
 /**
  * Loads a declarative source config: YAML -> `${ENV}` interpolation -> one zod validation.
@@ -58,6 +58,7 @@ export function validateSourceConfig(input: unknown, file: string, options: Load
   }
   const loaded = deepFreeze(result.data);
   rememberSecretReferences(loaded, (input as { auth?: unknown } | null)?.auth);
+  rememberRequestReferences(loaded, input);
   return loaded;
 }
 
@@ -81,7 +82,7 @@ function interpolate(value: unknown, at: (string | number)[], env: Record<string
   return value;
 }
 
-const SECRET_KEYS = ["value", "token", "password"];
+const SECRET_KEYS = ["value", "token", "password", "clientSecret", "refreshToken"];
 
 function secretValues(config: unknown): string[] {
   const auth = config !== null && typeof config === "object" ? (config as Record<string, unknown>).auth : undefined;
