@@ -198,13 +198,6 @@ export const entitySchema = z.object({
   /** Values substituted into `{name}` placeholders of the path; one request series per combination. */
   pathParams: z.record(z.string(), z.array(z.string()).min(1)).default({}),
   params: z.record(z.string(), z.string()).default({}),
-  method: z.enum(["GET", "POST"]).default("GET"),
-  /** JSON body template sent with `method: POST` (e.g. a GraphQL `{ query, variables }`). */
-  body: z.record(z.string(), z.unknown()).optional(),
-  /** Merged over the source's `headers`. */
-  headers: headersSchema.default({}),
-  /** Overrides the source's `auth` for this entity. */
-  auth: authSchema.optional(),
   /**
    * Dotted path of the records array in the body (`""`: the body is the array), or a JSONPath starting
    * with `$` (`$.data.orders.edges[*].node`, evaluated by jsonpath-plus).
@@ -230,6 +223,13 @@ export const entitySchema = z.object({
   maxPages: z.number().int().positive().default(10_000),
   /** Checked before the source's `responseActions`. */
   responseActions: z.array(responseActionSchema).default([]),
+  method: z.enum(["GET", "POST"]).default("GET"),
+  /** JSON body template sent with `method: POST` (e.g. a GraphQL `{ query, variables }`). */
+  body: z.record(z.string(), z.unknown()).optional(),
+  /** Merged over the source's `headers`. */
+  headers: headersSchema.default({}),
+  /** Overrides the source's `auth` for this entity. */
+  auth: authSchema.optional(),
 }).strict().refine((e) => e.body === undefined || e.method === "POST", { message: "body needs method: POST", path: ["body"] });
 export type EntityConfig = z.infer<typeof entitySchema>;
 

@@ -61,9 +61,10 @@ export function rememberRequestReferences(loaded: SourceConfig, raw: unknown): v
   const refs: RequestReferences = { headers: headerReferences(top.headers), entities: {} };
   for (const [name, entity] of Object.entries(top.entities ?? {})) {
     if (entity === null || typeof entity !== "object") continue;
-    refs.entities[name] = { auth: authReferences(entity.auth), headers: headerReferences(entity.headers) };
+    const entityRefs = { auth: authReferences(entity.auth), headers: headerReferences(entity.headers) };
+    if (Object.keys(entityRefs.auth).length || Object.keys(entityRefs.headers).length) refs.entities[name] = entityRefs;
   }
-  requestReferences.set(loaded, refs);
+  if (Object.keys(refs.headers).length || Object.keys(refs.entities).length) requestReferences.set(loaded, refs);
 }
 
 /** The config to capture in DoFns: auth secrets and `${VAR}` header values as references, not values. */

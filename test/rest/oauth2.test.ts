@@ -20,6 +20,8 @@ import { FAST_RETRY, json, startServer } from "./helpers";
 requireForSerialization("fs", fs);
 
 const SIZES = { products: 120, sales: 450, customers: 200 };
+/** Fast backoff; a generous timeout so a loaded machine does not turn into extra requests the test counts. */
+const RETRY = { ...FAST_RETRY, timeoutMs: 10_000 };
 const SEED = 11;
 const ISSUED_TOKEN = /at-[0-9a-f]{24}/;
 
@@ -39,7 +41,7 @@ function oauthSource(url: string, tokenUrl: string, extra: Record<string, unknow
     name: "shop",
     baseUrl: url,
     auth: { type: "oauth2", tokenUrl: tokenUrl, clientId: "demo-client", clientSecret: "${SHOP_SECRET}", scopes: ["commerce.read", "orders"] },
-    retry: FAST_RETRY,
+    retry: RETRY,
     entities: {
       orders: {
         path: "/commerce/graphql", method: "POST",
@@ -101,7 +103,7 @@ test("a 401 drops the token, one new token is fetched and the request retried on
   });
   try {
     const source = validateSourceConfig({
-      name: "revoking", baseUrl: api.url, retry: FAST_RETRY,
+      name: "revoking", baseUrl: api.url, retry: RETRY,
       auth: { type: "oauth2", tokenUrl: `${tokenServer.url}/token`, clientId: "c", clientSecret: "s3cr3t-value" },
       entities: { ok: { path: "/ok", primaryKey: ["id"] }, never: { path: "/never", primaryKey: ["id"] } },
     }, "r.yaml", { env: {} });
@@ -143,7 +145,7 @@ test("the token endpoint may be on another origin; the access token goes only to
       json(res, { data: [] });
     });
     const source = validateSourceConfig({
-      name: "jumping", baseUrl: redirecting.url, retry: FAST_RETRY,
+      name: "jumping", baseUrl: redirecting.url, retry: RETRY,
       auth: { type: "oauth2", tokenUrl: `${tokens.url}/oauth/token`, clientId: "demo-client", clientSecret: "demo-secret" },
       entities: { jump: { path: "/jump", primaryKey: ["id"] } },
     }, "j.yaml", { env: {} });

@@ -8,6 +8,8 @@ import { sealForWorkers } from "../../sources/rest/secrets";
 import { FAST_RETRY, json, query, startServer } from "./helpers";
 
 const SIZES = { products: 50, sales: 230, customers: 60 };
+/** Fast backoff; a generous timeout so a loaded machine does not turn into extra requests the test counts. */
+const RETRY = { ...FAST_RETRY, timeoutMs: 10_000 };
 const SEED = 5;
 let api: DemoApi;
 before(async () => {
@@ -18,7 +20,7 @@ beforeEach(() => resetGates());
 
 test("GraphQL cursor pagination: the cursor goes into variables.after of the POST body, records by JSONPath", async () => {
   const source = validateSourceConfig({
-    name: "gql", baseUrl: api.url, retry: FAST_RETRY, auth: { type: "bearer", token: "demo-token" },
+    name: "gql", baseUrl: api.url, retry: RETRY, auth: { type: "bearer", token: "demo-token" },
     entities: {
       orders: {
         path: "/commerce/graphql", method: "POST",
@@ -58,7 +60,7 @@ test("header cursor paginator: the next cursor comes in a response header and is
   });
   try {
     const source = validateSourceConfig({
-      name: "hc", baseUrl: server.url, retry: FAST_RETRY,
+      name: "hc", baseUrl: server.url, retry: RETRY,
       entities: { items: { path: "/items", recordsPath: "items", primaryKey: ["id"], paginator: { type: "header_cursor", header: "X-Next-Cursor" } } },
     }, "hc.yaml", { env: {} });
     const series = await fetchSeries({ source: source, entity: "items" }, { runId: "r1" });
@@ -76,7 +78,7 @@ test("header cursor that repeats on a non-empty page is a fetch dead letter nami
   const server = await startServer((_req, res, n) => json(res, { items: [{ id: n }] }, 200, { "x-next-cursor": "same" }));
   try {
     const source = validateSourceConfig({
-      name: "hcloop", baseUrl: server.url, retry: FAST_RETRY,
+      name: "hcloop", baseUrl: server.url, retry: RETRY,
       entities: { items: { path: "/items", recordsPath: "items", primaryKey: ["id"], paginator: { type: "header_cursor", header: "X-Next-Cursor", cursorParam: "c" } } },
     }, "hc.yaml", { env: {} });
     const series = await fetchSeries({ source: source, entity: "items" }, { runId: "r1" });
