@@ -1,9 +1,12 @@
 import { after, before, beforeEach, test } from "node:test";
 import * as assert from "node:assert/strict";
+import * as fs from "fs";
+import * as path from "path";
 import { commerceSale, startDemoApi, type DemoApi } from "../../sources/demo-api/index";
 import { parseSourceConfig, validateSourceConfig } from "../../sources/rest/config-loader";
 import { extractRecords, fetchSeries, requestBody } from "../../sources/rest/fetch-pages";
 import { resetGates } from "../../sources/rest/rate-limit";
+import { resetOAuth2Tokens } from "../../sources/rest/auth/index";
 import { sealForWorkers } from "../../sources/rest/secrets";
 import { FAST_RETRY, json, query, startServer } from "./helpers";
 
@@ -16,7 +19,10 @@ before(async () => {
   api = await startDemoApi({ seed: SEED, sizes: SIZES });
 });
 after(async () => api?.close());
-beforeEach(() => resetGates());
+beforeEach(() => {
+  resetGates();
+  resetOAuth2Tokens();
+});
 
 test("GraphQL cursor pagination: the cursor goes into variables.after of the POST body, records by JSONPath", async () => {
   const source = validateSourceConfig({
@@ -164,4 +170,17 @@ test("the schema refuses a body without POST and a body cursor on a GET entity, 
   assert.throws(base({}, { paginator: { type: "cursor", cursorBodyPath: "variables.after" } }), /s\.yaml: paginator\.cursorBodyPath: .*needs method: POST on entity e/);
   assert.throws(base({}, { auth: { type: "oauth2", tokenUrl: "not a url", clientId: "c", clientSecret: "s" } }), /auth\.tokenUrl/);
   assert.throws(base({ headers: { "Bad Header": "x" } }), /entities\.e\.headers\.Bad Header|must be an HTTP header name/);
+});
+
+test("the README's auth and request shapes example runs against the demo API", async () => {
+  const readme = fs.readFileSync(path.resolve(__dirname, "..", "..", "..", "README.md"), "utf8");
+  const start = readme.indexOf("```yaml\n", readme.indexOf("## Auth and request shapes")) + "```yaml\n".length;
+  const env = { SHOP_URL: api.url, SHOP_CLIENT_SECRET: "demo-secret", SHOP_TENANT: "t1", SHOP_EXPORT_KEY: "demo-key" };
+  const source = parseSourceConfig(readme.slice(start, readme.indexOf("```", start)), "README.md", { env: env });
+  const orders = await fetchSeries({ source: source, entity: "orders" }, { runId: "r1" });
+  const products = await fetchSeries({ source: source, entity: "products" }, { runId: "r1" });
+  assert.deepEqual([orders.complete, products.complete], [true, true]);
+  assert.equal(orders.pages.flatMap((p) => p.records).length + orders.deadLetters.length, SIZES.sales);
+  assert.equal(products.pages.flatMap((p) => p.records).length, SIZES.products);
+  assert.equal(api.tokensIssued().total, 1);
 });
