@@ -170,7 +170,9 @@ export function startDemoApi(options: DemoApiOptions = {}): Promise<DemoApi> {
         const answer = issuer.issue(req.headers.authorization, await readBody(req));
         return sendJson(res, arrival, answer.status, answer.body, { "cache-control": "no-store" });
       }
-      if (!isAuthorized(req, url, creds) && !hasIssuedToken(req, issuer)) return sendJson(res, arrival, 401, { error: "unauthorized" }, { "www-authenticate": 'Bearer realm="demo-api"' });
+      if (!isAuthorized(req, url, creds) && !hasIssuedToken(req, issuer)) {
+        return sendJson(res, arrival, 401, { error: "unauthorized" }, { "www-authenticate": 'Bearer realm="demo-api"' });
+      }
       if (control) return await handleControl(req, res, url);
       const decision = faults.decide(url.pathname, url.searchParams);
       if (decision.latencyMs > 0) await delay(res, decision.latencyMs);

@@ -1,6 +1,8 @@
 import { deadLetter, type DeadLetter } from "../../model/dead-letter";
 import type { EntityConfig, SourceConfig } from "../../model/source-config";
-import { createAuthenticator, mergeSecrets, oauth2StoreKey, redact, redactDeep, secretsOf, type OutgoingRequest, type Secrets } from "./auth/index";
+import {
+  createAuthenticator, mergeSecrets, oauth2StoreKey, redact, redactDeep, secretsOf, type OutgoingRequest, type Secrets,
+} from "./auth/index";
 import { getPath, isJsonPath, jsonPathSteps, queryJsonPath, setPath } from "./json-path";
 import { resolveAuthSecrets, resolveHeaderSecrets } from "./secrets";
 import { createPaginator } from "./paginators/index";
@@ -179,7 +181,9 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
   const staticSecrets: Secrets = mergeSecrets([secretsOf(authConfig)], extra.secrets);
   const clock = ctx.clock ?? systemClock;
   const storeKey = authConfig.type === "oauth2" ? oauth2StoreKey(source.name, authConfig) : "";
-  const auth = createAuthenticator(authConfig, { storeKey: storeKey, retry: source.retry, clock: clock, fetch: ctx.fetch, random: ctx.random });
+  const auth = createAuthenticator(authConfig, {
+    storeKey: storeKey, retry: source.retry, clock: clock, fetch: ctx.fetch, random: ctx.random,
+  });
   // Tokens obtained at run time are masked too, including ones already replaced.
   const currentSecrets = (): Secrets => (auth.liveSecrets ? mergeSecrets([staticSecrets], auth.liveSecrets()) : staticSecrets);
   const clean = (text: string) => redact(text, currentSecrets());
@@ -210,13 +214,17 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
   };
 
   let url = paginator.init(base);
-  const bodyText = () => (method === "POST" ? requestBody(entity.body, paginator.bodyValues ? paginator.bodyValues() : {}) : undefined);
+  const bodyText = () => {
+    if (method !== "POST") return undefined;
+    return requestBody(entity.body, paginator.bodyValues ? paginator.bodyValues() : {});
+  };
   let body = bodyText();
   // A request is its URL and its body: POST pagination changes only the body.
   const requestKey = (u: URL, b: string | undefined) => (b === undefined ? u.href : `${u.href}\n${b}`);
   const seen = new Set<string>([requestKey(url, body)]);
   let previousRecords: string | undefined;
-  const send = async (url: URL, body: string | undefined): Promise<{ sent: OutgoingRequest; problem?: string; outcome?: Awaited<ReturnType<typeof getJsonWithRetry>> }> => {
+  type Sent = { sent: OutgoingRequest; problem?: string; outcome?: Awaited<ReturnType<typeof getJsonWithRetry>> };
+  const send = async (url: URL, body: string | undefined): Promise<Sent> => {
     const headers: Record<string, string> = { accept: "application/json", "accept-encoding": "gzip, deflate, br", ...extra.headers };
     if (body !== undefined) headers["content-type"] = "application/json";
     const bare = { url: url, headers: headers };
@@ -225,8 +233,8 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
     const authed = auth.apply(bare);
     const credentials = credentialsAdded(bare, authed);
     const request: JsonRequest = {
-      ...authed, method: method, body: body, credentialHeaders: credentials.headers.concat(secretHeaders), credentialParams: credentials.params,
-      actions: actions, parse: parse,
+      ...authed, method: method, body: body, credentialHeaders: credentials.headers.concat(secretHeaders),
+      credentialParams: credentials.params, actions: actions, parse: parse,
     };
     const outcome = await getJsonWithRetry(request, source.retry, { fetch: ctx.fetch, clock: ctx.clock, random: ctx.random, gate: gate });
     return { sent: authed, outcome: outcome };
@@ -241,7 +249,8 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
       if (sent.outcome) sent.outcome.attempts += first;
     }
     if (sent.problem !== undefined || !sent.outcome) {
-      fail("fetch", `${method} ${endpoint} page ${page}: no credentials: ${sent.problem}`, { url: clean(url.href), page: page, attempts: 0, last_status: null, last_error: sent.problem ?? "" });
+      const details = { url: clean(url.href), page: page, attempts: 0, last_status: null, last_error: sent.problem ?? "" };
+      fail("fetch", `${method} ${endpoint} page ${page}: no credentials: ${sent.problem}`, details);
       result.complete = false;
       break;
     }

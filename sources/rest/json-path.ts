@@ -16,7 +16,10 @@ export function getPath(body: unknown, path: string): unknown {
 
 /** A copy of `body` with `value` at the dotted `path` (objects created on the way; the input is not changed). */
 export function setPath(body: unknown, path: string, value: unknown): Record<string, unknown> {
-  const root: Record<string, unknown> = body !== null && typeof body === "object" && !Array.isArray(body) ? { ...(body as Record<string, unknown>) } : {};
+  // A step that holds no object (absent, a scalar, an array) gets a fresh object: the template is the user's.
+  const copyOf = (v: unknown): Record<string, unknown> =>
+    (v !== null && typeof v === "object" && !Array.isArray(v) ? { ...(v as Record<string, unknown>) } : {});
+  const root = copyOf(body);
   let current = root;
   const steps = path.split(".");
   steps.forEach((step, i) => {
@@ -24,8 +27,7 @@ export function setPath(body: unknown, path: string, value: unknown): Record<str
       current[step] = value;
       return;
     }
-    const next = current[step];
-    const copy: Record<string, unknown> = next !== null && typeof next === "object" && !Array.isArray(next) ? { ...(next as Record<string, unknown>) } : {};
+    const copy = copyOf(current[step]);
     current[step] = copy;
     current = copy;
   });
@@ -44,12 +46,14 @@ export function isJsonPath(path: string): boolean {
  * descent (`$.data.orders.edges` for `$.data.orders.edges[*].node`) is present in the body: when it is,
  * no match means an empty page; when it is not, the body is not the expected shape.
  */
-export function queryJsonPath(body: unknown, path: string): { ok: true; matches: unknown[]; exists: boolean } | { ok: false; reason: string } {
+export function queryJsonPath(body: unknown, path: string):
+  { ok: true; matches: unknown[]; exists: boolean } | { ok: false; reason: string } {
   try {
     const matches = JSONPath({ path: path, json: body as object, wrap: true, eval: "safe" }) as unknown[];
     const staticPart = /^[^*?(]*?(?=\.\.|\[\*\]|\.\*|\[\?|\[\(|$)/.exec(path);
     const prefix = staticPart ? staticPart[0] : "$";
-    const exists = matches.length > 0 || prefix === "$" || (JSONPath({ path: prefix, json: body as object, wrap: true, eval: "safe" }) as unknown[]).length > 0;
+    const found = () => (JSONPath({ path: prefix, json: body as object, wrap: true, eval: "safe" }) as unknown[]).length > 0;
+    const exists = matches.length > 0 || prefix === "$" || found();
     return { ok: true, matches: matches, exists: exists };
   } catch (error) {
     return { ok: false, reason: `JSONPath ${path} could not be evaluated: ${(error as Error).message}` };

@@ -94,7 +94,9 @@ export function sealForWorkers(source: SourceConfig): SourceConfig {
  * Extra headers with `${VAR}` resolved from this process's environment, and the resolved values
  * (secrets: they are masked wherever they could appear). Throws when a variable is not set.
  */
-export function resolveHeaderSecrets(headers: Readonly<Record<string, string>>, env: Record<string, string | undefined> = process.env): { headers: Record<string, string>; secrets: string[] } {
+export function resolveHeaderSecrets(
+  headers: Readonly<Record<string, string>>, env: Record<string, string | undefined> = process.env,
+): { headers: Record<string, string>; secrets: string[] } {
   const out: Record<string, string> = {};
   const secrets: string[] = [];
   for (const [name, value] of Object.entries(headers)) {

@@ -24,7 +24,9 @@ const AUTHENTICATORS: { [K in AuthType]: (config: Extract<AuthConfig, { type: K 
 };
 
 /** Token requests without a context: the system clock, the default retry policy, a store per config. */
-const STANDALONE: OAuth2Deps = { storeKey: "", clock: systemClock, retry: { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 10_000, timeoutMs: 30_000 } };
+const STANDALONE: OAuth2Deps = {
+  storeKey: "", clock: systemClock, retry: { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 10_000, timeoutMs: 30_000 },
+};
 
 /**
  * The authenticator of an auth config. `deps` matter for OAuth2 only (token store, clock, retries); without

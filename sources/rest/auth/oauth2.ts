@@ -77,10 +77,18 @@ export function tokenRequestBody(config: OAuth2AuthConfig, refreshToken: string 
 }
 
 /** A successful token response (RFC 6749 5.1), or the reason it is not one. */
-export type TokenResponse = { ok: true; accessToken: string; expiresInMs?: number; refreshToken?: string } | { ok: false; reason: string };
+export type TokenResponse =
+  | { ok: true; accessToken: string; expiresInMs?: number; refreshToken?: string }
+  | { ok: false; reason: string };
 
+/**
+ * Reads a token endpoint's JSON: `access_token` required, `token_type` Bearer (RFC 6750), `expires_in` a
+ * positive number of seconds when present (some servers send it as a string of digits).
+ */
 export function readTokenResponse(body: unknown): TokenResponse {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) return { ok: false, reason: "token response is not a JSON object" };
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    return { ok: false, reason: "token response is not a JSON object" };
+  }
   const b = body as Record<string, unknown>;
   if (typeof b.access_token !== "string" || b.access_token === "") return { ok: false, reason: "token response has no access_token" };
   if (typeof b.token_type !== "string" || b.token_type.toLowerCase() !== "bearer") {
@@ -137,7 +145,8 @@ export class OAuth2Authenticator implements Authenticator {
 
   /** Obtains a token into the store; resolves to a failure reason or undefined. */
   private async requestToken(): Promise<string | undefined> {
-    const client = Buffer.from(`${encodeURIComponent(this.config.clientId)}:${encodeURIComponent(this.config.clientSecret)}`).toString("base64");
+    const pair = `${encodeURIComponent(this.config.clientId)}:${encodeURIComponent(this.config.clientSecret)}`;
+    const client = Buffer.from(pair).toString("base64");
     const outcome = await getJsonWithRetry({
       url: new URL(this.config.tokenUrl),
       method: "POST",
