@@ -149,8 +149,10 @@ function missingRecordsReason(body: unknown, recordsPath: string): string {
 
 /**
  * Nesting level of one record for the depth-bounded parse: a dotted path's array elements are 2 levels
- * below its steps (`data` -> 3); a JSONPath's matches 1 level below its steps. A recursive descent has no
- * fixed level: records are allowed `maxDepth` more levels of ancestors.
+ * below its steps (`data` -> 3). A JSONPath's matches are 1 level below its steps, or 2 when a single array
+ * match is flattened; which one is known only after the parse, so the deeper level is used (a record may
+ * then be one level deeper than `maxDepth`). A recursive descent has no fixed level: records are allowed
+ * `maxDepth` more levels of ancestors.
  */
 function recordLevel(recordsPath: string, maxDepth: number): number {
   if (!isJsonPath(recordsPath)) return (recordsPath === "" ? 0 : recordsPath.split(".").length) + 2;
