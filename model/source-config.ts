@@ -13,6 +13,20 @@ export const authSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("api_key"), location: z.enum(["header", "query"]).default("header"), name: z.string().min(1), value: secret }).strict(),
   z.object({ type: z.literal("bearer"), token: secret }).strict(),
   z.object({ type: z.literal("basic"), username: z.string().min(1), password: secret }).strict(),
+  /**
+   * OAuth2 (RFC 6749): client credentials (4.4), or the refresh-token grant (6) when `refreshToken` is
+   * given. The token URL may be on any origin; the access token is only sent to the source's baseUrl.
+   */
+  z.object({
+    type: z.literal("oauth2"),
+    tokenUrl: z.string().url(),
+    clientId: z.string().min(1),
+    clientSecret: secret,
+    scopes: z.array(z.string().min(1)).default([]),
+    refreshToken: secret.optional(),
+    /** A token is renewed this many seconds before its `expires_in` runs out. */
+    refreshBeforeSeconds: z.number().int().min(0).default(60),
+  }).strict(),
 ]);
 export type AuthConfig = z.infer<typeof authSchema>;
 
@@ -48,6 +62,14 @@ export const paginatorSchema = z.discriminatedUnion("type", [
     hasMorePath: jsonPath.optional(),
     limitParam: z.string().optional(),
     limit: z.number().int().positive().optional(),
+    /** Dotted path in the request body that receives the cursor instead of a query param (`variables.after`). */
+    cursorBodyPath: z.string().min(1).optional(),
+  }).strict(),
+  /** The next cursor comes in a response header (`X-Next-Cursor`) and is sent back as `cursorParam`. */
+  z.object({
+    type: z.literal("header_cursor"),
+    header: z.string().min(1),
+    cursorParam: z.string().min(1).default("cursor"),
   }).strict(),
   z.object({ type: z.literal("next_url"), nextUrlPath: jsonPath.default("next") }).strict(),
   z.object({ type: z.literal("link_header") }).strict(),
@@ -181,6 +203,9 @@ export const schemaContractSchema = z.object({
 export type SchemaContract = z.infer<typeof schemaContractSchema>;
 
 /** Names of landed columns (after flattening and sanitizing), e.g. `customer_id`, `vehicle_id`. */
+/** Extra request headers; values may hold `${VAR}`, which are treated as secrets. */
+const headersSchema = z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be an HTTP header name"), z.string());
+
 const columnName = z.string().regex(/^[a-z_][a-z0-9_]*$/, "must be a landed column name (lowercase, digits, underscores: `updatedAt` lands as `updated_at`)");
 
 export const entitySchema = z.object({
@@ -188,7 +213,10 @@ export const entitySchema = z.object({
   /** Values substituted into `{name}` placeholders of the path; one request series per combination. */
   pathParams: z.record(z.string(), z.array(z.string()).min(1)).default({}),
   params: z.record(z.string(), z.string()).default({}),
-  /** Dotted path of the records array in the body (`""`: the body is the array). */
+  /**
+   * Dotted path of the records array in the body (`""`: the body is the array), or a JSONPath starting
+   * with `$` (`$.data.orders.edges[*].node`, evaluated by jsonpath-plus).
+   */
   recordsPath: jsonPath.default("data"),
   /** Body fields copied into every record, e.g. `{ station_id: "header.station_id" }`. */
   attach: z.record(z.string(), jsonPath).default({}),
@@ -216,7 +244,14 @@ export const entitySchema = z.object({
   sharedTable: z.boolean().default(false),
   /** Largest share (0..1) of fetched records that may be dead-lettered before the run fails; 0.5 when absent. */
   maxDeadLetterShare: z.number().min(0).max(1).optional(),
-}).strict();
+  method: z.enum(["GET", "POST"]).default("GET"),
+  /** JSON body template sent with `method: POST` (e.g. a GraphQL `{ query, variables }`). */
+  body: z.record(z.string(), z.unknown()).optional(),
+  /** Merged over the source's `headers`. */
+  headers: headersSchema.default({}),
+  /** Overrides the source's `auth` for this entity. */
+  auth: authSchema.optional(),
+}).strict().refine((e) => e.body === undefined || e.method === "POST", { message: "body needs method: POST", path: ["body"] });
 export type EntityConfig = z.infer<typeof entitySchema>;
 
 export const sourceSchema = z.object({
@@ -228,6 +263,8 @@ export const sourceSchema = z.object({
    */
   publicVariables: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
   auth: authSchema.default({ type: "none" }),
+  /** Extra headers on every request of this source (entity `headers` are merged over them). */
+  headers: headersSchema.default({}),
   paginator: paginatorSchema.default({ type: "single_page" }),
   retry: retrySchema.default({ maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 10_000, timeoutMs: 30_000, maxWaitMs: 300_000 }),
   responseActions: z.array(responseActionSchema).default([]),
@@ -238,6 +275,15 @@ export const sourceSchema = z.object({
   /** Largest record accepted; bigger ones are dead-lettered as oversize. */
   maxRecordBytes: z.number().int().positive().default(1_000_000),
   entities: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), entitySchema),
-}).strict();
+}).strict().superRefine((source, ctx) => {
+  // A cursor placed in the body needs a body to carry it: the entity's or the source's paginator.
+  for (const [name, entity] of Object.entries(source.entities)) {
+    const paginator = entity.paginator ?? source.paginator;
+    if (paginator.type === "cursor" && paginator.cursorBodyPath !== undefined && entity.method !== "POST") {
+      const at = entity.paginator ? ["entities", name, "paginator", "cursorBodyPath"] : ["paginator", "cursorBodyPath"];
+      ctx.addIssue({ code: "custom", path: at, message: `needs method: POST on entity ${name}` });
+    }
+  }
+});
 export type SourceConfig = z.infer<typeof sourceSchema>;
 export type SourceConfigInput = z.input<typeof sourceSchema>;

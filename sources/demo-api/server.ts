@@ -12,6 +12,7 @@ import * as http from "http";
 import type * as net from "net";
 import { isAuthorized } from "./auth";
 import { FaultTable, validateFaultRules, type FaultRule } from "./faults";
+import { TokenIssuer, type DemoOAuth2Options } from "./oauth";
 import { matchRoute, ROUTES } from "./routes/index";
 import { HttpError, type RouteResult } from "./routes/route";
 import { resolveSizes, type DemoSizes } from "./sizes";
@@ -21,6 +22,8 @@ export type { DemoSizes } from "./sizes";
 export { DEFAULT_SIZES } from "./sizes";
 export type { FaultRule, FaultKind } from "./faults";
 export type { DemoStats, DemoArrival } from "./stats";
+export type { DemoOAuth2Options } from "./oauth";
+export { DEFAULT_OAUTH2_CLIENT_ID, DEFAULT_OAUTH2_CLIENT_SECRET, DEFAULT_OAUTH2_REFRESH_TOKEN } from "./oauth";
 
 export interface DemoApiOptions {
   /** 0 (default) picks a free port. */
@@ -35,6 +38,8 @@ export interface DemoApiOptions {
   /** Default "demo-token" (`Authorization: Bearer ...`). */
   bearerToken?: string;
   faults?: FaultRule[];
+  /** The OAuth2 token endpoint `POST /oauth/token`; its tokens are accepted as bearer tokens. */
+  oauth2?: DemoOAuth2Options;
 }
 
 export interface DemoApi {
@@ -47,6 +52,8 @@ export interface DemoApi {
   stats(): DemoStats;
   /** Forgets the request counts and arrivals. */
   resetStats(): void;
+  /** OAuth2 tokens issued by `POST /oauth/token`, in total and per grant type. */
+  tokensIssued(): { total: number; byGrant: Record<string, number> };
   readonly seed: number;
   readonly sizes: DemoSizes;
 }
@@ -71,6 +78,12 @@ function readBody(req: http.IncomingMessage): Promise<string> {
   });
 }
 
+/** True when the request carries `Authorization: Bearer <t>` with a live token from the OAuth2 endpoint (counts a use). */
+function hasIssuedToken(req: http.IncomingMessage, issuer: TokenIssuer): boolean {
+  const m = /^Bearer\s+(\S+)$/i.exec((req.headers.authorization ?? "").trim());
+  return m !== null && issuer.use(m[1]);
+}
+
 /** Starts the demo API and resolves once it listens. */
 export function startDemoApi(options: DemoApiOptions = {}): Promise<DemoApi> {
   const seed = options.seed ?? DEFAULT_SEED;
@@ -81,6 +94,7 @@ export function startDemoApi(options: DemoApiOptions = {}): Promise<DemoApi> {
   const faults = new FaultTable();
   faults.set(options.faults ?? []);
   const stats = new StatsRecorder();
+  const issuer = new TokenIssuer(options.oauth2);
   const sockets = new Set<net.Socket>();
   const held = new Set<http.ServerResponse>(); // hanging or delayed responses
   const timers = new Set<NodeJS.Timeout>();
@@ -151,7 +165,14 @@ export function startDemoApi(options: DemoApiOptions = {}): Promise<DemoApi> {
     }
     const arrival = control ? undefined : stats.arrive(url.pathname);
     try {
-      if (!isAuthorized(req, url, creds)) return sendJson(res, arrival, 401, { error: "unauthorized" }, { "www-authenticate": 'Bearer realm="demo-api"' });
+      if (url.pathname === "/oauth/token") {
+        if (req.method !== "POST") throw new HttpError(405, "the token endpoint takes POST");
+        const answer = issuer.issue(req.headers.authorization, await readBody(req));
+        return sendJson(res, arrival, answer.status, answer.body, { "cache-control": "no-store" });
+      }
+      if (!isAuthorized(req, url, creds) && !hasIssuedToken(req, issuer)) {
+        return sendJson(res, arrival, 401, { error: "unauthorized" }, { "www-authenticate": 'Bearer realm="demo-api"' });
+      }
       if (control) return await handleControl(req, res, url);
       const decision = faults.decide(url.pathname, url.searchParams);
       if (decision.latencyMs > 0) await delay(res, decision.latencyMs);
@@ -174,9 +195,17 @@ export function startDemoApi(options: DemoApiOptions = {}): Promise<DemoApi> {
         const status = fault.status ?? 503;
         return sendJson(res, arrival, status, { error: "injected fault", status: status }, fault.retryAfter !== undefined ? { "retry-after": fault.retryAfter } : undefined);
       }
-      if (req.method !== "GET") throw new HttpError(405, `method ${req.method} not allowed`);
       const match = matchRoute(url.pathname);
       if (match === undefined) throw new HttpError(404, `no route for ${url.pathname}`);
+      if (req.method !== (match.route.method ?? "GET")) throw new HttpError(405, `method ${req.method} not allowed`);
+      let body: unknown;
+      if (req.method === "POST") {
+        try {
+          body = JSON.parse(await readBody(req));
+        } catch (e) {
+          throw e instanceof HttpError ? e : new HttpError(400, "body must be JSON");
+        }
+      }
       const result: RouteResult = match.route.handler({
         query: url.searchParams,
         params: match.params,
@@ -185,6 +214,7 @@ export function startDemoApi(options: DemoApiOptions = {}): Promise<DemoApi> {
         sizes: sizes,
         emptyPage: decision.emptyPage,
         repeatCursor: decision.repeatCursor,
+        body: body,
       });
       sendJson(res, arrival, result.status, result.body, result.headers, decision.truncate);
     } catch (e) {
@@ -234,6 +264,7 @@ export function startDemoApi(options: DemoApiOptions = {}): Promise<DemoApi> {
         setFaults: (rules: FaultRule[]) => faults.set(rules),
         stats: () => stats.snapshot(),
         resetStats: () => stats.reset(),
+        tokensIssued: () => issuer.count(),
       });
     });
   });

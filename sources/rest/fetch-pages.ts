@@ -1,11 +1,13 @@
 import { deadLetter, type DeadLetter } from "../../model/dead-letter";
 import type { EntityConfig, SourceConfig } from "../../model/source-config";
-import { createAuthenticator, redact, redactDeep, secretsOf, type Secrets } from "./auth/index";
-import { getPath } from "./json-path";
-import { resolveAuthSecrets } from "./secrets";
+import {
+  createAuthenticator, oauth2StoreKey, redact, redactDeep, secretsOf, variants, type OutgoingRequest, type Secrets,
+} from "./auth/index";
+import { getPath, isJsonPath, jsonPathSteps, queryJsonPath, setPath } from "./json-path";
+import { mergeSecrets, resolveAuthSecrets, resolveHeaderSecrets } from "./secrets";
 import { stopRequested } from "./stop";
 import { createPaginator } from "./paginators/index";
-import { gateFor, type Clock } from "./rate-limit";
+import { gateFor, systemClock, type Clock } from "./rate-limit";
 import { getJsonWithRetry, type JsonRequest } from "./retry";
 import { DEFAULT_MAX_DEPTH, originalText, takeMarkers } from "./json-body";
 import { sliceParams, type Slice } from "./slices";
@@ -21,6 +23,12 @@ import { sliceParams, type Slice } from "./slices";
  * that are not objects or are nested deeper than the source's `maxDepth` become `parse` dead
  * letters and the series goes on (the size limit is checked once, by the cleaning step, for every
  * source). Nothing returned carries a secret.
+ *
+ * Requests: the entity's `method` (GET, or POST with its JSON `body` template, pagination values placed
+ * into it by the paginator), the source's and the entity's `headers`, and the entity's `auth` or else the
+ * source's. OAuth2 tokens are obtained before a request when missing or about to expire (one token per
+ * source in the process); a 401 drops the token and the request is retried once with a new one. A token
+ * that cannot be obtained ends the series with a `fetch` dead letter.
  */
 
 export interface SeriesRequest {
@@ -29,6 +37,8 @@ export interface SeriesRequest {
   slice?: Slice;
   /** Values for the `{name}` placeholders of the entity path. */
   pathParams?: Record<string, string>;
+  /** Secret values of the (opened) config to mask and to drop on a foreign redirect (see openSecrets). */
+  secrets?: Secrets;
 }
 
 export interface FetchContext {
@@ -108,10 +118,20 @@ function shortJson(value: unknown): string {
 
 /**
  * The records of a parsed body. An empty body or `null` at the path is an empty page; a path that
- * matches nothing in a non-empty body is a failure whose reason says what the body held.
+ * matches nothing in a non-empty body is a failure whose reason says what the body held. A JSONPath
+ * (`$...`) selects each match as a record (one match that is an array gives its elements); no match is
+ * an empty page when the path's static part exists (`$.data.orders.edges` is `[]`), else a failure.
  */
 export function extractRecords(body: unknown, recordsPath: string): Extracted {
   if (body === null) return { ok: true, records: [] };
+  if (isJsonPath(recordsPath)) {
+    const query = queryJsonPath(body, recordsPath);
+    if (!query.ok) return query;
+    if (!query.exists) return { ok: false, reason: missingRecordsReason(body, recordsPath) };
+    const only = query.matches.length === 1 ? query.matches[0] : undefined;
+    if (only === null) return { ok: true, records: [] };
+    return { ok: true, records: Array.isArray(only) ? only : query.matches };
+  }
   const found = getPath(body, recordsPath);
   if (found === null) return { ok: true, records: [] };
   if (found === undefined) return { ok: false, reason: missingRecordsReason(body, recordsPath) };
@@ -130,9 +150,24 @@ function missingRecordsReason(body: unknown, recordsPath: string): string {
   return `${where}: body is an object with keys [${shown}]`;
 }
 
-/** Steps of a dotted records path (`""` -> 0, `data` -> 1, `result.items` -> 2). */
-function pathSteps(recordsPath: string): number {
-  return recordsPath === "" ? 0 : recordsPath.split(".").length;
+/**
+ * Nesting level of one record for the depth-bounded parse: a dotted path's array elements are 2 levels
+ * below its steps (`data` -> 3). A JSONPath's matches are 1 level below its steps, or 2 when a single array
+ * match is flattened; which one is known only after the parse, so the deeper level is used (a record may
+ * then be one level deeper than `maxDepth`). A recursive descent has no fixed level: records are allowed
+ * `maxDepth` more levels of ancestors.
+ */
+function recordLevel(recordsPath: string, maxDepth: number): number {
+  if (!isJsonPath(recordsPath)) return (recordsPath === "" ? 0 : recordsPath.split(".").length) + 2;
+  const steps = jsonPathSteps(recordsPath);
+  return steps === undefined ? maxDepth + 2 : steps + 2;
+}
+
+/** The request body of a page: the entity's template with the paginator's values placed in it (JSON text). */
+export function requestBody(template: Record<string, unknown> | undefined, values: Record<string, unknown>): string {
+  let body: Record<string, unknown> = template ?? {};
+  for (const [path, value] of Object.entries(values)) body = setPath(body, path, value);
+  return JSON.stringify(body);
 }
 
 /** Header names and query parameters the authenticator added: the credentials to drop on a foreign redirect. */
@@ -146,17 +181,29 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
   const source = request.source;
   const entity = source.entities[request.entity];
   if (!entity) throw new Error(`source ${source.name}: unknown entity "${request.entity}" (known: ${Object.keys(source.entities).join(", ")})`);
-  const authConfig = resolveAuthSecrets(source.auth);
-  const secrets: Secrets = secretsOf(authConfig);
-  const clean = (text: string) => redact(text, secrets);
+  const authConfig = resolveAuthSecrets(entity.auth ?? source.auth);
+  const extra = resolveHeaderSecrets({ ...(source.headers ?? {}), ...(entity.headers ?? {}) });
+  // The caller's secrets (every `${VAR}` value of the config, already resolved by openSecrets) and this request's own.
+  const staticSecrets: Secrets = mergeSecrets([
+    secretsOf(authConfig), request.secrets ?? { values: [], queryParams: [] }, { values: extra.secrets.flatMap(variants), queryParams: [] },
+  ]);
+  const clock = ctx.clock ?? systemClock;
+  const storeKey = authConfig.type === "oauth2" ? oauth2StoreKey(source.name, authConfig) : "";
+  const auth = createAuthenticator(authConfig, {
+    storeKey: storeKey, retry: source.retry, clock: clock, fetch: ctx.fetch, random: ctx.random,
+  });
+  // Tokens obtained at run time are masked too, including ones already replaced.
+  const currentSecrets = (): Secrets => (auth.liveSecrets ? mergeSecrets([staticSecrets, { values: auth.liveSecrets().flatMap(variants), queryParams: [] }]) : staticSecrets);
+  const clean = (text: string) => redact(text, currentSecrets());
+  const secretHeaders = Object.keys(extra.headers).filter((h) => staticSecrets.values.some((v) => v.length > 0 && extra.headers[h].includes(v)));
+  const method = entity.method ?? "GET";
   const endpoint = fillPath(entity.path, request.pathParams ?? {}, request.entity);
-  const auth = createAuthenticator(authConfig);
   const paginator = createPaginator(entity.paginator ?? source.paginator);
   const gate = gateFor(source.name, { requestsPerSecond: source.rateLimit, maxWorkers: ctx.maxWorkers });
   const maxPages = entity.maxPages ?? DEFAULT_MAX_PAGES;
   const maxDepth = source.maxDepth ?? DEFAULT_MAX_DEPTH;
   const actions = [...(entity.responseActions ?? []), ...(source.responseActions ?? [])];
-  const parse = { recordLevel: pathSteps(entity.recordsPath) + 2, maxDepth: maxDepth };
+  const parse = { recordLevel: recordLevel(entity.recordsPath, maxDepth), maxDepth: maxDepth };
   const base = seriesUrl(source, entity, request.entity, endpoint, request.slice);
   const result: SeriesResult = { endpoint: endpoint, pages: [], deadLetters: [], complete: true };
 
@@ -167,7 +214,7 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
     result.deadLetters.push(deadLetter({
       stage: stage,
       error: clean(error),
-      payload: recordText !== undefined ? clean(recordText) : stage === "parse" ? JSON.stringify(redactDeep(record, secrets)) ?? "undefined" : redactDeep({ method: "GET", ...payload, entity: request.entity, slice: request.slice ?? null, path_params: request.pathParams ?? {} }, secrets),
+      payload: recordText !== undefined ? clean(recordText) : stage === "parse" ? JSON.stringify(redactDeep(record, currentSecrets())) ?? "undefined" : redactDeep({ method: method, ...payload, entity: request.entity, slice: request.slice ?? null, path_params: request.pathParams ?? {} }, currentSecrets()),
       source: endpoint,
       run_id: ctx.runId,
       entity: request.entity,
@@ -175,34 +222,67 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
   };
 
   let url = paginator.init(base);
-  const seen = new Set<string>([url.href]);
+  const bodyText = () => {
+    if (method !== "POST") return undefined;
+    return requestBody(entity.body, paginator.bodyValues ? paginator.bodyValues() : {});
+  };
+  let body = bodyText();
+  // A request is its URL and its body: POST pagination changes only the body.
+  const requestKey = (u: URL, b: string | undefined) => (b === undefined ? u.href : `${u.href}\n${b}`);
+  const seen = new Set<string>([requestKey(url, body)]);
   let previousRecords: string | undefined;
+  type Sent = { sent: OutgoingRequest; problem?: string; outcome?: Awaited<ReturnType<typeof getJsonWithRetry>> };
+  const send = async (url: URL, body: string | undefined): Promise<Sent> => {
+    const headers: Record<string, string> = { accept: "application/json", "accept-encoding": "gzip, deflate, br", ...extra.headers };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const bare = { url: url, headers: headers };
+    const problem = auth.prepare ? await auth.prepare() : undefined;
+    if (problem) return { sent: bare, problem: problem };
+    const authed = auth.apply(bare);
+    const credentials = credentialsAdded(bare, authed);
+    const request: JsonRequest = {
+      ...authed, method: method, body: body, credentialHeaders: credentials.headers.concat(secretHeaders),
+      credentialParams: credentials.params, actions: actions, parse: parse,
+    };
+    const outcome = await getJsonWithRetry(request, source.retry, { fetch: ctx.fetch, clock: ctx.clock, random: ctx.random, gate: gate });
+    return { sent: authed, outcome: outcome };
+  };
   for (let pageCount = 1; ; pageCount++) {
     if (stopRequested()) break; // interrupted: keep the pages in hand, request no more
     const page = paginator.pageId();
-    const bare = { url: url, headers: { accept: "application/json", "accept-encoding": "gzip, deflate, br" } };
-    const authed = auth.apply(bare);
-    const credentials = credentialsAdded(bare, authed);
-    const request: JsonRequest = { ...authed, credentialHeaders: credentials.headers, credentialParams: credentials.params, actions: actions, parse: parse };
-    const outcome = await getJsonWithRetry(request, source.retry, { fetch: ctx.fetch, clock: ctx.clock, random: ctx.random, gate: gate });
+    let sent = await send(url, body);
+    // 401: the token may have expired or been revoked early; one retry with a new one (the first 401 counts as an attempt).
+    if (sent.outcome && !sent.outcome.ok && sent.outcome.status === 401 && auth.invalidate && auth.invalidate(sent.sent)) {
+      const first = sent.outcome.attempts;
+      sent = await send(url, body);
+      if (sent.outcome) sent.outcome.attempts += first;
+    }
+    if (sent.problem !== undefined || !sent.outcome) {
+      const details = { url: clean(url.href), page: page, attempts: 0, last_status: null, last_error: sent.problem ?? "" };
+      fail("fetch", `${method} ${endpoint} page ${page}: no credentials: ${sent.problem}`, details);
+      result.complete = false;
+      break;
+    }
+    const outcome = sent.outcome;
     if (!outcome.ok) {
       const reason = outcome.stopped ?? (outcome.retryable ? `gave up after ${outcome.attempts} attempt(s)` : "not retryable");
       const details: Record<string, unknown> = { url: clean(url.href), page: page, attempts: outcome.attempts, last_status: outcome.status ?? null, last_error: outcome.error };
       if (outcome.bodyBase64 !== undefined) details.body_base64 = outcome.bodyBase64;
-      fail("fetch", `GET ${endpoint} page ${page} failed: ${outcome.error} (${reason})`, details);
+      if (body !== undefined) details.body = body;
+      fail("fetch", `${method} ${endpoint} page ${page} failed: ${outcome.error} (${reason})`, details);
       result.complete = false;
       break;
     }
     const extracted = extractRecords(outcome.body, entity.recordsPath);
     if (!extracted.ok) {
-      fail("fetch", `GET ${endpoint} page ${page}: ${extracted.reason}`, { url: clean(url.href), page: page, status: outcome.status, body: JSON.stringify(outcome.body) });
+      fail("fetch", `${method} ${endpoint} page ${page}: ${extracted.reason}`, { url: clean(url.href), page: page, status: outcome.status, body: JSON.stringify(outcome.body) });
       result.complete = false;
       break;
     }
     // Checked before any record of the page is used, so a dropped page leaves no dead letters behind.
     const signature = JSON.stringify(extracted.records);
     if (extracted.records.length > 0 && signature === previousRecords) {
-      fail("fetch", `GET ${endpoint} page ${page}: repeats the previous page's records exactly (does the API ignore the page parameter?)`, { url: clean(url.href), page: page, status: outcome.status, attempts: outcome.attempts });
+      fail("fetch", `${method} ${endpoint} page ${page}: repeats the previous page's records exactly (does the API ignore the page parameter?)`, { url: clean(url.href), page: page, status: outcome.status, attempts: outcome.attempts });
       result.complete = false;
       break;
     }
@@ -232,28 +312,30 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
     paginator.update({ body: outcome.body, headers: outcome.headers, recordCount: extracted.records.length, url: url });
     const failure = paginator.failure ? paginator.failure() : undefined;
     if (failure) {
-      fail("fetch", `GET ${endpoint} page ${page}: ${failure}`, { url: clean(url.href), page: page, status: outcome.status, attempts: outcome.attempts });
+      fail("fetch", `${method} ${endpoint} page ${page}: ${failure}`, { url: clean(url.href), page: page, status: outcome.status, attempts: outcome.attempts });
       result.complete = false;
       break;
     }
     if (!paginator.hasNext()) break;
     const next = paginator.next(url);
-    const guard = loopGuard(next, base, seen, pageCount, maxPages);
+    const nextBody = bodyText();
+    const guard = loopGuard(next, base, seen.has(requestKey(next, nextBody)), pageCount, maxPages);
     if (guard) {
-      fail("fetch", `GET ${endpoint}: ${guard} after page ${page}`, { url: clean(next.href), page: paginator.pageId(), attempts: 0, last_status: null, last_error: guard });
+      fail("fetch", `${method} ${endpoint}: ${guard} after page ${page}`, { url: clean(next.href), page: paginator.pageId(), attempts: 0, last_status: null, last_error: guard });
       result.complete = false;
       break;
     }
-    seen.add(next.href);
+    seen.add(requestKey(next, nextBody));
     url = next;
+    body = nextBody;
   }
   return result;
 }
 
 /** Why the series must not request `next`, or undefined when it may. */
-function loopGuard(next: URL, base: URL, seen: Set<string>, pageCount: number, maxPages: number): string | undefined {
+function loopGuard(next: URL, base: URL, repeated: boolean, pageCount: number, maxPages: number): string | undefined {
   if (next.origin !== base.origin) return `next page URL leaves ${base.origin} (credentials are never sent elsewhere)`;
-  if (seen.has(next.href)) return `next request repeats an earlier one (${next.pathname + next.search}): the pagination loops`;
+  if (repeated) return `next request repeats an earlier one (${next.pathname + next.search}): the pagination loops`;
   if (pageCount >= maxPages) return `maxPages ${maxPages} reached`;
   return undefined;
 }

@@ -7,7 +7,8 @@ import { decodeBody } from "./decode-body";
 import { parseJson, type ParseOptions, type ParsedJson } from "./json-body";
 
 /**
- * HTTP GET of a JSON page with retries, redirects, rate-limit headers and response actions.
+ * HTTP request (GET, or a POST read query such as GraphQL: retried alike) of a JSON page with retries, redirects,
+ * rate-limit headers and response actions.
  *
  * Retried: 408, 429, 5xx, a 403 that announces a rate limit (`retry-after` or an exhausted
  * `x-ratelimit-remaining`), timeouts (`timeoutMs` covers the whole exchange, redirects and body
@@ -46,6 +47,10 @@ export const MAX_REDIRECTS = 10;
 
 export interface JsonRequest {
   url: URL;
+  /** Default GET. */
+  method?: "GET" | "POST";
+  /** Request body text (POST); its content type is in `headers`. */
+  body?: string;
   /** Credentials included: never log this object. */
   headers: Record<string, string>;
   /** Header names that carry credentials (any case): dropped when a redirect changes the origin. */
@@ -149,14 +154,21 @@ async function attemptOnce(request: JsonRequest, policy: RetryPolicy, fetchFn: t
     const signal = AbortSignal.timeout(policy.timeoutMs);
     let url = request.url;
     let headers = request.headers;
+    let method = request.method ?? "GET";
+    let body = request.body;
     let foreign = false;
     for (let hop = 0; ; hop++) {
-      response = await fetchFn(url, { method: "GET", headers: headers, signal: signal, redirect: "manual" });
+      response = await fetchFn(url, { method: method, headers: headers, body: body, signal: signal, redirect: "manual" });
       const location = response.headers.get("location");
       if (!REDIRECTS.includes(response.status) || location === null) break;
       await response.arrayBuffer();
       if (hop === MAX_REDIRECTS) return { kind: "fail", status: response.status, error: `more than ${MAX_REDIRECTS} redirects`, retryable: false };
       const next = new URL(location, url);
+      // 303, and 301/302 after a POST, continue as a GET without the body (Fetch standard 4.4 step 12).
+      if (response.status === 303 || (method === "POST" && (response.status === 301 || response.status === 302))) {
+        method = "GET";
+        body = undefined;
+      }
       if (!foreign && next.origin !== request.url.origin) {
         foreign = true;
         headers = withoutCredentials(request, headers);
@@ -199,7 +211,7 @@ async function attemptOnce(request: JsonRequest, policy: RetryPolicy, fetchFn: t
   return { kind: "ok", status: status, headers: headers, body: parsed.value, parsed: parsed, pause: pause };
 }
 
-/** GETs a JSON body, retrying as described above; never throws for HTTP or network trouble. */
+/** Sends the request (GET, or POST with its body) for a JSON body, retrying as described above; never throws for HTTP or network trouble. */
 export async function getJsonWithRetry(request: JsonRequest, policy: RetryPolicy, deps: RetryDeps = {}): Promise<JsonOutcome> {
   const fetchFn = deps.fetch ?? fetch;
   const clock = deps.clock ?? systemClock;

@@ -110,6 +110,31 @@ export function mergeSecrets(sets: readonly Secrets[]): Secrets {
   return { values: [...values], queryParams: [...queryParams] };
 }
 
+/**
+ * Extra headers with `${VAR}` resolved from this process's environment, and the resolved values
+ * (secrets: they are masked wherever they could appear). Throws when a variable is not set.
+ */
+export function resolveHeaderSecrets(
+  headers: Readonly<Record<string, string>>, env: Record<string, string | undefined> = process.env,
+): { headers: Record<string, string>; secrets: string[] } {
+  const out: Record<string, string> = {};
+  const secrets: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (!value.includes("${")) {
+      out[name] = value;
+      continue;
+    }
+    out[name] = value.replace(ENV_REF, (_whole: string, variable: string, fallback: string | undefined) => {
+      const found = env[variable];
+      const resolved = found !== undefined && found !== "" ? found : fallback;
+      if (resolved === undefined) throw new Error(`headers.${name}: environment variable ${variable} is not set where the request is made`);
+      secrets.push(resolved);
+      return resolved;
+    });
+  }
+  return { headers: out, secrets: secrets.filter((s) => s.length > 0) };
+}
+
 /** Auth with any `${VAR}` references resolved from this process's environment. */
 export function resolveAuthSecrets(auth: AuthConfig, env: Env = process.env): AuthConfig {
   try {

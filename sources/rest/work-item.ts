@@ -109,7 +109,8 @@ export async function fetchWorkItem(source: SourceConfig, item: WorkItem, ctx: F
   const opened = openSecrets(source);
   const clean = (text: string) => redact(text, opened.secrets);
   const pathParams = resolveReferences(item.pathParams, process.env, new Set(source.publicVariables ?? [])).value;
-  const series = await fetchSeries({ source: opened.source, entity: item.entity, slice: item.slice, pathParams: pathParams }, ctx);
+  const series = await fetchSeries(
+    { source: opened.source, entity: item.entity, slice: item.slice, pathParams: pathParams, secrets: opened.secrets }, ctx);
   const endpoint = clean(series.endpoint);
   const out: RestElement[] = [];
   for (const page of series.pages) {

@@ -50,13 +50,13 @@ test("a wrong recordsPath fails the run with a fetch dead letter saying what the
   const result = await run(`    path: /wrapped\n    primaryKey: [id]\n${FIELDS}`);
   assert.equal(result.code, 1);
   assert.match(result.console, /run \S+: failed/);
-  assert.match(result.console, /items dead letters, first 1 \(all: lake\.items_error_records, lake\/deadletter\/items\/\):\n  - fetch: GET \/wrapped page 1: recordsPath "data" matched nothing: the body is an object with keys items/);
+  assert.match(result.console, /items dead letters, first 1 \(all: lake\.items_error_records, lake\/deadletter\/items\/\):\n  - fetch: GET \/wrapped page 1: records path "data" matched nothing: body is an object with keys \[items\]/);
 });
 
 test("an API answering a top-level array is told to set recordsPath: \"\"", async () => {
   const result = await run(`    path: /array\n    primaryKey: [id]\n${FIELDS}`);
   assert.equal(result.code, 1);
-  assert.match(result.console, /recordsPath "data" matched nothing: the body is an array \(set recordsPath: ""\)/);
+  assert.match(result.console, /records path "data" matched nothing: body is a JSON array: set recordsPath: ""/);
   const fixed = await run(`    path: /array\n    recordsPath: ""\n    primaryKey: [id]\n${FIELDS}`);
   assert.equal(fixed.code, 0, fixed.console);
 });

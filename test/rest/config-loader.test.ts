@@ -19,7 +19,7 @@ const base = () => ({
 type Mutator = (c: any) => void;
 const cases: [string, Mutator, RegExp | string][] = [
   ["unknown paginator type", (c) => (c.entities.customers.paginator.type = "pages"),
-    `${FILE}: entities.customers.paginator.type: "pages" is not one of single_page, page_number, offset, cursor, next_url, link_header`],
+    `${FILE}: entities.customers.paginator.type: "pages" is not one of single_page, page_number, offset, cursor, header_cursor, next_url, link_header`],
   ["unknown auth type", (c) => (c.auth = { type: "oauth", token: "x" }), /auth\.type: "oauth" is not one of none, api_key, bearer, basic/],
   ["bad slice format", (c) => (c.entities.customers.slices = { startParam: "from", format: "dates" }),
     `${FILE}: entities.customers.slices.format: "dates" is not one of iso, date, epoch_ms`],

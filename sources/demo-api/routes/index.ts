@@ -2,11 +2,12 @@
 import { airQualityRoutes } from "./airquality-routes";
 import { commerceRoutes } from "./commerce-routes";
 import { fleetRoutes } from "./fleet-routes";
+import { graphqlRoutes } from "./graphql-routes";
 import { invoicesRoutes } from "./invoices-routes";
 import { jobsRoutes } from "./jobs-routes";
 import type { Route } from "./route";
 
-export const ROUTES: readonly Route[] = [...commerceRoutes, ...fleetRoutes, ...airQualityRoutes, ...jobsRoutes, ...invoicesRoutes];
+export const ROUTES: readonly Route[] = [...commerceRoutes, ...fleetRoutes, ...airQualityRoutes, ...jobsRoutes, ...invoicesRoutes, ...graphqlRoutes];
 
 /** The route for a pathname and its decoded captures, or undefined. */
 export function matchRoute(pathname: string): { route: Route; params: string[] } | undefined {

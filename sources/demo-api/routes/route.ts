@@ -13,6 +13,8 @@ export interface RouteContext {
   emptyPage: boolean;
   /** Fault: cursor routes hand back the request's own cursor with "more pages" set. */
   repeatCursor: boolean;
+  /** The parsed JSON request body (POST routes). */
+  body?: unknown;
 }
 
 export interface RouteResult {
@@ -24,6 +26,8 @@ export interface RouteResult {
 export interface Route {
   /** Matched against the whole pathname; capture groups become `params`. */
   pattern: RegExp;
+  /** Default GET. */
+  method?: "GET" | "POST";
   handler: (ctx: RouteContext) => RouteResult;
 }
 

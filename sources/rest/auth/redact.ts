@@ -24,6 +24,12 @@ export function secretsOf(auth: AuthConfig | undefined): Secrets {
     return { values: variants(auth.value), queryParams: auth.location === "query" ? [auth.name] : [] };
   }
   if (auth.type === "bearer") return { values: variants(auth.token), queryParams: [] };
+  if (auth.type === "oauth2") {
+    // The client secret travels form-encoded or inside HTTP Basic client authentication (RFC 6749 2.3.1).
+    const client = Buffer.from(`${encodeURIComponent(auth.clientId)}:${encodeURIComponent(auth.clientSecret)}`).toString("base64");
+    const refresh = auth.refreshToken ? variants(auth.refreshToken) : [];
+    return { values: variants(auth.clientSecret).concat(refresh, [client]), queryParams: [] };
+  }
   const basic = Buffer.from(`${auth.username}:${auth.password}`).toString("base64");
   return { values: variants(auth.password).concat([basic]), queryParams: [] };
 }

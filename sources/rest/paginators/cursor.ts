@@ -8,12 +8,14 @@ export interface CursorPaginatorConfig {
   hasMorePath?: string;
   limitParam?: string;
   limit?: number;
+  cursorBodyPath?: string;
 }
 
 /**
  * Cursor in the body (`pagination.endCursor`), sent back as `?after=`. Ends when the
  * has-more flag is false, the cursor is missing, `null` or `""`, or an empty page repeats the
- * cursor it was asked with (the end of the stream, as GraphQL-style APIs signal it). Other empty
+ * cursor it was asked with (the end of the stream, as GraphQL-style APIs signal it). With `cursorBodyPath`
+ * the cursor goes into the request body (GraphQL `variables.after`) instead of the query. Other empty
  * pages do not end a series (cursor APIs return them mid-stream). A non-empty page repeating its
  * cursor is a loop: a failure naming the cursor. Older cursors seen again are caught by the fetch
  * loop's guard.
@@ -55,7 +57,13 @@ export class CursorPaginator implements Paginator {
 
   next(previous: URL): URL {
     this.cursor = this.pending;
+    if (this.config.cursorBodyPath !== undefined) return new URL(previous.href);
     return withParam(previous, this.config.cursorParam, this.cursor ?? "");
+  }
+
+  bodyValues(): Record<string, unknown> {
+    if (this.config.cursorBodyPath === undefined || this.cursor === undefined) return {};
+    return { [this.config.cursorBodyPath]: this.cursor };
   }
 
   pageId(): string {

@@ -1,5 +1,6 @@
 import type { PaginatorConfig, PaginatorType } from "../../../model/source-config";
 import { CursorPaginator } from "./cursor";
+import { HeaderCursorPaginator } from "./header-cursor";
 import { LinkHeaderPaginator } from "./link-header";
 import { NextUrlPaginator } from "./next-url";
 import { OffsetPaginator } from "./offset";
@@ -18,6 +19,7 @@ export const PAGINATORS: { [K in PaginatorType]: (config: Extract<PaginatorConfi
   page_number: (config) => new PageNumberPaginator(config),
   offset: (config) => new OffsetPaginator(config),
   cursor: (config) => new CursorPaginator(config),
+  header_cursor: (config) => new HeaderCursorPaginator(config),
   next_url: (config) => new NextUrlPaginator(config),
   link_header: (config) => new LinkHeaderPaginator(config),
 };

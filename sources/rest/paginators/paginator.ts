@@ -25,6 +25,8 @@ export interface Paginator {
   next(previous: URL): URL;
   /** Lineage id of the page last requested: page number, offset, cursor or URL. */
   pageId(): string;
+  /** Values to place in the request body at dotted paths (`variables.after`), for the request last built. */
+  bodyValues?(): Record<string, unknown>;
 }
 
 export function withParam(url: URL, name: string, value: string): URL {
