@@ -4,7 +4,7 @@
  */
 
 /** Stage counters each entity branch increments (names are `<entity>/<counter>`). */
-export const COUNTERS = ["pages", "fetched", "parse_failed", "validate_failed", "normalize_failed", "valid", "kept", "duplicates", "fetch_failed_pages", "serving_failed", "aggregate_rejected", "optional_dates_nulled"] as const;
+export const COUNTERS = ["pages", "fetched", "parse_failed", "validate_failed", "normalize_failed", "valid", "kept", "duplicates", "fetch_failed_pages", "serving_failed", "aggregate_rejected", "optional_dates_nulled", "hub_inserted", "hub_updated", "hub_unchanged", "hub_older_ignored"] as const;
 export type CounterName = (typeof COUNTERS)[number];
 
 export type EntityCounts = Record<CounterName, number>;
@@ -64,6 +64,12 @@ export function manifestChecks(entities: Record<string, EntityCounts>): Manifest
       entity: entity,
       rule: `valid (${c.valid}) = kept (${c.kept}) + duplicates (${c.duplicates})`,
       ok: c.valid === c.kept + c.duplicates,
+    });
+    // The hub decides each kept record once: a record older than the stored version is not "kept" in the hub.
+    checks.push({
+      entity: entity,
+      rule: `kept (${c.kept}) = hub inserted (${c.hub_inserted}) + updated (${c.hub_updated}) + unchanged (${c.hub_unchanged}) + older ignored (${c.hub_older_ignored})`,
+      ok: c.kept === c.hub_inserted + c.hub_updated + c.hub_unchanged + c.hub_older_ignored,
     });
   }
   return checks;
