@@ -21,8 +21,9 @@ import { isTransient, retrying, withTimeout } from "./gcp-retry";
  *   values cannot take their encoding) are returned in `failed` with the reason, the rest are
  *   written. A request that cannot reach Bigtable at all rejects after the bounded retries.
  * - Cells are written with the row's `versionMs` (the entity's `orderBy` instant) as their
- *   timestamp, in micros (the write time when absent), so an older version written later
- *   never shadows a newer one.
+ *   timestamp, in micros (the write time when absent; at least 1 ms, as the client reads 0 as
+ *   "server time"), so an older version written later never shadows a newer one. A family's
+ *   `maxAgeDays` then counts from that instant.
  * - `read` returns the newest version (greatest timestamp) of every cell, in key order.
  * The client is created on first use (with `metricsEnabled: false`), never captured; against
  * the emulator set `BIGTABLE_EMULATOR_HOST`.
@@ -98,8 +99,9 @@ export class BigtableServingStore implements ServingStore {
     const seen: Encodings = new Map();
     const now = Date.now();
     for (const row of rows) {
-      // Bigtable cell timestamps are micros; a read with cellLimit 1 returns the greatest.
-      const problem = encodeRow(row, Math.trunc(row.versionMs ?? now) * 1000, seen);
+      // Cell timestamps are micros at ms granularity; a read with cellLimit 1 returns the greatest.
+      // The client sends 0 as "server time", so the oldest version (a null orderBy) is 1 ms.
+      const problem = encodeRow(row, Math.max(1, Math.trunc(row.versionMs ?? now)) * 1000, seen);
       if (typeof problem === "string") failed.push({ key: row.key, reason: problem });
       else entries.push(problem);
     }

@@ -565,6 +565,30 @@ export function servingContract(name: string, makeStore: () => Promise<ServingHa
     });
   });
 
+  test(`${name} serving: with orderBy an older version written later does not shadow the newer one (issue 8: paid stays)`, async () => {
+    await withHarness(makeStore, async ({ store }) => {
+      const cfg: ServingConfig = { table: `versions_${suffix()}`, rowKey: "{invoice_id}", families: { inv: { maxVersions: 1 } }, columns: { status: "inv:status:string", note: "inv:note:string" } };
+      await store.ensureTable(cfg);
+      const build = (r: Row) => {
+        const built = buildServingRow(r, cfg, "updated_at");
+        if (!built.ok) throw new Error(built.reason);
+        return built.value;
+      };
+      const paid = build({ invoice_id: "N-1", status: "paid", updated_at: "2026-03-01T10:05:00Z" });
+      assert.equal(paid.versionMs, Date.parse("2026-03-01T10:05:00Z"));
+      await store.write(cfg.table, [paid]);
+      await store.write(cfg.table, [build({ invoice_id: "N-1", status: "draft", note: "older", updated_at: "2026-03-01T10:00:00Z" })]);
+      await store.write(cfg.table, [build({ invoice_id: "N-1", status: "undated", updated_at: null })]);
+      // Cells are versioned one by one (as Bigtable does): the older version's extra cell is kept.
+      assert.deepEqual(await store.read(cfg.table), [{ key: "N-1", cells: { inv: { status: { value: "paid", encoding: "string" }, note: { value: "older", encoding: "string" } } } }]);
+      await store.write(cfg.table, [build({ invoice_id: "N-1", status: "void", updated_at: "2026-03-01T11:00:00Z" })]);
+      assert.equal((await store.read(cfg.table))[0].cells.inv.status.value, "void");
+      const refused = buildServingRow({ invoice_id: "N-2", status: "x", updated_at: "yesterday" }, cfg, "updated_at");
+      assert.equal(refused.ok, false);
+      assert.match(refused.ok ? "" : refused.reason, /orderBy field "updated_at"/);
+    });
+  });
+
   test(`${name} serving: bad rows come back in failed, the good ones are written`, async () => {
     await withHarness(makeStore, async ({ store }) => {
       const table = `bad_${suffix()}`;
