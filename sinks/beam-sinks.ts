@@ -23,7 +23,7 @@ import { buildServingRow, formatUtc, toEpochMillis } from "./serving-row";
  * @example
  * const target = { kind: "local", out: "./out" } as const;
  * rows.apply(writeLake(target, "raw", "customers", runId, { dateField: "_ingested_at" }));
- * clean.apply(writeWarehouse(target, "hub", customersSpec));
+ * records.apply(writeHub(target, customersSpec, [], counterNames)); // emits the accepted records
  * clean.apply(writeServing(target, servingConfig));
  * // after the pipeline succeeded, at the driver:
  * await commitLake(target, runId);
@@ -39,7 +39,7 @@ export interface SinkReport {
   failed: { key?: string; reason: string; row: Row }[];
 }
 
-export type WarehouseWriteMode = "lake" | "hub" | "dataproduct";
+export type WarehouseWriteMode = "lake" | "dataproduct";
 
 export interface SinkOptions {
   /** Rows buffered before a write inside the bundle (default 50 000); the rest is written at the end of the bundle. */
@@ -110,10 +110,6 @@ async function writeWarehouseRows(spec: WarehouseSinkSpec, rows: readonly Row[])
       case "lake":
         await warehouse.appendLake(spec.table, rows);
         location = `lake.${spec.table.name}`;
-        break;
-      case "hub":
-        await warehouse.mergeHub(spec.table, rows);
-        location = `hub.${spec.table.name}`;
         break;
       case "dataproduct":
         await warehouse.replaceDataProduct(spec.table, rows);
@@ -286,8 +282,8 @@ export function writeLake(target: SinkTarget, layer: LakeLayer, entity: string, 
 }
 
 /**
- * Loads rows into the warehouse: `lake` appends, `hub` merges on the primary key, `dataproduct`
- * replaces partitions. For `dataproduct` the rows are first grouped by partition value (the
+ * Loads rows into the warehouse: `lake` appends (rows already there skipped, see
+ * `Warehouse.appendLake`), `dataproduct` replaces partitions (the hub is `writeHub`'s). For `dataproduct` the rows are first grouped by partition value (the
  * whole collection is one group when unpartitioned), so each partition is replaced once, with
  * all its rows, whatever the bundles; an empty collection leaves the table as it was.
  */
