@@ -1,6 +1,7 @@
 /**
  * The run manifest: what a run fetched, kept and dropped, per entity, and the checks that prove
- * nothing was lost (`fetched = valid + dead-lettered`, `valid = kept + duplicates`).
+ * nothing was lost (`fetched = valid + dead-lettered`, `valid = kept + duplicates`, and
+ * `kept = hub inserted + updated + unchanged + older ignored`: the hub's decision per kept record).
  */
 
 /** Stage counters each entity branch increments (names are `<entity>/<counter>`). */

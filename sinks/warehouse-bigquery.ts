@@ -20,8 +20,16 @@ import { retrying, isNetworkError, isTransient, withTimeout } from "./gcp-retry"
  * - `appendLake` runs a load job from NDJSON (uploaded, or from `gs://` when `stagingBucket` is
  *   set); `appendMode: "stream"` uses `insertAll` in batches of at most `insertBatchRows` (500)
  *   rows and `insertBatchBytes` (9 MB).
- * - `mergeHub` loads the batch into a staging table and runs one MERGE on the primary key (the
- *   last row of a key wins within a batch): loading the same rows twice leaves the table as once.
+ * - `mergeHub` keeps the newest row per key of the batch, loads it into a staging table, reads
+ *   each row's decision (hub-decisions.ts: with `orderBy` versions only move forward), replaces
+ *   the accepted parents' children (one MERGE per child table), then runs one MERGE on the
+ *   primary key whose WHEN MATCHED repeats the ordering rule: loading the same rows twice leaves
+ *   the tables as once, and a concurrent newer write is never overwritten.
+ * - `appendLake` on a table with `_payload_hash`, and `writeErrors`, load into a staging table and
+ *   insert only rows not already there (payload hash; stage, error and payload SHA-256).
+ * - Every identifier is backtick-quoted; aliases have a space in their name (`target row`), so
+ *   no landed column (`t`, `s`, `select`, ...) can be read as one; a table with a column named
+ *   `_api2lake_seq` or `_api2lake_decision` (the staging's own) is refused.
  * - `replaceDataProduct` runs one MERGE that deletes the partitions present in the batch and
  *   inserts the batch (atomic); an unpartitioned table is replaced by a WRITE_TRUNCATE load.
  * - `appendLake`: rows BigQuery rejects (a failed load is re-sent through insertAll to find

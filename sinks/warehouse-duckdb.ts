@@ -22,8 +22,14 @@ import type { Decision } from "./hub-decisions";
  *   text, JSON columns as JSON), then cast to the table's column types in SQL (zone-less
  *   timestamps are read as UTC, epoch-ms numbers accepted for dates and timestamps; a value that
  *   does not cast fails the whole call and loads nothing: nothing is dropped silently).
- * - `mergeHub` deletes the rows whose primary key is in the batch and inserts the batch (the last
- *   row wins within a batch), in one transaction: loading the same rows twice leaves the table as once.
+ * - `mergeHub` decides each row against the stored one (hub-decisions.ts: with `orderBy` versions
+ *   only move forward; within a batch the newest, then the last, row of a key wins), then deletes
+ *   the replaced rows and their children and inserts the accepted rows and their children, in
+ *   one transaction: loading the same rows twice leaves the tables as once.
+ * - `appendLake` / `writeErrors` insert only rows not already there (anti-join on `_payload_hash`,
+ *   or on stage, error and payload SHA-256 for dead letters).
+ * - Every identifier is double-quoted and the SQL's own aliases and columns have a space in their
+ *   name, so no landed column (`t`, `s`, `select`, ...) can be read as one of them.
  * - DuckDB lets one process hold a file open for writing: every handle on the same file in this
  *   process shares one instance and one connection (reference counted, closed with the last
  *   `close()`), and their calls run one after another.
