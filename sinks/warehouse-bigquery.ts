@@ -166,7 +166,8 @@ export class BigQueryWarehouse implements Warehouse {
     const fields = this.schemas.get(key(target)) as TableField[];
     refuseInternalNames(fields, `${this.dataset("hub")}.${table.name}`);
     const keyNames = keys.map((k) => findField(fields, k, `${this.dataset("hub")}.${table.name} primary key`).name as string);
-    const orderBy = table.orderBy === undefined ? undefined : (findField(fields, table.orderBy, `${this.dataset("hub")}.${table.name} orderBy`).name as string);
+    // No such column yet: every stored and incoming version is null, which the rule accepts in arrival order.
+    const orderBy = fields.find((f) => table.orderBy !== undefined && (f.name as string).toLowerCase() === table.orderBy.toLowerCase())?.name as string | undefined;
     const hash = fields.find((f) => (f.name as string).toLowerCase() === "_payload_hash")?.name as string | undefined;
     // The batch is reduced to the newest row per key first (the emulator's MERGE takes a table,
     // not a subquery, as its source); the rows it beat are older_ignored.
@@ -197,11 +198,16 @@ export class BigQueryWarehouse implements Warehouse {
         const childFields = this.schemas.get(key(childTargets[c])) as TableField[];
         const parentNames = child.parentKey.map((k) => findField(childFields, k, `${this.dataset("hub")}.${child.table.name} parent key`).name as string);
         const childRows = newest.filter((i) => accepted.has(i)).flatMap((i) => [...(child.rows[i] ?? [])]);
+        const stale = `${keyString(parentNames.map((k) => `${TARGET}.${quote(k)}`))} IN (${acceptedKeys})`;
+        if (childRows.length === 0) {
+          await this.runDml(`DELETE FROM ${this.fq("hub", child.table.name)} AS ${TARGET} WHERE ${stale}`);
+          continue;
+        }
         await this.viaStaging(childTargets[c], child.table, childRows, [], async (childStaging) => {
           const cols = childFields.map((f) => quote(f.name as string));
           await this.runDml(
             `MERGE ${this.fq("hub", child.table.name)} AS ${TARGET} USING ${childStaging} AS ${SOURCE} ON FALSE` +
-              ` WHEN NOT MATCHED BY SOURCE AND ${keyString(parentNames.map((k) => `${TARGET}.${quote(k)}`))} IN (${acceptedKeys}) THEN DELETE` +
+              ` WHEN NOT MATCHED BY SOURCE AND ${stale} THEN DELETE` +
               ` WHEN NOT MATCHED THEN INSERT (${cols.join(", ")}) VALUES (${cols.map((x) => `${SOURCE}.${x}`).join(", ")})`,
           );
         });

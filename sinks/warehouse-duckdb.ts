@@ -147,7 +147,8 @@ export class DuckDbWarehouse implements Warehouse {
       for (const child of children) childCols.push(await ensureTable(c, "hub", child.table, child.rows.flat()));
       if (rows.length === 0) return tallyDecisions([]);
       const keyCols = keys.map((k) => findColumn(cols, k, `hub.${table.name} primary key`));
-      const order = table.orderBy === undefined ? undefined : findColumn(cols, table.orderBy, `hub.${table.name} orderBy`);
+      // No such column yet: every stored and incoming version is null, which the rule accepts in arrival order.
+      const order = table.orderBy === undefined ? undefined : cols.find((x) => x.name.toLowerCase() === table.orderBy?.toLowerCase());
       const hash = cols.find((x) => x.name.toLowerCase() === "_payload_hash");
       const target = `hub.${ident(table.name)}`;
       const decided = `_api2lake_decided_${++this.db.staging}`;
