@@ -188,37 +188,42 @@ export class BigQueryWarehouse implements Warehouse {
           ` FROM ${staging} AS ${SOURCE} LEFT JOIN ${this.fq("hub", table.name)} AS ${TARGET} ON ${on}`,
       );
       for (const d of found) decisions.push({ index: Number(d[SEQ]), decision: String(d[DECISION]) as Decision });
-      // Children first: a retry after a failure between the two statements decides the same
-      // parents again (they are not merged yet) and replaces their children again.
-      const acceptedKeys = `SELECT ${keyString(keyNames.map((k) => `${SOURCE}.${quote(k)}`))} FROM ${staging} AS ${SOURCE}` +
-        ` LEFT JOIN ${this.fq("hub", table.name)} AS ${TARGET} ON ${on} WHERE ${TARGET}.${quote(keyNames[0])} IS NULL OR ${replaces}`;
       const accepted = new Set(decisions.filter((d) => d.decision === "inserted" || d.decision === "updated").map((d) => d.index));
-      for (let c = 0; c < children.length; c++) {
-        const child = children[c];
-        const childFields = this.schemas.get(key(childTargets[c])) as TableField[];
-        const parentNames = child.parentKey.map((k) => findField(childFields, k, `${this.dataset("hub")}.${child.table.name} parent key`).name as string);
-        const childRows = newest.filter((i) => accepted.has(i)).flatMap((i) => [...(child.rows[i] ?? [])]);
-        const stale = `${keyString(parentNames.map((k) => `${TARGET}.${quote(k)}`))} IN (${acceptedKeys})`;
-        if (childRows.length === 0) {
-          await this.runDml(`DELETE FROM ${this.fq("hub", child.table.name)} AS ${TARGET} WHERE ${stale}`);
-          continue;
+      if (accepted.size === 0) return;
+      // The accepted rows get a staging table of their own: the emulator cannot run a join
+      // inside a subquery, and the children's replacement needs the accepted keys.
+      const acceptedRows = newest.filter((i) => accepted.has(i)).map((i) => rows[i]);
+      await this.viaStaging(target, table, acceptedRows, [], async (winners) => {
+        const acceptedKeys = `SELECT ${keyString(keyNames.map((k) => quote(k)))} FROM ${winners}`;
+        // Children first: a retry after a failure between the statements decides the same
+        // parents again (they are not merged yet) and replaces their children again.
+        for (let c = 0; c < children.length; c++) {
+          const child = children[c];
+          const childFields = this.schemas.get(key(childTargets[c])) as TableField[];
+          const parentNames = child.parentKey.map((k) => findField(childFields, k, `${this.dataset("hub")}.${child.table.name} parent key`).name as string);
+          const childRows = newest.filter((i) => accepted.has(i)).flatMap((i) => [...(child.rows[i] ?? [])]);
+          const stale = `${keyString(parentNames.map((k) => `${TARGET}.${quote(k)}`))} IN (${acceptedKeys})`;
+          if (childRows.length === 0) {
+            await this.runDml(`DELETE FROM ${this.fq("hub", child.table.name)} AS ${TARGET} WHERE ${stale}`);
+            continue;
+          }
+          await this.viaStaging(childTargets[c], child.table, childRows, [], async (childStaging) => {
+            const cols = childFields.map((f) => quote(f.name as string));
+            await this.runDml(
+              `MERGE ${this.fq("hub", child.table.name)} AS ${TARGET} USING ${childStaging} AS ${SOURCE} ON FALSE` +
+                ` WHEN NOT MATCHED BY SOURCE AND ${stale} THEN DELETE` +
+                ` WHEN NOT MATCHED THEN INSERT (${cols.join(", ")}) VALUES (${cols.map((x) => `${SOURCE}.${x}`).join(", ")})`,
+            );
+          });
         }
-        await this.viaStaging(childTargets[c], child.table, childRows, [], async (childStaging) => {
-          const cols = childFields.map((f) => quote(f.name as string));
-          await this.runDml(
-            `MERGE ${this.fq("hub", child.table.name)} AS ${TARGET} USING ${childStaging} AS ${SOURCE} ON FALSE` +
-              ` WHEN NOT MATCHED BY SOURCE AND ${stale} THEN DELETE` +
-              ` WHEN NOT MATCHED THEN INSERT (${cols.join(", ")}) VALUES (${cols.map((x) => `${SOURCE}.${x}`).join(", ")})`,
-          );
-        });
-      }
-      const cols = fields.map((f) => quote(f.name as string));
-      const nonKey = fields.filter((f) => !keyNames.includes(f.name as string));
-      await this.runDml(
-        `MERGE ${this.fq("hub", table.name)} AS ${TARGET} USING ${staging} AS ${SOURCE} ON ${on}` +
-          (nonKey.length ? ` WHEN MATCHED AND ${replaces} THEN UPDATE SET ${nonKey.map((f) => `${quote(f.name as string)} = ${SOURCE}.${quote(f.name as string)}`).join(", ")}` : "") +
-          ` WHEN NOT MATCHED THEN INSERT (${cols.join(", ")}) VALUES (${cols.map((x) => `${SOURCE}.${x}`).join(", ")})`,
-      );
+        const cols = fields.map((f) => quote(f.name as string));
+        const nonKey = fields.filter((f) => !keyNames.includes(f.name as string));
+        await this.runDml(
+          `MERGE ${this.fq("hub", table.name)} AS ${TARGET} USING ${winners} AS ${SOURCE} ON ${on}` +
+            (nonKey.length ? ` WHEN MATCHED AND ${replaces} THEN UPDATE SET ${nonKey.map((f) => `${quote(f.name as string)} = ${SOURCE}.${quote(f.name as string)}`).join(", ")}` : "") +
+            ` WHEN NOT MATCHED THEN INSERT (${cols.join(", ")}) VALUES (${cols.map((x) => `${SOURCE}.${x}`).join(", ")})`,
+        );
+      });
     });
     return tallyDecisions(decisions);
   }
