@@ -190,10 +190,10 @@ export class BigQueryWarehouse implements Warehouse {
       for (const d of found) decisions.push({ index: Number(d[SEQ]), decision: String(d[DECISION]) as Decision });
       const accepted = new Set(decisions.filter((d) => d.decision === "inserted" || d.decision === "updated").map((d) => d.index));
       if (accepted.size === 0) return;
-      // The accepted rows get a staging table of their own: the emulator cannot run a join
-      // inside a subquery, and the children's replacement needs the accepted keys.
+      // The accepted rows need a table of their own: the emulator cannot run a join inside a
+      // subquery, and the children's replacement needs the accepted keys.
       const acceptedRows = newest.filter((i) => accepted.has(i)).map((i) => rows[i]);
-      await this.viaStaging(target, table, acceptedRows, [], async (winners) => {
+      const replace = async (winners: string) => {
         const acceptedKeys = `SELECT ${keyString(keyNames.map((k) => quote(k)))} FROM ${winners}`;
         // Children first: a retry after a failure between the statements decides the same
         // parents again (they are not merged yet) and replaces their children again.
@@ -223,7 +223,10 @@ export class BigQueryWarehouse implements Warehouse {
             (nonKey.length ? ` WHEN MATCHED AND ${replaces} THEN UPDATE SET ${nonKey.map((f) => `${quote(f.name as string)} = ${SOURCE}.${quote(f.name as string)}`).join(", ")}` : "") +
             ` WHEN NOT MATCHED THEN INSERT (${cols.join(", ")}) VALUES (${cols.map((x) => `${SOURCE}.${x}`).join(", ")})`,
         );
-      });
+      };
+      // Every staged row accepted (a first load, say): the staging table already holds just them.
+      if (acceptedRows.length === newest.length) await replace(staging);
+      else await this.viaStaging(target, table, acceptedRows, [], replace);
     });
     return tallyDecisions(decisions);
   }
