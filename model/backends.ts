@@ -48,13 +48,58 @@ export interface TableSpec {
   /** Column holding the event date; tables are partitioned by day on it where supported. */
   partitionColumn?: string;
   primaryKey?: readonly string[];
+  /**
+   * Hub tables only: the column whose value orders the versions of one key (the entity's
+   * `orderBy`). A merge then never replaces a stored row by one with a smaller value; a null
+   * value sorts before every other value.
+   */
+  orderBy?: string;
+}
+
+/**
+ * Exploded-array rows of the parents given to `mergeHub`, for one child table
+ * (`<entity>_<column>`, primary key = `parentKey` + `_index`).
+ */
+export interface HubChildBatch {
+  table: TableSpec;
+  /** The child's columns holding the parent's key, aligned with the parent table's `primaryKey` (e.g. `parent_id`). */
+  parentKey: readonly string[];
+  /** Children per parent row: `rows[i]` belongs to the i-th parent row given to `mergeHub`. */
+  rows: readonly (readonly Row[])[];
+}
+
+/**
+ * What a hub merge did, per input row: every row is counted exactly once
+ * (`inserted + updated + unchanged + olderIgnored = rows.length`).
+ */
+export interface HubMergeResult {
+  /** Keys the hub did not have. */
+  inserted: number;
+  /** Stored rows replaced by a version with an equal or greater `orderBy` value (any version when there is no `orderBy`). */
+  updated: number;
+  /** Rows equal to the stored version (same `_payload_hash` and `orderBy` value): left as they were. */
+  unchanged: number;
+  /** Rows older than the stored version, or beaten by a newer version of their key in the same batch: not written. */
+  olderIgnored: number;
+  /** Indexes (into the input rows, ascending) of the rows inserted or updated: the versions the hub accepted. */
+  accepted: number[];
 }
 
 export interface Warehouse {
-  /** Appends raw rows (+ lineage) to `lake.<table>`. */
+  /**
+   * Appends raw rows (+ lineage) to `lake.<table>`, skipping every row whose `_payload_hash`
+   * is already in the table (written by an earlier call: a re-run or a redelivery), so the
+   * same record lands once; rows without a `_payload_hash` are always appended.
+   */
   appendLake(table: TableSpec, rows: readonly Row[]): Promise<void>;
-  /** Upserts into `hub.<table>` on its primary key: re-running a load leaves the table as one run does. */
-  mergeHub(table: TableSpec, rows: readonly Row[]): Promise<void>;
+  /**
+   * Upserts into `hub.<table>` on its primary key: re-running a load leaves the table as one run
+   * does. With `table.orderBy`, versions only move forward (see `HubMergeResult`). Children of an
+   * accepted parent replace that parent's stored children (deleted first); children of a parent
+   * that was not accepted are not written. Atomic per call on DuckDB; on BigQuery the parent
+   * MERGE and each child table's replacement are separate statements.
+   */
+  mergeHub(table: TableSpec, rows: readonly Row[], children?: readonly HubChildBatch[]): Promise<HubMergeResult>;
   /** Replaces `dataproducts.<table>`: the partitions present in `rows` (or the whole table if unpartitioned). */
   replaceDataProduct(table: TableSpec, rows: readonly Row[]): Promise<void>;
   /**
@@ -63,7 +108,10 @@ export interface Warehouse {
    * Returns the rows written. The SQL is `sinks/recompute-sql.ts`.
    */
   recomputeDataProduct(request: RecomputeRequest): Promise<number>;
-  /** Appends to `lake.<entity>_error_records`. */
+  /**
+   * Appends to `lake.<entity>_error_records`, skipping every letter whose stage, error and
+   * payload (compared by SHA-256) are already in the table from an earlier call.
+   */
   writeErrors(entity: string, letters: readonly DeadLetter[]): Promise<void>;
   query(sql: string): Promise<Row[]>;
   close(): Promise<void>;
@@ -93,6 +141,13 @@ export interface ServingRow {
   key: string;
   /** `family -> qualifier -> value`, encoded per the entity's declared encoding by the store. */
   cells: Record<string, Record<string, { value: CellValue; encoding: "string" | "int64" | "float64" | "bool" | "json" }>>;
+  /**
+   * The row's version, epoch ms UTC (from the entity's `orderBy` instant). Stores keep the cells
+   * of the newest version: Bigtable writes it as the cell timestamp (micros), so a read returns
+   * the newest; the embedded store ignores a write older than the cells it has. Absent: the
+   * write time.
+   */
+  versionMs?: number;
 }
 
 export interface ServingWriteResult {

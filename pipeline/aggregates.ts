@@ -6,7 +6,6 @@ import type { RecomputeRequest, SinkTarget, StationDay, TableSpec } from "../mod
 import type { AggregateConfig, EntityConfig } from "../model/source-config";
 import { checkReadingValues, compileReadingKeyer, localDayBounds, stationZone, type SensorAveragesConfig } from "../transforms/sensor-averages";
 import { routeTagged, tag, toDeadLetters, type Tagged } from "../transforms/dead-letters";
-import type { SinkReport } from "../sinks/beam-sinks";
 import { openWarehouse } from "../sinks/open-backends";
 import { counterName } from "./manifest";
 
@@ -126,7 +125,8 @@ export function aggregateEntity(
   name: string,
   entity: EntityConfig,
   kept: PCollection<Row>,
-  hubReports: PCollection<SinkReport>,
+  /** What the hub merge accepted: its end is the signal that the hub holds this run's rows. */
+  hubAccepted: PCollection<unknown>,
   target: SinkTarget,
   runId: string,
   readFailures: PCollection<DeadLetter>,
@@ -134,9 +134,9 @@ export function aggregateEntity(
   const rejected: PCollection<DeadLetter>[] = [];
   if (entity.aggregates.length === 0) return rejected;
   // (A grouping rather than a side input: the SDK serializes a side input's whole pipeline.)
-  const hubWritten = hubReports.apply(withName(`SignalHubWritten_${name}`, parDo({
-    process: function* (report: SinkReport) {
-      yield { hubWritten: report.written } as Signal;
+  const hubWritten = hubAccepted.apply(withName(`SignalHubWritten_${name}`, parDo({
+    process: function* (_accepted: unknown) {
+      yield { hubWritten: 1 } as Signal;
     },
   })));
   for (const config of entity.aggregates) {

@@ -19,7 +19,7 @@ import { aggregateEntity } from "./aggregates";
 import { entityTables } from "./tables";
 import { recordSchemaPlan } from "./schema-state";
 import { singletonSide } from "./side-input";
-import { writeLake, writeWarehouse, writeErrors, writeServing, type SinkReport } from "../sinks/beam-sinks";
+import { writeLake, writeWarehouse, writeErrors, writeServing, writeHub, type SinkReport } from "../sinks/beam-sinks";
 
 export interface EntityRun {
   source: SourceConfig;
@@ -43,7 +43,7 @@ interface CleanRecord {
   children: Record<string, Row[]>;
 }
 type CleanedElement = { raw: Row } | { clean: CleanRecord } | { dead: DeadLetter };
-type KeptElement = { kept: Row } | { child: { column: string; row: Row } };
+type KeptElement = { kept: Row } | { record: CleanRecord };
 
 /** The streaming micro-batch graph: one entity fed by a batch of messages instead of a REST read. */
 export function buildMessageGraph(root: Root, plan: { runId: string; target: SinkTarget; source: SourceConfig; entity: string; messages: readonly InboundMessage[]; schema?: EntitySchema }): void {
@@ -177,37 +177,52 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
         for (const row of picked.kept) {
           yield { kept: row } as KeptElement;
           const winner = versions.find((v) => v.row === row);
-          const children = winner ? winner.children : {};
-          for (const column of Object.keys(children)) {
-            for (const child of children[column]) yield { child: { column: column, row: child } } as KeptElement;
-          }
+          yield { record: { row: row, children: winner ? winner.children : {} } } as KeptElement;
         }
       },
     }, { kept: counter(counterName(name, "kept")), duplicates: counter(counterName(name, "duplicates")) })))
-    .apply(withName(`SplitKept_${name}`, split<{ kept: Row; child: { column: string; row: Row } }>(["kept", "child"])));
+    .apply(withName(`SplitKept_${name}`, split<{ kept: Row; record: CleanRecord }>(["kept", "record"])));
   const kept = latest.kept;
 
-  kept.apply(writeLake(target, "processed", name, runId, { dateField: entity.eventDate ?? "_ingested_at" }));
-  for (const child of childTables(name, entity)) {
-    const rows = latest.child.apply(withName(`Select_${child.table}`, parDo({
-      process: function* (c: { column: string; row: Row }) {
-        if (c.column === child.column) yield c.row;
-      },
-    })));
-    rows.apply(writeLake(target, "processed", child.table, runId));
-    rows.apply(writeWarehouse(target, "hub", { name: child.table, columns: [{ name: "_index", type: "integer" }, ...tables.lineage], primaryKey: child.primaryKey }));
-  }
+  // The hub merge keeps only versions newer than the stored ones (with orderBy) and replaces an
+  // accepted parent's children; the processed layer gets exactly the versions it accepted.
+  const children = childTables(name, entity).map((child) => ({
+    column: child.column,
+    table: { name: child.table, columns: [{ name: "_index", type: "integer" as const }, ...tables.lineage], primaryKey: child.primaryKey },
+    parentKey: child.primaryKey.filter((k) => k !== "_index"),
+  }));
   // Undeclared columns get the types the run's schema gave them (declared ones are in tables.hub).
   const hubColumns = schemaPlan.plan.apply(withName(`HubColumns_${name}`, parDo({
     process: function* (p: SchemaPlan) {
       yield schemaColumnSpecs(p);
     },
   })));
-  const hubReports = kept.apply(writeWarehouse(target, "hub", tables.hub, { columns: singletonSide(hubColumns, schemaColumnSpecs(schemaPlan.fallback)) }));
+  const accepted = latest.record.apply(writeHub(target, { ...tables.hub, orderBy: entity.orderBy }, children, {
+    inserted: counterName(name, "hub_inserted"),
+    updated: counterName(name, "hub_updated"),
+    unchanged: counterName(name, "hub_unchanged"),
+    olderIgnored: counterName(name, "hub_older_ignored"),
+  }, { columns: singletonSide(hubColumns, schemaColumnSpecs(schemaPlan.fallback)) }));
+  accepted
+    .apply(withName(`AcceptedRows_${name}`, parDo({
+      process: function* (r: CleanRecord) {
+        yield r.row;
+      },
+    })))
+    .apply(writeLake(target, "processed", name, runId, { dateField: entity.eventDate ?? "_ingested_at" }));
+  for (const child of children) {
+    accepted
+      .apply(withName(`AcceptedChildren_${child.table.name}`, parDo({
+        process: function* (r: CleanRecord) {
+          yield* r.children[child.column] ?? [];
+        },
+      })))
+      .apply(writeLake(target, "processed", child.table.name, runId));
+  }
 
   const deadLetters: PCollection<DeadLetter>[] = [cleaned.dead, fetchFailures];
   if (entity.serving) {
-    const reports = kept.apply(writeServing(target, entity.serving));
+    const reports = kept.apply(writeServing(target, entity.serving, { orderBy: entity.orderBy }));
     deadLetters.push(reports.apply(withName(`ServingFailures_${name}`, parDo({
       process: function* (report: SinkReport, ctx: { failed: { increment: (n: number) => void } }) {
         ctx.failed.increment(report.failed.length);
@@ -217,7 +232,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
       },
     }, { failed: counter(counterName(name, "serving_failed")) }))));
   }
-  deadLetters.push(...aggregateEntity(name, entity, kept, hubReports, target, runId, fetchFailures));
+  deadLetters.push(...aggregateEntity(name, entity, kept, accepted, target, runId, fetchFailures));
 
   const allDead = P(deadLetters).apply(withName(`FlattenDeadLetters_${name}`, flatten<DeadLetter>()));
   (allDead as unknown as PCollection<Row>).apply(writeLake(target, "deadletter", name, runId, { dateField: "failed_at" }));

@@ -1,6 +1,7 @@
 /**
  * The run manifest: what a run fetched, kept and dropped, per entity, and the checks that prove
- * nothing was lost (`fetched = valid + dead-lettered`, `valid = kept + duplicates`).
+ * nothing was lost (`fetched = valid + dead-lettered`, `valid = kept + duplicates`, and
+ * `kept = hub inserted + updated + unchanged + older ignored`: the hub's decision per kept record).
  */
 
 /** Stage counters each entity branch increments (names are `<entity>/<counter>`). */
@@ -9,6 +10,7 @@ export const COUNTERS = [
   "fetch_failed_pages", "serving_failed", "aggregate_rejected", "optional_dates_nulled", "non_finite_nulled",
   "ignored_pages", "sentinel_nulled", "invalid_nulled", "precision_lost", "dst_overlap_later", "dst_gap_shifted",
   "dst_gap_rejected", "unprocessable", "dataproduct_keys_withheld",
+  "hub_inserted", "hub_updated", "hub_unchanged", "hub_older_ignored",
   // Schema contract (model/entity-schema.ts): records refused (also in validate_failed), values nulled, values in
   // variant columns.
   "schema_rows_refused", "schema_values_discarded", "schema_variant_values",
@@ -98,6 +100,12 @@ export function manifestChecks(entities: Record<string, EntityCounts>): Manifest
       entity: entity,
       rule: `valid (${c.valid}) = kept (${c.kept}) + duplicates (${c.duplicates})`,
       ok: c.valid === c.kept + c.duplicates,
+    });
+    // The hub decides each kept record once: a record older than the stored version is not "kept" in the hub.
+    checks.push({
+      entity: entity,
+      rule: `kept (${c.kept}) = hub inserted (${c.hub_inserted}) + updated (${c.hub_updated}) + unchanged (${c.hub_unchanged}) + older ignored (${c.hub_older_ignored})`,
+      ok: c.kept === c.hub_inserted + c.hub_updated + c.hub_unchanged + c.hub_older_ignored,
     });
   }
   return checks;

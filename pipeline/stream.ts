@@ -27,8 +27,9 @@ export interface StreamOptions {
  * Consumes a subscription through the same entity branch as batch runs, in bounded micro-batches
  * on the direct runner. A batch is acked only after every sink committed; a batch that failed is
  * nacked for redelivery. Redelivery leaves the hub, the dataproducts and the serving store as one
- * delivery does (they merge or replace on keys); the raw layers (lake files, `lake.<entity>`,
- * error records) are append logs and keep a second copy, marked by its own `_run_id`.
+ * delivery does (they merge or replace on keys, versions only move forward); `lake.<entity>` and
+ * the error records skip what they already hold (payload hash); the lake files are one set per
+ * batch and keep a second copy, marked by its own `_run_id`.
  * `stop()` (SIGINT/SIGTERM in the CLI) lets the batch in hand finish.
  */
 export function startStream(subscription: MessageSubscription, opts: StreamOptions): { done: Promise<{ batches: number; messages: number; failedBatches: number }>; stop: () => void } {

@@ -1,12 +1,12 @@
 import * as crypto from "crypto";
-import { parDo, withName, groupBy, windowParam, timestampParam, paneInfoParam } from "apache-beam";
+import { parDo, withName, groupBy, windowParam, timestampParam, paneInfoParam, counter } from "apache-beam";
 import type { PCollection } from "apache-beam";
 import type { Instant, PaneInfo, Window, WindowedValue } from "apache-beam/values";
-import type { ParDoLookupParam, SideInputParam } from "apache-beam/transforms/pardo";
+import type { Counter, ParDoLookupParam, SideInputParam } from "apache-beam/transforms/pardo";
 import { requireForSerialization } from "apache-beam/serialization";
 import type { Row } from "../model/row";
 import type { DeadLetter } from "../model/dead-letter";
-import type { ColumnSpec, LakeLayer, SinkTarget, TableSpec } from "../model/backends";
+import type { ColumnSpec, HubChildBatch, HubMergeResult, LakeLayer, SinkTarget, TableSpec } from "../model/backends";
 import type { ServingConfig } from "../model/source-config";
 import { openLake, openServingStore, openWarehouse } from "./open-backends";
 import { buildServingRow, formatUtc, toEpochMillis } from "./serving-row";
@@ -23,7 +23,7 @@ import { buildServingRow, formatUtc, toEpochMillis } from "./serving-row";
  * @example
  * const target = { kind: "local", out: "./out" } as const;
  * rows.apply(writeLake(target, "raw", "customers", runId, { dateField: "_ingested_at" }));
- * clean.apply(writeWarehouse(target, "hub", customersSpec));
+ * records.apply(writeHub(target, customersSpec, [], counterNames)); // emits the accepted records
  * clean.apply(writeServing(target, servingConfig));
  * // after the pipeline succeeded, at the driver:
  * await commitLake(target, runId);
@@ -39,7 +39,7 @@ export interface SinkReport {
   failed: { key?: string; reason: string; row: Row }[];
 }
 
-export type WarehouseWriteMode = "lake" | "hub" | "dataproduct";
+export type WarehouseWriteMode = "lake" | "dataproduct";
 
 export interface SinkOptions {
   /** Rows buffered before a write inside the bundle (default 50 000); the rest is written at the end of the bundle. */
@@ -124,10 +124,6 @@ async function writeWarehouseRows(spec: WarehouseSinkSpec, rows: readonly Row[])
         await warehouse.appendLake(spec.table, rows);
         location = `lake.${spec.table.name}`;
         break;
-      case "hub":
-        await warehouse.mergeHub(spec.table, rows);
-        location = `hub.${spec.table.name}`;
-        break;
       case "dataproduct":
         await warehouse.replaceDataProduct(spec.table, rows);
         location = `dataproducts.${spec.table.name}`;
@@ -145,9 +141,54 @@ async function writeWarehouseRows(spec: WarehouseSinkSpec, rows: readonly Row[])
   }
 }
 
+/** A cleaned record on its way to the hub, with its exploded children (child column -> rows). */
+export interface HubRecord {
+  row: Row;
+  children: Record<string, Row[]>;
+}
+
+export interface HubChildSpec {
+  /** The key of `HubRecord.children` holding this table's rows. */
+  column: string;
+  table: TableSpec;
+  /** The child's parent-key columns, aligned with the parent table's `primaryKey`. */
+  parentKey: readonly string[];
+}
+
+export interface HubSinkSpec {
+  target: SinkTarget;
+  table: TableSpec;
+  children: readonly HubChildSpec[];
+}
+
+/** Counter names (`<entity>/<counter>`) the hub writer increments with the merge's counts. */
+export interface HubCounterNames {
+  inserted: string;
+  updated: string;
+  unchanged: string;
+  olderIgnored: string;
+}
+
+/** Merges records (and their children) into the hub; returns what the merge did (indexes into `records`). */
+export function flushHub(spec: HubSinkSpec, records: readonly HubRecord[]): Promise<HubMergeResult> {
+  return naming(`warehouse (${spec.target.kind === "gcp" ? "BigQuery" : "DuckDB"}) hub ${spec.table.name}`, mergeHubRecords(spec, records));
+}
+
+async function mergeHubRecords(spec: HubSinkSpec, records: readonly HubRecord[]): Promise<HubMergeResult> {
+  const children: HubChildBatch[] = spec.children.map((c) => ({ table: c.table, parentKey: c.parentKey, rows: records.map((r) => r.children[c.column] ?? []) }));
+  const warehouse = await openWarehouse(spec.target);
+  try {
+    return await warehouse.mergeHub(spec.table, records.map((r) => r.row), children);
+  } finally {
+    await warehouse.close();
+  }
+}
+
 export interface ServingSinkSpec {
   target: SinkTarget;
   config: ServingConfig;
+  /** The entity's `orderBy`: each row's version (cell timestamp) comes from it. */
+  orderBy?: string;
 }
 
 /** Builds serving rows (row-key template + columns) and writes them; bad rows are reported, not thrown. */
@@ -161,7 +202,7 @@ async function writeServingRows(spec: ServingSinkSpec, rows: readonly Row[]): Pr
   const built: { key: string; row: Row }[] = [];
   const servingRows = [];
   for (const row of rows) {
-    const r = buildServingRow(row, spec.config);
+    const r = buildServingRow(row, spec.config, spec.orderBy);
     if (r.ok) {
       built.push({ key: r.value.key, row: row });
       servingRows.push(r.value);
@@ -260,8 +301,8 @@ export function writeLake(target: SinkTarget, layer: LakeLayer, entity: string, 
 }
 
 /**
- * Loads rows into the warehouse: `lake` appends, `hub` merges on the primary key, `dataproduct`
- * replaces partitions. For `dataproduct` the rows are first grouped by partition value (the
+ * Loads rows into the warehouse: `lake` appends (rows already there skipped, see
+ * `Warehouse.appendLake`), `dataproduct` replaces partitions (the hub is `writeHub`'s). For `dataproduct` the rows are first grouped by partition value (the
  * whole collection is one group when unpartitioned), so each partition is replaced once, with
  * all its rows, whatever the bundles; an empty collection leaves the table as it was.
  */
@@ -282,6 +323,59 @@ export function writeWarehouse(target: SinkTarget, mode: WarehouseWriteMode, tab
   });
 }
 
+/**
+ * Merges records into `hub.<table>` and their children into the child tables (see
+ * `Warehouse.mergeHub`: versions only move forward), in batches of `maxBufferRows`; increments
+ * the counters named in `counters` with the merge's counts and emits the records the hub
+ * accepted (inserted or updated), so later layers see only versions the hub kept. The
+ * records are gathered into one group first, so the counts and the accepted set do not
+ * depend on how the runner cut bundles.
+ */
+export function writeHub(
+  target: SinkTarget, table: TableSpec, children: readonly HubChildSpec[], counters: HubCounterNames,
+  options: SinkOptions & { columns?: ColumnsSideInput } = {},
+) {
+  const spec: HubSinkSpec = Object.freeze({ target: target, table: table, children: children });
+  const max = options.maxBufferRows ?? DEFAULT_BUFFER_ROWS;
+  const params: Record<string, unknown> = {
+    inserted: counter(counters.inserted), updated: counter(counters.updated), unchanged: counter(counters.unchanged),
+    olderIgnored: counter(counters.olderIgnored),
+  };
+  if (options.columns) params.columns = options.columns;
+  return withName(`WriteHub(hub.${table.name})`, (input: PCollection<HubRecord>): PCollection<HubRecord> =>
+    input
+      .apply(withName("GatherHubRecords", groupBy((_: HubRecord) => "")))
+      .apply(withName("MergeHub", parDo({
+        process: async function (group: { key: string; value: Iterable<HubRecord> }, ctx: HubContext) {
+          // Undeclared columns typed by the run's schema plan (declared ones are in the table spec).
+          const extra = ctx.columns ? ctx.columns.lookup() : [];
+          const have = new Set(spec.table.columns.map((c) => c.name.toLowerCase()));
+          const added = extra.filter((c) => !have.has(c.name.toLowerCase()));
+          const typed = added.length ? { ...spec, table: { ...spec.table, columns: [...spec.table.columns, ...added] } } : spec;
+          const all = [...group.value];
+          const accepted: HubRecord[] = [];
+          for (let start = 0; start < all.length; start += max) {
+            const batch = all.slice(start, start + max);
+            const result = await flushHub(typed, batch);
+            ctx.inserted.increment(result.inserted);
+            ctx.updated.increment(result.updated);
+            ctx.unchanged.increment(result.unchanged);
+            ctx.olderIgnored.increment(result.olderIgnored);
+            for (const index of result.accepted) accepted.push(batch[index]);
+          }
+          return accepted;
+        },
+      }, params as never))));
+}
+
+interface HubContext {
+  inserted: Counter;
+  updated: Counter;
+  unchanged: Counter;
+  olderIgnored: Counter;
+  columns?: { lookup: () => ColumnSpec[] };
+}
+
 /** Appends dead letters to `lake.<entity>_error_records`. */
 export function writeErrors(target: SinkTarget, entity: string, options: SinkOptions = {}) {
   const spec: WarehouseSinkSpec = Object.freeze({ target: target, mode: "errors", table: { name: `${entity}_error_records`, columns: [] }, entity: entity });
@@ -290,9 +384,12 @@ export function writeErrors(target: SinkTarget, entity: string, options: SinkOpt
     (input as unknown as PCollection<Row>).apply(bufferingWriter((rows: Row[]) => flushWarehouse(spec, rows), max)));
 }
 
-/** Writes serving rows built from each record by the config's row-key template and column map. */
-export function writeServing(target: SinkTarget, config: ServingConfig, options: SinkOptions = {}) {
-  const spec: ServingSinkSpec = Object.freeze({ target: target, config: config });
+/**
+ * Writes serving rows built from each record by the config's row-key template and column map;
+ * with `orderBy` each row is versioned by that field's instant, so the newest version is served.
+ */
+export function writeServing(target: SinkTarget, config: ServingConfig, options: SinkOptions & { orderBy?: string } = {}) {
+  const spec: ServingSinkSpec = Object.freeze({ target: target, config: config, orderBy: options.orderBy });
   const max = options.maxBufferRows ?? DEFAULT_BUFFER_ROWS;
   return withName(`WriteServing(${config.table})`, (input: PCollection<Row>): PCollection<SinkReport> =>
     input.apply(bufferingWriter((rows: Row[]) => flushServing(spec, rows), max)));
@@ -308,5 +405,6 @@ requireForSerialization("api2lake/dist/sinks/beam-sinks", {
   flushLake: flushLake,
   flushWarehouse: flushWarehouse,
   flushServing: flushServing,
+  flushHub: flushHub,
   newBundleId: newBundleId,
 });

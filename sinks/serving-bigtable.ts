@@ -20,7 +20,11 @@ import { isTransient, retrying, withTimeout } from "./gcp-retry";
  *   transient status are retried `maxAttempts` times in all; rows that still fail (or whose
  *   values cannot take their encoding) are returned in `failed` with the reason, the rest are
  *   written. A request that cannot reach Bigtable at all rejects after the bounded retries.
- * - `read` returns the latest version of every cell, in key order.
+ * - Cells are written with the row's `versionMs` (the entity's `orderBy` instant) as their
+ *   timestamp, in micros (the write time when absent; at least 1 ms, as the client reads 0 as
+ *   "server time"), so an older version written later never shadows a newer one. A family's
+ *   `maxAgeDays` then counts from that instant.
+ * - `read` returns the newest version (greatest timestamp) of every cell, in key order.
  * The client is created on first use (with `metricsEnabled: false`), never captured; against
  * the emulator set `BIGTABLE_EMULATOR_HOST`.
  *
@@ -93,9 +97,11 @@ export class BigtableServingStore implements ServingStore {
     const failed: ServingWriteResult["failed"] = [];
     const entries: Entry[] = [];
     const seen: Encodings = new Map();
-    const now = Date.now() * 1000;
+    const now = Date.now();
     for (const row of rows) {
-      const problem = encodeRow(row, now, seen);
+      // Cell timestamps are micros at ms granularity; a read with cellLimit 1 returns the greatest.
+      // The client sends 0 as "server time", so the oldest version (a null orderBy) is 1 ms.
+      const problem = encodeRow(row, Math.max(1, Math.trunc(row.versionMs ?? now)) * 1000, seen);
       if (typeof problem === "string") failed.push({ key: row.key, reason: problem });
       else entries.push(problem);
     }

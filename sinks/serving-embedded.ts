@@ -14,9 +14,10 @@ import type { CellEncoding } from "./serving-row";
  * exactly what the Bigtable sink stores (`encodeCell`). `ensureTable` records the families and
  * their GC policy in `<out>/serving/<table>.table.json`.
  *
- * A write merges its cells into the stored row, each cell overwriting the previous value: the
- * store keeps one version per cell (a read with `maxVersions: 1`, which is what `read` returns
- * on Bigtable too). Bad rows (empty or oversized key, unknown family, a value that does not fit
+ * A write merges its cells into the stored row, each cell replacing the stored one unless the
+ * stored one has a newer version (`ServingRow.versionMs`, else the write time): the store keeps
+ * one version per cell, the newest - what a read with `maxVersions: 1` returns on Bigtable,
+ * where the version is the cell timestamp. Bad rows (empty or oversized key, unknown family, a value that does not fit
  * its encoding) are reported in `failed`, the others are written.
  *
  * @example
@@ -27,7 +28,8 @@ import type { CellEncoding } from "./serving-row";
  */
 
 type Db = ClassicLevel<Buffer, string>;
-type StoredCells = Record<string, Record<string, [CellEncoding, string]>>;
+/** `family -> qualifier -> [encoding, base64 bytes, version epoch ms]` (no version: stored before versions, oldest). */
+type StoredCells = Record<string, Record<string, [CellEncoding, string, number?]>>;
 
 interface TableMeta {
   table: string;
@@ -87,8 +89,9 @@ export class EmbeddedServingStore implements ServingStore {
     const t = await this.open(table);
     const failed: ServingWriteResult["failed"] = [];
     const byKey = new Map<string, StoredCells>();
+    const now = Date.now();
     for (const row of rows) {
-      const cells = encodeRow(row, t.meta);
+      const cells = encodeRow(row, t.meta, row.versionMs ?? now);
       if (typeof cells === "string") failed.push({ key: typeof row.key === "string" ? row.key : String(row.key), reason: cells });
       else byKey.set(row.key, mergeCells(byKey.get(row.key), cells));
     }
@@ -159,7 +162,7 @@ function checkTableName(table: string): void {
 }
 
 /** The row's cells encoded for storage, or the reason it cannot be written. */
-function encodeRow(row: ServingRow, meta: TableMeta): StoredCells | string {
+function encodeRow(row: ServingRow, meta: TableMeta, versionMs: number): StoredCells | string {
   if (typeof row.key !== "string" || row.key.length === 0) return "row key is empty";
   if (Buffer.byteLength(row.key, "utf8") > MAX_ROW_KEY_BYTES) return `row key is longer than ${MAX_ROW_KEY_BYTES} bytes`;
   const out: StoredCells = {};
@@ -171,7 +174,7 @@ function encodeRow(row: ServingRow, meta: TableMeta): StoredCells | string {
       if (!(CELL_ENCODINGS as readonly string[]).includes(cell.encoding)) return `${family}:${qualifier}: unknown encoding ${JSON.stringify(cell.encoding)}`;
       const bytes = encodeCell(cell.value, cell.encoding);
       if (!bytes.ok) return `${family}:${qualifier}: ${bytes.reason}`;
-      (out[family] ?? (out[family] = {}))[qualifier] = [cell.encoding, Buffer.from(bytes.value).toString("base64")];
+      (out[family] ?? (out[family] = {}))[qualifier] = [cell.encoding, Buffer.from(bytes.value).toString("base64"), versionMs];
       count += 1;
     }
   }
@@ -179,10 +182,19 @@ function encodeRow(row: ServingRow, meta: TableMeta): StoredCells | string {
   return out;
 }
 
+/** The stored cells with `next`'s cells merged in, a cell by cell: the newer version wins, `next` on a tie (as Bigtable). */
 function mergeCells(previous: StoredCells | undefined, next: StoredCells): StoredCells {
   if (!previous) return next;
   const merged: StoredCells = { ...previous };
-  for (const family of Object.keys(next)) merged[family] = { ...(previous[family] ?? {}), ...next[family] };
+  for (const family of Object.keys(next)) {
+    const cells = { ...(previous[family] ?? {}) };
+    for (const qualifier of Object.keys(next[family])) {
+      const old = cells[qualifier];
+      const cell = next[family][qualifier];
+      if (old === undefined || (old[2] ?? 0) <= (cell[2] ?? 0)) cells[qualifier] = cell;
+    }
+    merged[family] = cells;
+  }
   return merged;
 }
 

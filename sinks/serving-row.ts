@@ -133,11 +133,14 @@ export function parseColumns(columns: Record<string, string>): ColumnMapping[] {
 /**
  * Builds the serving row for a record. Fields that are absent or null produce no cell
  * (wide-column stores have no nulls); a value that cannot take its declared encoding fails
- * the whole row with a reason naming the field.
+ * the whole row with a reason naming the field. With `orderBy` (the entity's), the row carries
+ * `versionMs` (see `versionOf`).
  */
-export function buildServingRow(row: Row, config: ServingConfig): Outcome<ServingRow> {
+export function buildServingRow(row: Row, config: ServingConfig, orderBy?: string): Outcome<ServingRow> {
   const key = renderRowKey(config.rowKey, row);
   if (!key.ok) return failed(key.reason);
+  const version = versionOf(row, orderBy);
+  if (!version.ok) return failed(version.reason);
   const cells: ServingRow["cells"] = {};
   for (const col of parseColumns(config.columns)) {
     const value = row[col.field];
@@ -147,7 +150,23 @@ export function buildServingRow(row: Row, config: ServingConfig): Outcome<Servin
     const family = cells[col.family] ?? (cells[col.family] = {});
     family[col.qualifier] = { value: decodeCell(encoded.value, col.encoding), encoding: col.encoding };
   }
-  return ok({ key: key.value, cells: cells });
+  return ok(version.value === undefined ? { key: key.value, cells: cells } : { key: key.value, cells: cells, versionMs: version.value });
+}
+
+/**
+ * The row's version for the serving store, epoch ms: its `orderBy` value as an instant (see
+ * `toEpochMillis`; a number is taken as is, so an integer version counter orders too), 0 when the
+ * value is null or absent (a null sorts before every value, as in the hub), undefined without
+ * `orderBy`. A value that is neither fails with a reason naming the field.
+ */
+export function versionOf(row: Row, orderBy: string | undefined): Outcome<number | undefined> {
+  if (orderBy === undefined) return ok(undefined);
+  const value = row[orderBy];
+  if (value === undefined || value === null) return ok(0);
+  const ms = toEpochMillis(value);
+  if (!ms.ok) return failed(`orderBy field "${orderBy}": ${ms.reason}`);
+  if (ms.value < 0) return failed(`orderBy field "${orderBy}": ${value} is before 1970, which a cell timestamp cannot hold`);
+  return ok(ms.value);
 }
 
 const INT64_MIN = -(2n ** 63n);

@@ -5,8 +5,10 @@ import type { Row } from "../model/row";
 import type { DeadLetter } from "../model/dead-letter";
 import { deadLetter } from "../model/dead-letter";
 import type { FieldType } from "../model/source-config";
-import type { RecomputeRequest, TableSpec, Warehouse } from "../model/backends";
+import type { HubChildBatch, HubMergeResult, RecomputeRequest, TableSpec, Warehouse } from "../model/backends";
 import { BIGQUERY, recomputeStatements, stringLiteral } from "./recompute-sql";
+import { acceptCondition, tallyDecisions } from "./hub-decisions";
+import type { Decision } from "./hub-decisions";
 import { ERROR_RECORD_COLUMNS } from "./warehouse-duckdb";
 import { retrying, isNetworkError, isTransient, withTimeout } from "./gcp-retry";
 
@@ -19,8 +21,16 @@ import { retrying, isNetworkError, isTransient, withTimeout } from "./gcp-retry"
  * - `appendLake` runs a load job from NDJSON (uploaded, or from `gs://` when `stagingBucket` is
  *   set); `appendMode: "stream"` uses `insertAll` in batches of at most `insertBatchRows` (500)
  *   rows and `insertBatchBytes` (9 MB).
- * - `mergeHub` loads the batch into a staging table and runs one MERGE on the primary key (the
- *   last row of a key wins within a batch): loading the same rows twice leaves the table as once.
+ * - `mergeHub` keeps the newest row per key of the batch, loads it into a staging table, reads
+ *   each row's decision (hub-decisions.ts: with `orderBy` versions only move forward), replaces
+ *   the accepted parents' children (one MERGE per child table), then runs one MERGE on the
+ *   primary key whose WHEN MATCHED repeats the ordering rule: loading the same rows twice leaves
+ *   the tables as once, and a concurrent newer write is never overwritten.
+ * - `appendLake` on a table with `_payload_hash`, and `writeErrors`, load into a staging table and
+ *   insert only rows not already there (payload hash; stage, error and payload SHA-256).
+ * - Every identifier is backtick-quoted; aliases have a space in their name (`target row`), so
+ *   no landed column (`t`, `s`, `select`, ...) can be read as one; a table with a column named
+ *   `_api2lake_seq` or `_api2lake_decision` (the staging's own) is refused.
  * - `replaceDataProduct` runs one MERGE that deletes the partitions present in the batch and
  *   inserts the batch (atomic); an unpartitioned table is replaced by a WRITE_TRUNCATE load.
  * - `appendLake`: rows BigQuery rejects (a failed load is re-sent through insertAll to find
@@ -67,6 +77,17 @@ const BQ_TYPES: Record<FieldType, string> = {
 };
 
 export const INSERT_ALL_MAX_ROWS = 500;
+
+/**
+ * Names in generated SQL. The aliases have a space, which no landed column name has (landed
+ * columns match /^[a-z_][a-z0-9_]*$/), so a column `t`, `s`, `target` or `select` is never read
+ * as an alias; every identifier is backtick-quoted. The staging seq column must be a plain
+ * name in BigQuery: a table holding a column of that name is refused.
+ */
+const SEQ = "_api2lake_seq";
+const DECISION = "_api2lake_decision";
+const TARGET = "`target row`";
+const SOURCE = "`source row`";
 export const INSERT_ALL_MAX_BYTES = 9 * 1024 * 1024;
 
 export class BigQueryWarehouse implements Warehouse {
@@ -114,32 +135,101 @@ export class BigQueryWarehouse implements Warehouse {
     if (result.rejected.length) await this.writeErrors(table.name, result.rejected);
   }
 
-  /** `appendLake` that returns the rows BigQuery rejected (as dead letters) instead of writing them. */
+  /**
+   * `appendLake` that returns the rows BigQuery rejected (as dead letters) instead of writing
+   * them. On a table with `_payload_hash` the rows go through a staging table and only those
+   * whose hash the table does not have yet are inserted.
+   */
   async appendRows(table: TableSpec, rows: readonly Row[], mode = this.options.appendMode ?? "load"): Promise<AppendResult> {
     const t = await this.ensureTable("lake", table, rows);
     if (rows.length === 0) return { written: 0, rejected: [] };
-    return mode === "stream" ? this.insertAll(t, table.name, rows) : this.load(t, table.name, rows, "WRITE_APPEND");
+    const fields = this.schemas.get(key(t)) as TableField[];
+    const hash = fields.find((f) => (f.name as string).toLowerCase() === "_payload_hash")?.name as string | undefined;
+    const fill = (into: Table, batch: readonly Row[]) => mode === "stream" ? this.insertAll(into, table.name, batch) : this.load(into, table.name, batch, "WRITE_APPEND");
+    if (hash === undefined) return fill(t, rows);
+    const h = quote(hash);
+    return this.viaStaging(t, table, rows, [], (staging) => this.insertNew(t, staging, `${SOURCE}.${h} IS NULL OR ${SOURCE}.${h} NOT IN (SELECT ${h} FROM ${this.fq("lake", t.id as string)} WHERE ${h} IS NOT NULL)`), fill);
   }
 
-  async mergeHub(table: TableSpec, rows: readonly Row[]): Promise<void> {
+  /** `INSERT INTO <lake table> SELECT <its columns> FROM staging AS <source alias> WHERE <isNew>`. */
+  private async insertNew(lakeTable: Table, staging: string, isNew: string): Promise<void> {
+    const cols = (this.schemas.get(key(lakeTable)) as TableField[]).map((f) => quote(f.name as string)).join(", ");
+    await this.runDml(`INSERT INTO ${this.fq("lake", lakeTable.id as string)} (${cols}) SELECT ${cols} FROM ${staging} AS ${SOURCE} WHERE ${isNew}`);
+  }
+
+  async mergeHub(table: TableSpec, rows: readonly Row[], children: readonly HubChildBatch[] = []): Promise<HubMergeResult> {
     const keys = table.primaryKey ?? [];
     if (keys.length === 0) throw new Error(`hub.${table.name}: mergeHub needs a primaryKey`);
     const target = await this.ensureTable("hub", table, rows);
-    if (rows.length === 0) return;
+    const childTargets: Table[] = [];
+    for (const child of children) childTargets.push(await this.ensureTable("hub", child.table, child.rows.flat()));
+    if (rows.length === 0) return tallyDecisions([]);
     const fields = this.schemas.get(key(target)) as TableField[];
-    for (const k of keys) findField(fields, k, `${this.dataset("hub")}.${table.name} primary key`);
-    const unique = lastPerKey(rows, keys, fields);
-    await this.viaStaging(target, table, unique, async (staging) => {
-      const cols = fields.map((f) => quote(f.name as string));
-      const on = keys.map((k) => `T.${quote(k)} = S.${quote(k)}`).join(" AND ");
-      const nonKey = fields.filter((f) => !keys.some((k) => k.toLowerCase() === (f.name as string).toLowerCase()));
-      // The emulator's MERGE takes a table (not a subquery) as its source: the batch is deduplicated before staging.
-      await this.runDml(
-        `MERGE ${this.fq("hub", table.name)} T USING ${staging} S ON ${on}` +
-          (nonKey.length ? ` WHEN MATCHED THEN UPDATE SET ${nonKey.map((f) => `${quote(f.name as string)} = S.${quote(f.name as string)}`).join(", ")}` : "") +
-          ` WHEN NOT MATCHED THEN INSERT (${cols.join(", ")}) VALUES (${cols.map((c) => `S.${c}`).join(", ")})`,
+    refuseInternalNames(fields, `${this.dataset("hub")}.${table.name}`);
+    const keyNames = keys.map((k) => findField(fields, k, `${this.dataset("hub")}.${table.name} primary key`).name as string);
+    // No such column yet: every stored and incoming version is null, which the rule accepts in arrival order.
+    const orderBy = fields.find((f) => table.orderBy !== undefined && (f.name as string).toLowerCase() === table.orderBy.toLowerCase())?.name as string | undefined;
+    const hash = fields.find((f) => (f.name as string).toLowerCase() === "_payload_hash")?.name as string | undefined;
+    // The batch is reduced to the newest row per key first (the emulator's MERGE takes a table,
+    // not a subquery, as its source); the rows it beat are older_ignored.
+    const newest = newestPerKey(rows, keyNames, fields, orderBy);
+    const staged = newest.map((i) => ({ ...rows[i], [SEQ]: i }));
+    const decisions: { index: number; decision: Decision }[] = [];
+    const kept = new Set(newest);
+    rows.forEach((_, i) => { if (!kept.has(i)) decisions.push({ index: i, decision: "older_ignored" }); });
+    const q = { source: SOURCE, target: TARGET, quote: quote, orderBy: orderBy };
+    const on = keyNames.map((k) => `${TARGET}.${quote(k)} = ${SOURCE}.${quote(k)}`).join(" AND ");
+    const unchanged = hash === undefined ? "FALSE" : `(${SOURCE}.${quote(hash)} = ${TARGET}.${quote(hash)}` +
+      (orderBy === undefined ? ")" : ` AND (${SOURCE}.${quote(orderBy)} = ${TARGET}.${quote(orderBy)} OR (${SOURCE}.${quote(orderBy)} IS NULL AND ${TARGET}.${quote(orderBy)} IS NULL)))`);
+    const replaces = `(${acceptCondition(q)} AND NOT ${unchanged})`;
+    await this.viaStaging(target, table, staged, [{ name: SEQ, type: "INT64", mode: "NULLABLE" }], async (staging) => {
+      const found = await this.query(
+        `SELECT ${SOURCE}.${quote(SEQ)} AS ${quote(SEQ)}, CASE WHEN ${TARGET}.${quote(keyNames[0])} IS NULL THEN 'inserted'` +
+          ` WHEN NOT ${acceptCondition(q)} THEN 'older_ignored' WHEN ${unchanged} THEN 'unchanged' ELSE 'updated' END AS ${quote(DECISION)}` +
+          ` FROM ${staging} AS ${SOURCE} LEFT JOIN ${this.fq("hub", table.name)} AS ${TARGET} ON ${on}`,
       );
+      for (const d of found) decisions.push({ index: Number(d[SEQ]), decision: String(d[DECISION]) as Decision });
+      const accepted = new Set(decisions.filter((d) => d.decision === "inserted" || d.decision === "updated").map((d) => d.index));
+      if (accepted.size === 0) return;
+      // The accepted rows need a table of their own: the emulator cannot run a join inside a
+      // subquery, and the children's replacement needs the accepted keys.
+      const acceptedRows = newest.filter((i) => accepted.has(i)).map((i) => rows[i]);
+      const replace = async (winners: string) => {
+        const acceptedKeys = `SELECT ${keyString(keyNames.map((k) => quote(k)))} FROM ${winners}`;
+        // Children first: a retry after a failure between the statements decides the same
+        // parents again (they are not merged yet) and replaces their children again.
+        for (let c = 0; c < children.length; c++) {
+          const child = children[c];
+          const childFields = this.schemas.get(key(childTargets[c])) as TableField[];
+          const parentNames = child.parentKey.map((k) => findField(childFields, k, `${this.dataset("hub")}.${child.table.name} parent key`).name as string);
+          const childRows = newest.filter((i) => accepted.has(i)).flatMap((i) => [...(child.rows[i] ?? [])]);
+          const stale = `${keyString(parentNames.map((k) => `${TARGET}.${quote(k)}`))} IN (${acceptedKeys})`;
+          if (childRows.length === 0) {
+            await this.runDml(`DELETE FROM ${this.fq("hub", child.table.name)} AS ${TARGET} WHERE ${stale}`);
+            continue;
+          }
+          await this.viaStaging(childTargets[c], child.table, childRows, [], async (childStaging) => {
+            const cols = childFields.map((f) => quote(f.name as string));
+            await this.runDml(
+              `MERGE ${this.fq("hub", child.table.name)} AS ${TARGET} USING ${childStaging} AS ${SOURCE} ON FALSE` +
+                ` WHEN NOT MATCHED BY SOURCE AND ${stale} THEN DELETE` +
+                ` WHEN NOT MATCHED THEN INSERT (${cols.join(", ")}) VALUES (${cols.map((x) => `${SOURCE}.${x}`).join(", ")})`,
+            );
+          });
+        }
+        const cols = fields.map((f) => quote(f.name as string));
+        const nonKey = fields.filter((f) => !keyNames.includes(f.name as string));
+        await this.runDml(
+          `MERGE ${this.fq("hub", table.name)} AS ${TARGET} USING ${winners} AS ${SOURCE} ON ${on}` +
+            (nonKey.length ? ` WHEN MATCHED AND ${replaces} THEN UPDATE SET ${nonKey.map((f) => `${quote(f.name as string)} = ${SOURCE}.${quote(f.name as string)}`).join(", ")}` : "") +
+            ` WHEN NOT MATCHED THEN INSERT (${cols.join(", ")}) VALUES (${cols.map((x) => `${SOURCE}.${x}`).join(", ")})`,
+        );
+      };
+      // Every staged row accepted (a first load, say): the staging table already holds just them.
+      if (acceptedRows.length === newest.length) await replace(staging);
+      else await this.viaStaging(target, table, acceptedRows, [], replace);
     });
+    return tallyDecisions(decisions);
   }
 
   async replaceDataProduct(table: TableSpec, rows: readonly Row[]): Promise<void> {
@@ -152,12 +242,12 @@ export class BigQueryWarehouse implements Warehouse {
     }
     if (rows.length === 0) return;
     const part = quote(findField(fields, table.partitionColumn, `${this.dataset("dataproducts")}.${table.name} partitionColumn`).name as string);
-    await this.viaStaging(target, table, rows, async (staging) => {
+    await this.viaStaging(target, table, rows, [], async (staging) => {
       const cols = fields.map((f) => quote(f.name as string));
       await this.runDml(
-        `MERGE ${this.fq("dataproducts", table.name)} T USING ${staging} S ON FALSE` +
-          ` WHEN NOT MATCHED BY SOURCE AND T.${part} IN (SELECT DISTINCT ${part} FROM ${staging}) THEN DELETE` +
-          ` WHEN NOT MATCHED THEN INSERT (${cols.join(", ")}) VALUES (${cols.map((c) => `S.${c}`).join(", ")})`,
+        `MERGE ${this.fq("dataproducts", table.name)} AS ${TARGET} USING ${staging} AS ${SOURCE} ON FALSE` +
+          ` WHEN NOT MATCHED BY SOURCE AND ${TARGET}.${part} IN (SELECT DISTINCT ${part} FROM ${staging}) THEN DELETE` +
+          ` WHEN NOT MATCHED THEN INSERT (${cols.join(", ")}) VALUES (${cols.map((c) => `${SOURCE}.${c}`).join(", ")})`,
       );
     });
   }
@@ -187,7 +277,9 @@ export class BigQueryWarehouse implements Warehouse {
     if (letters.length === 0) return;
     const spec: TableSpec = { name: `${entity}_error_records`, columns: ERROR_RECORD_COLUMNS };
     const t = await this.ensureTable("lake", spec, []);
-    await this.load(t, spec.name, letters as unknown as Row[], "WRITE_APPEND", "fail");
+    const letterKey = (alias: string) => `CONCAT(TO_JSON_STRING(${alias}.stage), ',', TO_JSON_STRING(${alias}.error), ',', IFNULL(TO_HEX(SHA256(${alias}.payload)), 'null'))`;
+    await this.viaStaging(t, spec, letters as unknown as Row[], [], (staging) =>
+      this.insertNew(t, staging, `${letterKey(SOURCE)} NOT IN (SELECT ${letterKey(TARGET)} FROM ${this.fq("lake", spec.name)} AS ${TARGET})`));
   }
 
   async query(sql: string): Promise<Row[]> {
@@ -220,20 +312,27 @@ export class BigQueryWarehouse implements Warehouse {
     await this.waitJob(job, "DML");
   }
 
-  /** Loads `rows` into a fresh staging table (schema of `target` + `_api2lake_seq`), runs `body`, drops it. */
-  private async viaStaging(target: Table, spec: TableSpec, rows: readonly Row[], body: (staging: string) => Promise<void>): Promise<void> {
+  /**
+   * Fills a fresh staging table (schema of `target` + `extra`) with `rows` through `fill` (a
+   * load that fails on a bad row by default), runs `body` on its quoted name, drops it.
+   */
+  private async viaStaging(
+    target: Table, spec: TableSpec, rows: readonly Row[], extra: TableField[], body: (staging: string) => Promise<void>,
+    fill: (staging: Table, rows: readonly Row[]) => Promise<AppendResult> = (st, r) => this.load(st, spec.name, r, "WRITE_APPEND", "fail"),
+  ): Promise<AppendResult> {
     const fields = this.schemas.get(key(target)) as TableField[];
     const layer = target.dataset.id as string;
     const name = `_stg_${spec.name}_${crypto.randomBytes(6).toString("hex")}`;
     const staging = this.bq.dataset(layer).table(name);
-    const stagingFields = fields;
+    const stagingFields = fields.concat(extra);
     await this.retry("create staging table", async () => {
       try { await staging.create({ schema: { fields: stagingFields }, expirationTime: String(Date.now() + 86_400_000) }); } catch (e) { if (codeOf(e) !== 409) throw e; }
     });
     this.schemas.set(key(staging), stagingFields);
     try {
-      await this.load(staging, spec.name, rows, "WRITE_APPEND", "fail");
+      const result = await fill(staging, rows);
       await body(`\`${this.options.projectId}.${layer}.${name}\``);
+      return result;
     } finally {
       this.schemas.delete(key(staging));
       await staging.delete({ ignoreNotFound: true }).catch(() => undefined);
@@ -513,15 +612,43 @@ function wantedFields(spec: TableSpec, rows: readonly Row[]): TableField[] {
   return [...out.values()];
 }
 
-/** The last row of each primary key (keys compared on their BigQuery form). */
-function lastPerKey(rows: readonly Row[], keys: readonly string[], fields: TableField[]): Row[] {
-  const keyFields = fields.filter((f) => keys.some((k) => k.toLowerCase() === (f.name as string).toLowerCase()));
+/**
+ * Indexes (ascending) of the newest row of each primary key: the greatest `orderBy` value (a
+ * null or missing value is the smallest), the later row on a tie. Keys compare on their BigQuery form.
+ */
+function newestPerKey(rows: readonly Row[], keys: readonly string[], fields: TableField[], orderBy: string | undefined): number[] {
+  const keyFields = fields.filter((f) => keys.includes(f.name as string));
+  const orderField = orderBy === undefined ? undefined : fields.find((f) => f.name === orderBy);
   const byKey = new Map<string, number>();
+  const orderOf = (i: number): unknown => (orderField ? toBigQuery(rows[i], [orderField])[orderBy as string] : undefined);
   rows.forEach((r, i) => {
     const json = toBigQuery(r, keyFields);
-    byKey.set(JSON.stringify(keyFields.map((f) => json[f.name as string] ?? null)), i);
+    const k = JSON.stringify(keyFields.map((f) => json[f.name as string] ?? null));
+    const best = byKey.get(k);
+    if (best === undefined || !orderField || compareOrder(orderOf(i), orderOf(best), orderField.type as string) >= 0) byKey.set(k, i);
   });
-  return [...byKey.values()].sort((a, b) => a - b).map((i) => rows[i]);
+  return [...byKey.values()].sort((a, b) => a - b);
+}
+
+/** Compares two `orderBy` values in their BigQuery JSON form (undefined = null, smallest); timestamps as instants. */
+function compareOrder(a: unknown, b: unknown, type: string): number {
+  if (a === undefined || a === null) return b === undefined || b === null ? 0 : -1;
+  if (b === undefined || b === null) return 1;
+  const norm = (v: unknown): number | string =>
+    type === "TIMESTAMP" ? Date.parse(String(v)) : type === "INT64" || type === "FLOAT64" ? Number(v) : String(v);
+  const x = norm(a), y = norm(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** An unambiguous STRING of key values (each as its JSON text), for `IN (SELECT ...)` across tables of other column types. */
+function keyString(exprs: string[]): string {
+  return `CONCAT(${exprs.map((e) => `TO_JSON_STRING(CAST(${e} AS STRING))`).join(", ',', ")})`;
+}
+
+/** Staging and result columns the generated SQL adds; a landed column could only collide by this exact name, so it is refused. */
+function refuseInternalNames(fields: TableField[], table: string): void {
+  const clash = fields.find((f) => [SEQ, DECISION].includes((f.name as string).toLowerCase()));
+  if (clash) throw new Error(`${table}: column "${clash.name}" is reserved by api2lake's generated SQL`);
 }
 
 function findField(fields: TableField[], name: string, what: string): TableField {

@@ -7,8 +7,10 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import type { Row } from "../model/row";
 import type { DeadLetter } from "../model/dead-letter";
 import type { FieldType } from "../model/source-config";
-import type { ColumnSpec, RecomputeRequest, TableSpec, Warehouse } from "../model/backends";
+import type { ColumnSpec, HubChildBatch, HubMergeResult, RecomputeRequest, TableSpec, Warehouse } from "../model/backends";
 import { DUCKDB, recomputeStatements } from "./recompute-sql";
+import { decisionCase, tallyDecisions } from "./hub-decisions";
+import type { Decision } from "./hub-decisions";
 
 /**
  * The warehouse on the local disk: one DuckDB file (`<out>/warehouse.duckdb`) with the schemas
@@ -21,8 +23,14 @@ import { DUCKDB, recomputeStatements } from "./recompute-sql";
  *   text, JSON columns as JSON), then cast to the table's column types in SQL (zone-less
  *   timestamps are read as UTC, epoch-ms numbers accepted for dates and timestamps; a value that
  *   does not cast fails the whole call and loads nothing: nothing is dropped silently).
- * - `mergeHub` deletes the rows whose primary key is in the batch and inserts the batch (the last
- *   row wins within a batch), in one transaction: loading the same rows twice leaves the table as once.
+ * - `mergeHub` decides each row against the stored one (hub-decisions.ts: with `orderBy` versions
+ *   only move forward; within a batch the newest, then the last, row of a key wins), then deletes
+ *   the replaced rows and their children and inserts the accepted rows and their children, in
+ *   one transaction: loading the same rows twice leaves the tables as once.
+ * - `appendLake` / `writeErrors` insert only rows not already there (anti-join on `_payload_hash`,
+ *   or on stage, error and payload SHA-256 for dead letters).
+ * - Every identifier is double-quoted and the SQL's own aliases and columns have a space in their
+ *   name, so no landed column (`t`, `s`, `select`, ...) can be read as one of them.
  * - DuckDB lets one process hold a file open for writing: every handle on the same file in this
  *   process shares one instance and one connection (reference counted, closed with the last
  *   `close()`), and their calls run one after another.
@@ -58,8 +66,18 @@ export const ERROR_RECORD_COLUMNS: readonly ColumnSpec[] = [
   { name: "entity", type: "string" },
 ];
 
+/**
+ * Names the generated SQL gives its own things. Each has a space, which no landed column name
+ * has (landed columns match /^[a-z_][a-z0-9_]*$/), so a user's column `t`, `s`, `target` or
+ * `select` can never be read as one of them; every identifier is double-quoted.
+ */
 /** Row-order column added to staged rows (the last duplicate of a key wins a merge). */
-const SEQ = "__api2lake_seq";
+const SEQ = "api2lake seq";
+const RANK = "api2lake rank";
+const DECISION = "api2lake decision";
+const PRESENT = "api2lake present";
+const TARGET = ident("target row");
+const SOURCE = ident("source row");
 
 interface SharedDb {
   file: string;
@@ -118,31 +136,61 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   appendLake(table: TableSpec, rows: readonly Row[]): Promise<void> {
-    return this.exclusive(async (c) => {
-      const cols = await ensureTable(c, "lake", table, rows);
-      if (rows.length === 0) return;
-      const file = await this.stage(cols, rows);
-      try {
-        await c.run(`INSERT INTO lake.${ident(table.name)} (${cols.map((x) => ident(x.name)).join(", ")}) SELECT ${castList(cols)} FROM ${readJson(file, cols)} ORDER BY ${SEQ}`);
-      } finally {
-        await fs.promises.rm(file, { force: true });
-      }
-    });
+    return this.append(table, rows, "payload");
   }
 
-  mergeHub(table: TableSpec, rows: readonly Row[]): Promise<void> {
+  mergeHub(table: TableSpec, rows: readonly Row[], children: readonly HubChildBatch[] = []): Promise<HubMergeResult> {
     const keys = table.primaryKey ?? [];
     if (keys.length === 0) return Promise.reject(new Error(`hub.${table.name}: mergeHub needs a primaryKey`));
     return this.exclusive(async (c) => {
       const cols = await ensureTable(c, "hub", table, rows);
-      if (rows.length === 0) return;
+      const childCols: Column[][] = [];
+      for (const child of children) childCols.push(await ensureTable(c, "hub", child.table, child.rows.flat()));
+      if (rows.length === 0) return tallyDecisions([]);
       const keyCols = keys.map((k) => findColumn(cols, k, `hub.${table.name} primary key`));
+      // No such column yet: every stored and incoming version is null, which the rule accepts in arrival order.
+      const order = table.orderBy === undefined ? undefined : cols.find((x) => x.name.toLowerCase() === table.orderBy?.toLowerCase());
+      const hash = cols.find((x) => x.name.toLowerCase() === "_payload_hash");
       const target = `hub.${ident(table.name)}`;
-      await this.transaction(c, cols, rows, async (typed) => {
-        const match = keyCols.map((k) => `t.${ident(k.name)} IS NOT DISTINCT FROM s.${ident(k.name)}`).join(" AND ");
-        await c.run(`DELETE FROM ${target} AS t WHERE EXISTS (SELECT 1 FROM ${typed} AS s WHERE ${match})`);
-        await c.run(`INSERT INTO ${target} (${cols.map((x) => ident(x.name)).join(", ")}) SELECT ${cols.map((x) => ident(x.name)).join(", ")} FROM ${typed}`);
-      }, keyCols);
+      const decided = `_api2lake_decided_${++this.db.staging}`;
+      const staged: string[] = [];
+      const typedChildren: string[] = [];
+      try {
+        const file = await this.stage(cols, rows);
+        staged.push(file);
+        await c.run(`CREATE TEMP TABLE ${decided} AS ${decisionSql(target, cols, keyCols, order, hash, readJson(file, cols))}`);
+        const decisions = (await c.runAndReadAll(`SELECT ${ident(SEQ)}, ${ident(DECISION)} FROM ${decided}`)).getRowsJson();
+        const result = tallyDecisions(decisions.map((d) => ({ index: Number(d[0]), decision: String(d[1]) as Decision })));
+        for (let i = 0; i < children.length; i++) {
+          const perParent = children[i].rows;
+          const rowsOfAccepted = result.accepted.flatMap((index) => [...(perParent[index] ?? [])]);
+          const childFile = await this.stage(childCols[i], rowsOfAccepted);
+          staged.push(childFile);
+          const typed = `_api2lake_typed_${++this.db.staging}`;
+          typedChildren.push(typed);
+          await c.run(`CREATE TEMP TABLE ${typed} AS SELECT ${castList(childCols[i])} FROM ${readJson(childFile, childCols[i])}`);
+        }
+        const columnList = cols.map((x) => ident(x.name)).join(", ");
+        await inTransaction(c, async () => {
+          await c.run(`DELETE FROM ${target} AS ${TARGET} WHERE EXISTS (SELECT 1 FROM ${decided} AS ${SOURCE} WHERE ${SOURCE}.${ident(DECISION)} = 'updated' AND ${keyMatch(keyCols)})`);
+          await c.run(`INSERT INTO ${target} (${columnList}) SELECT ${columnList} FROM ${decided} WHERE ${ident(DECISION)} IN ('inserted', 'updated') ORDER BY ${ident(SEQ)}`);
+          for (let i = 0; i < children.length; i++) {
+            const child = children[i];
+            const childTarget = `hub.${ident(child.table.name)}`;
+            const cols = childCols[i];
+            const parentCols = child.parentKey.map((k) => findColumn(cols, k, `${childTarget} parent key`));
+            // The parent's key cast to the child's column type (an undeclared parent key column is VARCHAR).
+            const match = parentCols.map((p, j) => `${TARGET}.${ident(p.name)} IS NOT DISTINCT FROM CAST(${SOURCE}.${ident(keyCols[j].name)} AS ${p.type})`).join(" AND ");
+            await c.run(`DELETE FROM ${childTarget} AS ${TARGET} WHERE EXISTS (SELECT 1 FROM ${decided} AS ${SOURCE} WHERE ${SOURCE}.${ident(DECISION)} IN ('inserted', 'updated') AND ${match})`);
+            const childList = cols.map((x) => ident(x.name)).join(", ");
+            await c.run(`INSERT INTO ${childTarget} (${childList}) SELECT ${childList} FROM ${typedChildren[i]}`);
+          }
+        });
+        return result;
+      } finally {
+        for (const t of [decided, ...typedChildren]) await c.run(`DROP TABLE IF EXISTS ${t}`);
+        for (const f of staged) await fs.promises.rm(f, { force: true });
+      }
     });
   }
 
@@ -154,7 +202,7 @@ export class DuckDbWarehouse implements Warehouse {
       await this.transaction(c, cols, rows, async (typed) => {
         if (part) {
           const p = ident(part.name);
-          await c.run(`DELETE FROM ${target} AS t WHERE EXISTS (SELECT 1 FROM ${typed} AS s WHERE t.${p} IS NOT DISTINCT FROM s.${p})`);
+          await c.run(`DELETE FROM ${target} AS ${TARGET} WHERE EXISTS (SELECT 1 FROM ${typed} AS ${SOURCE} WHERE ${TARGET}.${p} IS NOT DISTINCT FROM ${SOURCE}.${p})`);
         } else {
           await c.run(`DELETE FROM ${target}`);
         }
@@ -191,7 +239,28 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   writeErrors(entity: string, letters: readonly DeadLetter[]): Promise<void> {
-    return this.appendLake({ name: `${entity}_error_records`, columns: ERROR_RECORD_COLUMNS }, letters as unknown as Row[]);
+    return this.append({ name: `${entity}_error_records`, columns: ERROR_RECORD_COLUMNS }, letters as unknown as Row[], "letter");
+  }
+
+  /**
+   * Appends the rows not already in `lake.<table>` by an earlier call: `payload` skips a row whose
+   * `_payload_hash` the table has (rows without one, or tables without the column, append all);
+   * `letter` skips a dead letter with the same stage, error and payload SHA-256.
+   */
+  private append(table: TableSpec, rows: readonly Row[], identity: "payload" | "letter"): Promise<void> {
+    return this.exclusive(async (c) => {
+      const cols = await ensureTable(c, "lake", table, rows);
+      if (rows.length === 0) return;
+      const target = `lake.${ident(table.name)}`;
+      const file = await this.stage(cols, rows);
+      try {
+        const columnList = cols.map((x) => ident(x.name)).join(", ");
+        const seen = alreadyAppended(cols, identity);
+        await c.run(`INSERT INTO ${target} (${columnList}) SELECT ${columnList} FROM (SELECT ${castList(cols)}, ${ident(SEQ)} FROM ${readJson(file, cols)}) AS ${SOURCE}${seen ? ` WHERE NOT EXISTS (SELECT 1 FROM ${target} AS ${TARGET} WHERE ${seen})` : ""} ORDER BY ${ident(SEQ)}`);
+      } finally {
+        await fs.promises.rm(file, { force: true });
+      }
+    });
   }
 
   query(sql: string): Promise<Row[]> {
@@ -226,21 +295,13 @@ export class DuckDbWarehouse implements Warehouse {
     return run;
   }
 
-  /** Stages `rows`, casts them into a typed temp table (deduplicated on `dedupeOn`, last wins), and runs `body` in a transaction. */
-  private async transaction(c: DuckDBConnection, cols: Column[], rows: readonly Row[], body: (typed: string) => Promise<void>, dedupeOn?: Column[]): Promise<void> {
+  /** Stages `rows`, casts them into a typed temp table, and runs `body` in a transaction. */
+  private async transaction(c: DuckDBConnection, cols: Column[], rows: readonly Row[], body: (typed: string) => Promise<void>): Promise<void> {
     const file = await this.stage(cols, rows);
     const typed = `_api2lake_typed_${++this.db.staging}`;
-    const qualify = dedupeOn ? ` QUALIFY row_number() OVER (PARTITION BY ${dedupeOn.map((k) => ident(k.name)).join(", ")} ORDER BY ${SEQ} DESC) = 1` : "";
     try {
-      await c.run(`CREATE TEMP TABLE ${typed} AS SELECT ${castList(cols)}, ${SEQ} FROM ${readJson(file, cols)}${qualify}`);
-      await c.run("BEGIN TRANSACTION");
-      try {
-        await body(typed);
-        await c.run("COMMIT");
-      } catch (e) {
-        await c.run("ROLLBACK").catch(() => undefined);
-        throw e;
-      }
+      await c.run(`CREATE TEMP TABLE ${typed} AS SELECT ${castList(cols)}, ${ident(SEQ)} FROM ${readJson(file, cols)}`);
+      await inTransaction(c, () => body(typed));
     } finally {
       await c.run(`DROP TABLE IF EXISTS ${typed}`);
       await fs.promises.rm(file, { force: true });
@@ -271,6 +332,49 @@ export class DuckDbWarehouse implements Warehouse {
     }
     return file;
   }
+}
+
+/** Runs `body` in a transaction: committed when it resolves, rolled back when it throws. */
+async function inTransaction(c: DuckDBConnection, body: () => Promise<void>): Promise<void> {
+  await c.run("BEGIN TRANSACTION");
+  try {
+    await body();
+    await c.run("COMMIT");
+  } catch (e) {
+    await c.run("ROLLBACK").catch(() => undefined);
+    throw e;
+  }
+}
+
+/** `"target row".k IS NOT DISTINCT FROM "source row".k AND ...` over the key columns. */
+function keyMatch(keyCols: Column[]): string {
+  return keyCols.map((k) => `${TARGET}.${ident(k.name)} IS NOT DISTINCT FROM ${SOURCE}.${ident(k.name)}`).join(" AND ");
+}
+
+/**
+ * A SELECT of the staged rows (cast to the table's types) with their seq, their rank within
+ * their key (newest first: greatest `orderBy`, nulls last, then the latest in the batch) and
+ * their decision against the stored rows (hub-decisions.ts).
+ */
+function decisionSql(target: string, cols: Column[], keyCols: Column[], order: Column | undefined, hash: Column | undefined, staged: string): string {
+  const partition = keyCols.map((k) => ident(k.name)).join(", ");
+  const newest = `${order ? `${ident(order.name)} DESC NULLS LAST, ` : ""}${ident(SEQ)} DESC`;
+  const ranked = `SELECT ${castList(cols)}, ${ident(SEQ)} FROM ${staged}`;
+  const decision = decisionCase({ source: SOURCE, target: TARGET, quote: ident, present: PRESENT, rank: RANK, orderBy: order?.name, payloadHash: hash?.name });
+  return `SELECT ${SOURCE}.*, ${decision} AS ${ident(DECISION)}` +
+    ` FROM (SELECT *, row_number() OVER (PARTITION BY ${partition} ORDER BY ${newest}) AS ${ident(RANK)} FROM (${ranked})) AS ${SOURCE}` +
+    ` LEFT JOIN (SELECT *, TRUE AS ${ident(PRESENT)} FROM ${target}) AS ${TARGET} ON ${keyMatch(keyCols)}`;
+}
+
+/** The condition (over `"source row"` and `"target row"`) of a row already appended, or undefined when rows have no identity. */
+function alreadyAppended(cols: Column[], identity: "payload" | "letter"): string | undefined {
+  const col = (name: string) => cols.find((x) => x.name.toLowerCase() === name);
+  if (identity === "payload") {
+    const hash = col("_payload_hash");
+    return hash ? `${TARGET}.${ident(hash.name)} = ${SOURCE}.${ident(hash.name)}` : undefined;
+  }
+  const same = (name: string) => `${TARGET}.${ident(name)} IS NOT DISTINCT FROM ${SOURCE}.${ident(name)}`;
+  return `${same("stage")} AND ${same("error")} AND sha256(${TARGET}."payload") IS NOT DISTINCT FROM sha256(${SOURCE}."payload")`;
 }
 
 /** `read_json` over a staged file: every column as text (JSON columns as JSON), cast by `castList`. */

@@ -1,4 +1,4 @@
-import { after, before, describe, it } from "node:test";
+import { after, before, beforeEach, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import * as crypto from "crypto";
 import { startEmulators } from "../emulators/emulators";
@@ -30,6 +30,13 @@ const sales = (name: string): TableSpec => ({
 });
 
 describe("BigQueryWarehouse specifics", () => {
+  // The emulator's WebAssembly GoogleSQL memory only grows and panics after a few hundred jobs:
+  // each test here starts on a restarted process (same port, same data file).
+  beforeEach(async () => {
+    await emu.stop("bigquery");
+    await emu.start("bigquery");
+  });
+
   it("hub MERGE is idempotent: loading the same rows twice leaves an identical table", async () => {
     const wh = newWarehouse();
     const t = `sales_${suffix()}`;

@@ -56,10 +56,15 @@ test("each bad input fails at its stage with its own reason", () => {
 });
 
 test("the manifest checks catch counts that do not add up", () => {
-  const good = entityCounts({ "a/fetched": 10, "a/valid": 8, "a/validate_failed": 2, "a/kept": 7, "a/duplicates": 1 }, ["a"]);
+  const hub = { "a/hub_inserted": 3, "a/hub_updated": 2, "a/hub_unchanged": 1, "a/hub_older_ignored": 1 };
+  const good = entityCounts({ "a/fetched": 10, "a/valid": 8, "a/validate_failed": 2, "a/kept": 7, "a/duplicates": 1, ...hub }, ["a"]);
   assert.ok(manifestChecks(good).every((c) => c.ok));
-  const lost = entityCounts({ "a/fetched": 10, "a/valid": 7, "a/validate_failed": 2, "a/kept": 7, "a/duplicates": 1 }, ["a"]);
-  assert.deepEqual(manifestChecks(lost).map((c) => c.ok), [false, false]);
+  const lost = entityCounts({ "a/fetched": 10, "a/valid": 7, "a/validate_failed": 2, "a/kept": 7, "a/duplicates": 1, ...hub }, ["a"]);
+  assert.deepEqual(manifestChecks(lost).map((c) => c.ok), [false, false, true]);
+  // A kept record the hub did not account for (neither written nor older-ignored) fails the hub check.
+  const unaccounted = entityCounts({ "a/fetched": 10, "a/valid": 8, "a/validate_failed": 2, "a/kept": 7, "a/duplicates": 1, ...hub, "a/hub_older_ignored": 0 }, ["a"]);
+  assert.deepEqual(manifestChecks(unaccounted).map((c) => c.ok), [true, true, false]);
+  assert.equal(manifestChecks(unaccounted)[2].rule, "kept (7) = hub inserted (3) + updated (2) + unchanged (1) + older ignored (0)");
 });
 
 test("an unparseable optional date becomes null and is counted, the record is kept", () => {

@@ -11,8 +11,8 @@ import type { Row } from "../../model/row";
 import type { SinkTarget, TableSpec } from "../../model/backends";
 import type { ServingConfig } from "../../model/source-config";
 import { deadLetter } from "../../model/dead-letter";
-import { commitLake, writeErrors, writeLake, writeServing, writeWarehouse } from "../../sinks/beam-sinks";
-import type { SinkReport } from "../../sinks/beam-sinks";
+import { commitLake, writeErrors, writeHub, writeLake, writeServing, writeWarehouse } from "../../sinks/beam-sinks";
+import type { HubRecord, SinkReport } from "../../sinks/beam-sinks";
 import { openLake, openServingStore, openWarehouse } from "../../sinks/open-backends";
 
 requireForSerialization("fs", fs);
@@ -59,14 +59,16 @@ test("writeLake buffers, flushes inside and at the end of the bundle, and shards
   assert.equal(dt15.length, 5);
 });
 
-test("writeWarehouse merges into the hub (twice = once), replaces data-product partitions, appends dead letters", async () => {
+test("writeHub merges into the hub (twice = once), writeWarehouse, replaces data-product partitions, appends dead letters", async () => {
   const rows = records(7);
   const product: TableSpec = { name: "signups_by_day", columns: [{ name: "day", type: "date" }, { name: "signups", type: "integer" }], partitionColumn: "day" };
   const errors = [deadLetter({ stage: "validate", error: "name is required", payload: { customer_id: 99 }, source: "/customers", run_id: "r", entity: "customers" })];
   const run = () =>
     runAndCollect<SinkReport>((root) => {
       const input = root.apply(impulse()).flatMap(function* (): Generator<Row> { yield* rows; });
-      input.apply(writeWarehouse(target, "hub", customers, { maxBufferRows: 3 }));
+      input
+        .map(withName("ToHubRecord", (r: Row): HubRecord => ({ row: r, children: {} })))
+        .apply(writeHub(target, customers, [], { inserted: "c/inserted", updated: "c/updated", unchanged: "c/unchanged", olderIgnored: "c/older" }, { maxBufferRows: 3 }));
       root.apply(withName("ImpulseErrors", impulse())).flatMap(withName("EmitErrors", function* () { yield* errors; })).apply(writeErrors(target, "customers"));
       return input
         .map(withName("CountSignup", (r: Row): Row => ({ day: r.signup, signups: 1 })))
@@ -81,11 +83,9 @@ test("writeWarehouse merges into the hub (twice = once), replaces data-product p
     assert.deepEqual(hub, rows.map((r) => ({ customer_id: r.customer_id, name: r.name, signup: r.signup })));
     const product = await wh.query("SELECT day, count(*) AS n, sum(signups) AS s FROM dataproducts.signups_by_day GROUP BY day ORDER BY day");
     assert.deepEqual(product, [{ day: "2026-01-15", n: 4, s: 4 }, { day: "2026-01-16", n: 3, s: 3 }]);
+    // The second run's identical dead letter (same stage, error, payload) is not appended again (issue 8).
     const dead = await wh.query("SELECT stage, error, payload FROM lake.customers_error_records");
-    assert.deepEqual(dead, [
-      { stage: "validate", error: "name is required", payload: '{"customer_id":99}' },
-      { stage: "validate", error: "name is required", payload: '{"customer_id":99}' },
-    ]);
+    assert.deepEqual(dead, [{ stage: "validate", error: "name is required", payload: '{"customer_id":99}' }]);
   } finally {
     await wh.close();
   }

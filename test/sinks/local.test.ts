@@ -5,7 +5,7 @@ import { after } from "node:test";
 import { LocalLake } from "../../sinks/lake-local";
 import { openDuckDbWarehouse } from "../../sinks/warehouse-duckdb";
 import { EmbeddedServingStore } from "../../sinks/serving-embedded";
-import { lakeContract, servingContract, warehouseContract } from "./contract";
+import { lakeContract, servingContract, warehouseContract, warehouseVersionsContract } from "./contract";
 
 // The shared backend contracts, on the embedded engines with real files in a temp folder.
 const out = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-local-sinks-"));
@@ -23,6 +23,11 @@ lakeContract("local", async () => {
 });
 
 warehouseContract("duckdb", async () => {
+  const warehouse = await openDuckDbWarehouse(path.join(out, "warehouse.duckdb"));
+  return { warehouse: warehouse, table: (schema: string, name: string) => `${schema}."${name}"`, close: () => warehouse.close() };
+});
+
+warehouseVersionsContract("duckdb", async () => {
   const warehouse = await openDuckDbWarehouse(path.join(out, "warehouse.duckdb"));
   return { warehouse: warehouse, table: (schema: string, name: string) => `${schema}."${name}"`, close: () => warehouse.close() };
 });
