@@ -1,6 +1,4 @@
 import { requireForSerialization } from "apache-beam/serialization";
-import { groupBy, parDo, withName, type PCollection } from "apache-beam";
-import { counter, type Counter } from "apache-beam/transforms/pardo";
 import type { Row } from "../model/row";
 import { canonicalJson } from "./lineage";
 
@@ -95,33 +93,6 @@ export function pickLatest(rows: readonly Row[], config: DedupeConfig): { kept: 
     if (current === undefined || compareLatest(row, current, config.orderBy) > 0) best.set(key, row);
   }
   return { kept: [...best.values()], duplicates: rows.length - best.size };
-}
-
-// ---- Beam ----
-
-/**
- * Keeps the latest row per primary key (see `pickLatest`); the number of dropped rows is the
- * Beam counter `duplicates` (so `valid = kept + duplicates` can be checked).
- */
-export function dedupeLatest(config: DedupeConfig & { label?: string }) {
-  const primaryKey = [...config.primaryKey];
-  const orderBy = config.orderBy;
-  return withName(config.label ?? "DedupeLatest", function dedupeLatest(input: PCollection<Row>): PCollection<Row> {
-    return input
-      .apply(withName("GroupByPrimaryKey", groupBy(function primaryKeyOf(row: Row) { return keyOf(row, primaryKey); })))
-      .apply(withName("PickLatest", parDo({
-        process: function* (group: { key: string; value: Iterable<Row> }, ctx: { duplicates: Counter }) {
-          let n = 0;
-          let best: Row | undefined;
-          for (const row of group.value) {
-            n++;
-            if (best === undefined || compareLatest(row, best, orderBy) > 0) best = row;
-          }
-          if (n > 1) ctx.duplicates.increment(n - 1);
-          if (best !== undefined) yield best;
-        },
-      }, { duplicates: counter("duplicates") })));
-  });
 }
 
 // DoFns call these by reference: Beam ships the module name, not the code (top-level functions
