@@ -4,8 +4,8 @@
 //   1. `node bin/api2lake.js run --config <generated yaml> --out <tmp>` (direct runner, local sinks);
 //   2. bench/seed_customers.py (requests + phonenumbers + duckdb, sequential), in a venv the bench
 //      installs from PyPI with pinned versions under ~/.cache/api2lake/bench-venv-<key>/.
-// Each is measured as a child process (bench/measure_child.py: wall time, getrusage peak RSS).
-// Prints wall, records/s and peak RSS for both and their ratios, then checks that both kept the same
+// Each is measured as a child process (bench/measure_child.py: wall time, CPU time, getrusage peak
+// RSS). Prints wall, records/s, CPU and peak RSS for both and their ratios, then checks that both kept the same
 // number of customers and the same set of E.164 phones (exit 1 when they differ).
 //
 //   node scripts/build.js && npm run bench:e2e -- [--records 100000]
@@ -24,6 +24,8 @@ const REPO = path.resolve(__dirname, "..", "..");
 
 interface Measured {
   wallS: number;
+  /** User + system CPU seconds of the child and its descendants. */
+  cpuS: number;
   peakRssMb: number;
   stdout: string;
 }
@@ -64,9 +66,9 @@ function ensureVenv(): string {
 function measure(python: string, command: string[]): Measured {
   const result = child_process.spawnSync(python, [path.join(REPO, "bench", "measure_child.py"), ...command], { cwd: REPO, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   const lines = result.stderr.trim().split("\n");
-  const last = JSON.parse(lines[lines.length - 1]) as { code: number; wall_s: number; peak_rss_kib: number };
+  const last = JSON.parse(lines[lines.length - 1]) as { code: number; wall_s: number; cpu_s: number; peak_rss_kib: number };
   if (last.code !== 0) throw new Error(`${command.join(" ")} exited with ${last.code}:\n${result.stdout}\n${result.stderr}`);
-  return { wallS: last.wall_s, peakRssMb: last.peak_rss_kib / 1024, stdout: result.stdout };
+  return { wallS: last.wall_s, cpuS: last.cpu_s, peakRssMb: last.peak_rss_kib / 1024, stdout: result.stdout };
 }
 
 function ndjsonFiles(dir: string): string[] {
@@ -124,11 +126,12 @@ async function main(): Promise<void> {
     const peerSummary = JSON.parse(peer.stdout.trim().split("\n").pop() as string) as { kept: number; failed: number; duplicates: number; phones_file: string };
     const peerPhones = new Set(fs.readFileSync(peerSummary.phones_file, "utf8").split("\n").filter((l) => l !== ""));
 
-    const row = (label: string, m: Measured) => `${label.padEnd(34)} ${m.wallS.toFixed(1).padStart(8)} ${Math.round(n / m.wallS).toString().padStart(10)} ${Math.round(m.peakRssMb).toString().padStart(10)}`;
-    console.log(`${"".padEnd(34)} ${"wall s".padStart(8)} ${"records/s".padStart(10)} ${"peak MB".padStart(10)}`);
+    const row = (label: string, m: Measured) => `${label.padEnd(34)} ${m.wallS.toFixed(1).padStart(8)} ${Math.round(n / m.wallS).toString().padStart(10)} ${m.cpuS.toFixed(1).padStart(8)} ${Math.round(n / m.cpuS).toString().padStart(12)} ${Math.round(m.peakRssMb).toString().padStart(8)}`;
+    console.log(`${"".padEnd(34)} ${"wall s".padStart(8)} ${"records/s".padStart(10)} ${"CPU s".padStart(8)} ${"rec/CPU-s".padStart(12)} ${"peak MB".padStart(8)}`);
     console.log(row("api2lake run (direct, local sinks)", ours));
     console.log(row("seed-style Python script", peer));
-    console.log(`api2lake/peer: throughput ${(peer.wallS / ours.wallS).toFixed(2)}x, peak RSS ${(ours.peakRssMb / peer.peakRssMb).toFixed(2)}x`);
+    console.log(`api2lake/peer: throughput ${(peer.wallS / ours.wallS).toFixed(2)}x (wall), ${(peer.cpuS / ours.cpuS).toFixed(2)}x (per CPU second), peak RSS ${(ours.peakRssMb / peer.peakRssMb).toFixed(2)}x`);
+    console.log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} (${os.cpus().length} cores)`);
     console.log(`kept customers: api2lake ${ourOutcome.kept}, peer ${peerSummary.kept} (peer failed ${peerSummary.failed}, duplicates ${peerSummary.duplicates})`);
     console.log(`distinct E.164 phones: api2lake ${ourOutcome.phones.size}, peer ${peerPhones.size}`);
     const onlyOurs = missing(ourOutcome.phones, peerPhones, 5);

@@ -73,13 +73,6 @@ export function compareLatest(a: Row, b: Row, orderBy?: string): number {
   return ja < jb ? -1 : ja > jb ? 1 : 0;
 }
 
-/** The winner among rows sharing one key. */
-export function latestOf(rows: Iterable<Row>, orderBy?: string): Row | undefined {
-  let best: Row | undefined;
-  for (const row of rows) if (best === undefined || compareLatest(row, best, orderBy) > 0) best = row;
-  return best;
-}
-
 /**
  * Keeps one row per primary key: the one with the greatest `orderBy` value, ties broken by
  * `_ingested_at` then `_payload_hash` (greatest wins). Kept rows come in order of their key's
@@ -97,4 +90,4 @@ export function pickLatest(rows: readonly Row[], config: DedupeConfig): { kept: 
 
 // DoFns call these by reference: Beam ships the module name, not the code (top-level functions
 // holding arrow functions do not survive the closure serializer), and a worker requires the module.
-requireForSerialization("api2lake/dist/transforms/dedupe", { keyOf: keyOf, compareLatest: compareLatest, latestOf: latestOf, pickLatest: pickLatest, rankOf: rankOf, compareValues: compareValues, str: str });
+requireForSerialization("api2lake/dist/transforms/dedupe", { keyOf: keyOf, compareLatest: compareLatest, pickLatest: pickLatest, rankOf: rankOf, compareValues: compareValues, str: str });
