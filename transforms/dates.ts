@@ -1,8 +1,5 @@
 import * as luxon from "luxon";
 import { requireForSerialization } from "apache-beam/serialization";
-import { parDo, withName, type PCollection } from "apache-beam";
-import { counter, type Counter } from "apache-beam/transforms/pardo";
-import { routeTagged, tag, type Routed } from "./dead-letters";
 import type { Row, Outcome } from "../model/row";
 import { ok, failed } from "../model/row";
 
@@ -403,35 +400,6 @@ export function compileDates(dates: Record<string, DateField>, options: { fastPa
 /** One-off form of `compileDates` (compiles on every call: use `compileDates` in loops). */
 export function applyDates(row: Row, dates: Record<string, DateField>, counters?: DateCounters): Outcome<Row> {
   return compileDates(dates)(row, counters);
-}
-
-// ---- Beam ----
-
-/**
- * Normalizes the declared date fields (see `compileDates`; parsers compiled once per bundle on
- * the worker). Required fields that fail are rejected with stage `normalize`; optional ones become
- * `null` and increment the Beam counter `unparseable_date_<field>`.
- */
-export function normalizeDates(config: { dates: Record<string, DateField>; label?: string }) {
-  const dates = JSON.parse(JSON.stringify(config.dates)) as Record<string, DateField>;
-  const names = Object.keys(dates);
-  const metrics: Record<string, Counter> = {};
-  for (const name of names) metrics[name] = counter(`unparseable_date_${name}`);
-  type State = { apply?: (row: Row, counters?: DateCounters) => Outcome<Row> };
-  return withName(config.label ?? "NormalizeDates", function normalizeDates(input: PCollection<Row>): Routed<Row> {
-    return input
-      .apply(withName("ParseDates", parDo({
-        startBundle: function (this: State) { this.apply = compileDates(dates); },
-        process: function* (this: State, row: Row, ctx: Record<string, Counter>) {
-          if (this.apply === undefined) this.apply = compileDates(dates);
-          const counts: DateCounters = {};
-          const out = this.apply(row, counts);
-          for (const key of Object.keys(counts)) ctx[key.slice(0, key.indexOf(":"))].increment(counts[key]);
-          yield tag(out, "normalize", row);
-        },
-      }, metrics)))
-      .apply(routeTagged<Row>("RouteDated"));
-  });
 }
 
 // DoFns call these by reference: Beam ships the module name, not the code (top-level functions

@@ -1,6 +1,4 @@
 import { requireForSerialization } from "apache-beam/serialization";
-import { groupBy, parDo, withName, type PCollection } from "apache-beam";
-import { counter, type Counter } from "apache-beam/transforms/pardo";
 import type { Row } from "../model/row";
 import { canonicalJson } from "./lineage";
 
@@ -75,13 +73,6 @@ export function compareLatest(a: Row, b: Row, orderBy?: string): number {
   return ja < jb ? -1 : ja > jb ? 1 : 0;
 }
 
-/** The winner among rows sharing one key. */
-export function latestOf(rows: Iterable<Row>, orderBy?: string): Row | undefined {
-  let best: Row | undefined;
-  for (const row of rows) if (best === undefined || compareLatest(row, best, orderBy) > 0) best = row;
-  return best;
-}
-
 /**
  * Keeps one row per primary key: the one with the greatest `orderBy` value, ties broken by
  * `_ingested_at` then `_payload_hash` (greatest wins). Kept rows come in order of their key's
@@ -97,33 +88,6 @@ export function pickLatest(rows: readonly Row[], config: DedupeConfig): { kept: 
   return { kept: [...best.values()], duplicates: rows.length - best.size };
 }
 
-// ---- Beam ----
-
-/**
- * Keeps the latest row per primary key (see `pickLatest`); the number of dropped rows is the
- * Beam counter `duplicates` (so `valid = kept + duplicates` can be checked).
- */
-export function dedupeLatest(config: DedupeConfig & { label?: string }) {
-  const primaryKey = [...config.primaryKey];
-  const orderBy = config.orderBy;
-  return withName(config.label ?? "DedupeLatest", function dedupeLatest(input: PCollection<Row>): PCollection<Row> {
-    return input
-      .apply(withName("GroupByPrimaryKey", groupBy(function primaryKeyOf(row: Row) { return keyOf(row, primaryKey); })))
-      .apply(withName("PickLatest", parDo({
-        process: function* (group: { key: string; value: Iterable<Row> }, ctx: { duplicates: Counter }) {
-          let n = 0;
-          let best: Row | undefined;
-          for (const row of group.value) {
-            n++;
-            if (best === undefined || compareLatest(row, best, orderBy) > 0) best = row;
-          }
-          if (n > 1) ctx.duplicates.increment(n - 1);
-          if (best !== undefined) yield best;
-        },
-      }, { duplicates: counter("duplicates") })));
-  });
-}
-
 // DoFns call these by reference: Beam ships the module name, not the code (top-level functions
 // holding arrow functions do not survive the closure serializer), and a worker requires the module.
-requireForSerialization("api2lake/dist/transforms/dedupe", { keyOf: keyOf, compareLatest: compareLatest, latestOf: latestOf, pickLatest: pickLatest, rankOf: rankOf, compareValues: compareValues, str: str });
+requireForSerialization("api2lake/dist/transforms/dedupe", { keyOf: keyOf, compareLatest: compareLatest, pickLatest: pickLatest, rankOf: rankOf, compareValues: compareValues, str: str });

@@ -1,5 +1,4 @@
 import { requireForSerialization } from "apache-beam/serialization";
-import { split, withName, type PCollection } from "apache-beam";
 import type { Row } from "../model/row";
 
 export interface FlattenOptions {
@@ -74,30 +73,6 @@ function put(out: Row, column: string, value: unknown): void {
   let name = column;
   for (let n = 2; Object.prototype.hasOwnProperty.call(out, name); n++) name = `${column}_${n}`;
   out[name] = value;
-}
-
-// ---- Beam ----
-
-/** A child row of an exploded array, with the column it came from (`<entity>_<column>` is its entity). */
-export interface ChildRow { field: string; row: Row }
-
-export type FlattenedCollections = { rows: PCollection<Row>; children: PCollection<ChildRow> };
-
-/** Flattens every record; exploded arrays go to `children`, each carrying the parent's primary key. */
-export function flattenRecords(config: { explode?: readonly string[]; primaryKey?: readonly string[]; label?: string } = {}) {
-  const explode = [...(config.explode ?? [])];
-  const primaryKey = [...(config.primaryKey ?? [])];
-  return withName(config.label ?? "FlattenRecords", function flattenRecords(input: PCollection<Row>): FlattenedCollections {
-    return input
-      .flatMap(function* flattenRecord_(row: Row) {
-        const parentKey: Row = {};
-        for (const k of primaryKey) parentKey[k] = row[k] === undefined ? null : row[k];
-        const flat = flattenRecord(row, { explode: explode, parentKey: parentKey });
-        yield { rows: flat.row };
-        for (const field of Object.keys(flat.children)) for (const child of flat.children[field]) yield { children: { field: field, row: child } };
-      })
-      .apply(withName("RouteFlattened", split(["rows", "children"]))) as unknown as FlattenedCollections;
-  });
 }
 
 // DoFns call these by reference: Beam ships the module name, not the code (top-level functions

@@ -1,8 +1,6 @@
 import * as crypto from "crypto";
-import { withName, type PCollection } from "apache-beam";
 import { requireForSerialization } from "apache-beam/serialization";
 import type { Lineage, Row } from "../model/row";
-import { routeTagged, type Routed, type Tagged } from "./dead-letters";
 
 requireForSerialization("crypto", crypto);
 
@@ -82,46 +80,6 @@ export function lineageFor(raw: unknown, ctx: LineageContext): Lineage {
  */
 export function withLineage(raw: Row, ctx: LineageContext): Row {
   return Object.assign({}, raw, lineageFor(raw, ctx));
-}
-
-// ---- Beam ----
-
-/** What a source emits per record: the raw record and where it came from. */
-export interface SourcedRecord {
-  record: unknown;
-  /** Endpoint path; falls back to the transform's `source`. */
-  _source?: string;
-  _page?: string | number;
-  /** When the page was fetched; falls back to the transform's `ingestedAt`, then to now. */
-  fetched_at?: string;
-}
-
-export interface AddLineageConfig {
-  runId: string;
-  source?: string;
-  ingestedAt?: string;
-  label?: string;
-}
-
-/**
- * Adds the lineage columns to every record. A record that is not a JSON object is rejected
- * (stage `validate`, reason `not a JSON object`) with its lineage, so it can still be traced.
- */
-export function addLineage(config: AddLineageConfig) {
-  const runId = config.runId;
-  const fallbackSource = config.source ?? "";
-  const fallbackAt = config.ingestedAt;
-  return withName(config.label ?? "AddLineage", function addLineage(input: PCollection<SourcedRecord>): Routed<Row> {
-    return input
-      .map(function stampLineage(r: SourcedRecord): Tagged<Row> {
-        const ctx = { runId: runId, source: r._source ?? fallbackSource, page: r._page ?? "", ingestedAt: r.fetched_at ?? fallbackAt ?? Date.now() };
-        const raw = r.record;
-        if (raw === null || typeof raw !== "object" || Array.isArray(raw))
-          return { failed: { stage: "validate", reason: "not a JSON object", payload: Object.assign({ _value: raw }, lineageFor(raw, ctx)) } };
-        return { ok: withLineage(raw as Row, ctx) };
-      })
-      .apply(routeTagged<Row>("RouteLineaged"));
-  });
 }
 
 // DoFns call these by reference: Beam ships the module name, not the code (top-level functions

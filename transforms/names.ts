@@ -1,5 +1,4 @@
 import { requireForSerialization } from "apache-beam/serialization";
-import { parDo, withName, type PCollection } from "apache-beam";
 import type { Row } from "../model/row";
 
 /**
@@ -97,24 +96,6 @@ export function createRenamer(onNewMapping?: (mapping: Record<string, string>) =
     }
     return renameFields(row, mapping);
   };
-}
-
-// ---- Beam ----
-
-/**
- * Renames every row's keys to warehouse-safe names with a mapping built from the row's own key
- * set (see `createRenamer`, memoized per key set on the worker).
- */
-export function sanitizeNames(config: { label?: string } = {}) {
-  return withName(config.label ?? "SanitizeNames", function sanitizeNames(input: PCollection<Row>): PCollection<Row> {
-    return input.apply(withName("RenameFields", parDo({
-      startBundle: function (this: { rename?: (row: Row) => Row }) { this.rename = createRenamer(); },
-      process: function* (this: { rename?: (row: Row) => Row }, row: Row) {
-        if (this.rename === undefined) this.rename = createRenamer();
-        yield this.rename(row);
-      },
-    })));
-  });
 }
 
 // DoFns call these by reference: Beam ships the module name, not the code (top-level functions

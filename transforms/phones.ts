@@ -1,6 +1,5 @@
 import * as libphonenumber from "libphonenumber-js/max";
 import { requireForSerialization } from "apache-beam/serialization";
-import { withName, type PCollection } from "apache-beam";
 import type { Row } from "../model/row";
 
 requireForSerialization("libphonenumber-js/max", libphonenumber);
@@ -153,17 +152,6 @@ function rowRegion(value: unknown): string | undefined {
   const upper = value.trim().toUpperCase();
   const code = upper === "UK" ? "GB" : upper;
   return libphonenumber.isSupportedCountry(code as libphonenumber.CountryCode) ? code : undefined;
-}
-
-// ---- Beam ----
-
-/** Adds `<field>_e164` / `<field>_valid` to every row (never fails; see `applyPhones`). */
-export function normalizePhones(config: { phones: Record<string, PhoneFieldConfig>; countryField?: string | null; label?: string }) {
-  const phones = JSON.parse(JSON.stringify(config.phones)) as Record<string, PhoneFieldConfig>;
-  const options = { countryField: config.countryField === undefined ? "country" : config.countryField };
-  return withName(config.label ?? "NormalizePhones", function normalizePhones(input: PCollection<Row>): PCollection<Row> {
-    return input.map(function formatPhones(row: Row) { return applyPhones(row, phones, options); });
-  });
 }
 
 // DoFns call these by reference: Beam ships the module name, not the code (top-level functions

@@ -2,8 +2,6 @@ import { requireForSerialization } from "apache-beam/serialization";
 import type { Row, Outcome } from "../model/row";
 import { ok, failed } from "../model/row";
 import type { FieldConfig } from "../model/source-config";
-import { withName, type PCollection } from "apache-beam";
-import { routeTagged, tag, type Routed, type Tagged } from "./dead-letters";
 
 export interface ValidateOptions {
   /** Largest accepted record, in UTF-8 bytes of its JSON text. */
@@ -246,19 +244,6 @@ export function validateRow(row: unknown, fields: Record<string, FieldConfig>, o
   if (reasons) return failed(reasons.join("; "));
   if (counts && notes) for (const k in notes) counts[k] = (counts[k] ?? 0) + notes[k];
   return ok(out ?? row);
-}
-
-// ---- Beam ----
-
-/** Validates rows against the declared fields; failures carry stage `validate` and the reason. */
-export function validateRecords(config: { fields: Record<string, FieldConfig>; maxRecordBytes: number; label?: string }) {
-  const fields = JSON.parse(JSON.stringify(config.fields)) as Record<string, FieldConfig>;
-  const maxRecordBytes = config.maxRecordBytes;
-  return withName(config.label ?? "ValidateRecords", function validateRecords(input: PCollection<Row>): Routed<Row> {
-    return input
-      .map(function checkRecord(row: Row): Tagged<Row> { return tag(validateRow(row, fields, { maxRecordBytes: maxRecordBytes }), "validate", row); })
-      .apply(routeTagged<Row>("RouteValidated"));
-  });
 }
 
 // DoFns call these by reference: Beam ships the module name, not the code (top-level functions
