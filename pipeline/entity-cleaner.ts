@@ -133,7 +133,11 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     const row = hasPhones ? applyPhones(dated.value, entity.phones) : dated.value;
     const children: Record<string, Row[]> = {};
     const lineage = pick(raw, LINEAGE_COLUMNS);
-    for (const name of Object.keys(flat.children)) children[sanitizeName(name)] = flat.children[name].map((child) => Object.assign(rename(child), lineage));
+    // Children point at the parent's landed key (after renaming and normalizing), however the API spelled it.
+    const parentKey = parentKeyOf(row, entity.primaryKey);
+    for (const name of Object.keys(flat.children)) {
+      children[sanitizeName(name)] = flat.children[name].map((child) => Object.assign(rename(child), parentKey, lineage));
+    }
     const noted = Object.keys(notes).length > 0 ? notes : undefined;
     const datesNulled = totalOf(dateCounters) - nulledBefore;
     return { ok: true, raw: raw, row: row, children: children, datesNulled: datesNulled, notes: noted, newNames: newNames,
@@ -182,10 +186,10 @@ export function childTables(entityName: string, entity: EntityConfig): { column:
   });
 }
 
-function parentKeyOf(raw: Row, primaryKey: readonly string[]): Row {
+function parentKeyOf(row: Row, primaryKey: readonly string[]): Row {
   const out: Row = {};
   const columns = parentKeyColumns(primaryKey);
-  primaryKey.forEach((k, i) => (out[columns[i]] = raw[k] === undefined ? null : raw[k]));
+  primaryKey.forEach((k, i) => (out[columns[i]] = row[k] === undefined ? null : row[k]));
   return out;
 }
 

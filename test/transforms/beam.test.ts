@@ -33,10 +33,10 @@ test("cleaning chain on the direct runner: compileEntityCleaner then the graph's
     dates: { signup_date: { formats: ["iso", "dd/MM/yyyy"], zone: "Europe/Paris", output: "date", required: true } },
   });
   const at = "2024-03-01T00:00:00.000Z";
-  // The key is sent as its landed name: a child's parent_<key> is read from the raw record before renaming.
+  // c1's key is sent as "Customer ID": its children still point at the landed key customer_id.
   const records: RestRecord[] = [
-    { source: "s", entity: "customers", record: { customer_id: "c1", Phone: "06 12 34 56 78", "Signup Date": "31/01/2024", updatedAt: "2024-02-01T10:00:00Z", address: { city: "Lyon" }, tags: ["a"] }, _source: "/customers", _page: "1", fetched_at: at },
-    { source: "s", entity: "customers", record: { customer_id: "c1", Phone: "+33 6 12 34 56 79", "Signup Date": "2024-01-31", updatedAt: "2024-02-02T10:00:00Z", address: { city: "Paris" }, tags: ["b", "c"] }, _source: "/customers", _page: "2", fetched_at: at },
+    { source: "s", entity: "customers", record: { "Customer ID": "c1", Phone: "06 12 34 56 78", "Signup Date": "31/01/2024", updatedAt: "2024-02-01T10:00:00Z", address: { city: "Lyon" }, tags: ["a"] }, _source: "/customers", _page: "1", fetched_at: at },
+    { source: "s", entity: "customers", record: { "Customer ID": "c1", Phone: "+33 6 12 34 56 79", "Signup Date": "2024-01-31", updatedAt: "2024-02-02T10:00:00Z", address: { city: "Paris" }, tags: ["b", "c"] }, _source: "/customers", _page: "2", fetched_at: at },
     { source: "s", entity: "customers", record: { customer_id: "c2", Phone: "n/a", "Signup Date": "31/31/2024", updatedAt: "2024-02-01T10:00:00Z" }, _source: "/customers", _page: "2", fetched_at: at },
     { source: "s", entity: "customers", record: { Phone: "0612345678", "Signup Date": "2024-01-01" }, _source: "/customers", _page: "3", fetched_at: at },
     { source: "s", entity: "customers", record: [1, 2] as unknown as Row, _source: "/customers", _page: "3", fetched_at: at },
