@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import { DuckDBInstance } from "@duckdb/node-api";
 import type { Row } from "../model/row";
-import { fromDuck } from "./warehouse-duckdb";
+import { rowsOf } from "./warehouse-duckdb";
 
 /**
  * The local warehouse opened for reading only (what `api2lake query` uses): DuckDB's
@@ -24,14 +24,7 @@ export async function openDuckDbReadOnly(file: string): Promise<ReadOnlyWarehous
   await connection.run("SET TimeZone = 'UTC'");
   return {
     query: async (sql: string) => {
-      const reader = await connection.runAndReadAll(sql);
-      const types = reader.columnTypes();
-      const names = reader.deduplicatedColumnNames();
-      return reader.getRowsJson().map((values) => {
-        const row: Row = {};
-        values.forEach((v, i) => (row[names[i]] = fromDuck(v, types[i].typeId, types[i].alias)));
-        return row;
-      });
+      return rowsOf(await connection.runAndReadAll(sql));
     },
     close: () => {
       connection.closeSync();

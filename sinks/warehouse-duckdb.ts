@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as crypto from "crypto";
 import { DuckDBInstance, DuckDBTypeId } from "@duckdb/node-api";
-import type { DuckDBConnection } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBResultReader } from "@duckdb/node-api";
 import type { Row } from "../model/row";
 import type { DeadLetter } from "../model/dead-letter";
 import type { FieldType } from "../model/source-config";
@@ -265,14 +265,7 @@ export class DuckDbWarehouse implements Warehouse {
 
   query(sql: string): Promise<Row[]> {
     return this.exclusive(async (c) => {
-      const reader = await c.runAndReadAll(sql);
-      const types = reader.columnTypes();
-      const names = reader.deduplicatedColumnNames();
-      return reader.getRowsJson().map((values) => {
-        const row: Row = {};
-        values.forEach((v, i) => (row[names[i]] = fromDuck(v, types[i].typeId, types[i].alias)));
-        return row;
-      });
+      return rowsOf(await c.runAndReadAll(sql));
     });
   }
 
@@ -463,6 +456,17 @@ function castExpr(source: string, type: string): string {
 }
 
 /** A value read back (DuckDB's JSON form) as a plain JS value: safe integers as numbers, timestamps as ISO `...Z`, JSON parsed. */
+/** A query result's rows as plain JS values (see `fromDuck`), keyed by the deduplicated column names. */
+export function rowsOf(reader: DuckDBResultReader): Row[] {
+  const types = reader.columnTypes();
+  const names = reader.deduplicatedColumnNames();
+  return reader.getRowsJson().map((values) => {
+    const row: Row = {};
+    values.forEach((v, i) => (row[names[i]] = fromDuck(v, types[i].typeId, types[i].alias)));
+    return row;
+  });
+}
+
 export function fromDuck(v: unknown, typeId: DuckDBTypeId, alias: string | undefined): unknown {
   if (v === null || v === undefined) return null;
   if (alias === "JSON" && typeof v === "string") return JSON.parse(v);

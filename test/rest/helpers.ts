@@ -1,4 +1,7 @@
+import * as fs from "fs";
 import * as http from "http";
+import { withName, type PCollection } from "apache-beam";
+import { requireForSerialization } from "apache-beam/serialization";
 import type { AddressInfo } from "net";
 
 /** A tiny local HTTP server for tests: the handler sees every request; `requests` records them. */
@@ -44,3 +47,20 @@ export function query(req: http.IncomingMessage): URLSearchParams {
 
 /** A retry policy fast enough for tests. */
 export const FAST_RETRY = { maxAttempts: 4, baseDelayMs: 5, maxDelayMs: 3000, timeoutMs: 1000 };
+
+// `collect` runs inside a DoFn: the closure serializer must find `fs` by module name.
+requireForSerialization("fs", fs);
+
+/** Appends each element of a collection as a JSON line to `file` (a side effect the test reads back). */
+export function collect<T>(pcoll: PCollection<T>, file: string, label: string): void {
+  pcoll.map(withName(label, function writeLine(x: T) {
+    fs.appendFileSync(file, JSON.stringify(x) + "\n");
+    return x;
+  }));
+}
+
+/** The JSON lines `collect` wrote (none when the file is absent). */
+export function readLines(file: string): any[] {
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, "utf8").trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+}

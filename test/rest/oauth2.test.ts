@@ -15,7 +15,7 @@ import { sealForWorkers } from "../../sources/rest/secrets";
 import { resetGates, type Clock } from "../../sources/rest/rate-limit";
 import { resetOAuth2Tokens } from "../../sources/rest/auth/index";
 import { readTokenResponse, renewAt, tokenRequestBody } from "../../sources/rest/auth/oauth2";
-import { FAST_RETRY, json, startServer } from "./helpers";
+import { FAST_RETRY, collect, json, readLines, startServer } from "./helpers";
 
 requireForSerialization("fs", fs);
 
@@ -199,18 +199,6 @@ test("refresh-token flow: the refresh grant is used, a wrong refresh token is a 
   }
 });
 
-/** Appends each element as a JSON line to `file`. */
-function collect<T>(pcoll: PCollection<T>, file: string, label: string): void {
-  pcoll.map(withName(label, function writeLine(x: T) {
-    fs.appendFileSync(file, JSON.stringify(x) + "\n");
-    return x;
-  }));
-}
-
-function readLines(file: string): any[] {
-  if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, "utf8").trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
-}
 
 let shared: DemoApi;
 before(async () => {

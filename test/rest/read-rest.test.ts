@@ -11,6 +11,7 @@ import { readRest } from "../../sources/rest/read-rest";
 import { resetGates } from "../../sources/rest/rate-limit";
 import { fetchWorkItem, planWorkItems, type RestElement } from "../../sources/rest/work-item";
 import { commerceSource, fleetSource, otherSources, SECRETS } from "./demo-sources";
+import { collect, readLines } from "./helpers";
 
 requireForSerialization("fs", fs);
 
@@ -24,18 +25,6 @@ after(async () => {
   await api.close();
 });
 
-/** Appends each element of a collection as a JSON line to `file` (a side effect the test reads back). */
-function collect<T>(pcoll: PCollection<T>, file: string, label: string): void {
-  pcoll.map(withName(label, function writeLine(x: T) {
-    fs.appendFileSync(file, JSON.stringify(x) + "\n");
-    return x;
-  }));
-}
-
-function readLines(file: string): any[] {
-  if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, "utf8").trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
-}
 
 test("readRest on the direct runner: same records as the plain function, dead letters on their own output", async () => {
   resetGates();
