@@ -125,8 +125,8 @@ export function aggregateEntity(
   name: string,
   entity: EntityConfig,
   kept: PCollection<Row>,
-  /** What the hub merge accepted: its end is the signal that the hub holds this run's rows. */
-  hubAccepted: PCollection<unknown>,
+  /** The hub merge's counts, one element per merge: the signal that the hub holds this run's rows. */
+  hubMerged: PCollection<unknown>,
   target: SinkTarget,
   runId: string,
   readFailures: PCollection<DeadLetter>,
@@ -134,8 +134,8 @@ export function aggregateEntity(
   const rejected: PCollection<DeadLetter>[] = [];
   if (entity.aggregates.length === 0) return rejected;
   // (A grouping rather than a side input: the SDK serializes a side input's whole pipeline.)
-  const hubWritten = hubAccepted.apply(withName(`SignalHubWritten_${name}`, parDo({
-    process: function* (_accepted: unknown) {
+  const hubWritten = hubMerged.apply(withName(`SignalHubWritten_${name}`, parDo({
+    process: function* (_merged: unknown) {
       yield { hubWritten: 1 } as Signal;
     },
   })));

@@ -197,12 +197,14 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
       yield schemaColumnSpecs(p);
     },
   })));
-  const accepted = latest.record.apply(writeHub(target, { ...tables.hub, orderBy: entity.orderBy }, children, {
+  const hubWrites = latest.record.apply(writeHub(target, { ...tables.hub, orderBy: entity.orderBy }, children, {
     inserted: counterName(name, "hub_inserted"),
     updated: counterName(name, "hub_updated"),
     unchanged: counterName(name, "hub_unchanged"),
     olderIgnored: counterName(name, "hub_older_ignored"),
-  }, { columns: singletonSide(hubColumns, schemaColumnSpecs(schemaPlan.fallback)) }));
+  }, { columns: singletonSide(hubColumns, schemaColumnSpecs(schemaPlan.fallback)) }))
+    .apply(withName(`SplitHubWrites_${name}`, split<{ accepted: CleanRecord; merged: unknown }>(["accepted", "merged"])));
+  const accepted = hubWrites.accepted;
   accepted
     .apply(withName(`AcceptedRows_${name}`, parDo({
       process: function* (r: CleanRecord) {
@@ -232,7 +234,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
       },
     }, { failed: counter(counterName(name, "serving_failed")) }))));
   }
-  deadLetters.push(...aggregateEntity(name, entity, kept, accepted, target, runId, fetchFailures));
+  deadLetters.push(...aggregateEntity(name, entity, kept, hubWrites.merged, target, runId, fetchFailures));
 
   const allDead = P(deadLetters).apply(withName(`FlattenDeadLetters_${name}`, flatten<DeadLetter>()));
   (allDead as unknown as PCollection<Row>).apply(writeLake(target, "deadletter", name, runId, { dateField: "failed_at" }));

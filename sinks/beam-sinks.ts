@@ -23,7 +23,7 @@ import { buildServingRow, formatUtc, toEpochMillis } from "./serving-row";
  * @example
  * const target = { kind: "local", out: "./out" } as const;
  * rows.apply(writeLake(target, "raw", "customers", runId, { dateField: "_ingested_at" }));
- * records.apply(writeHub(target, customersSpec, [], counterNames)); // emits the accepted records
+ * records.apply(writeHub(target, customersSpec, [], counterNames)); // emits the accepted records, then its counts
  * clean.apply(writeServing(target, servingConfig));
  * // after the pipeline succeeded, at the driver:
  * await commitLake(target, runId);
@@ -146,6 +146,13 @@ export interface HubRecord {
   row: Row;
   children: Record<string, Row[]>;
 }
+
+/**
+ * What the hub writer emits: each record the merge accepted (a newer or first version), and once
+ * per merge its counts - present even when nothing was accepted, so later stages (data products)
+ * know the merge finished.
+ */
+export type HubWriteResult = { accepted: HubRecord } | { merged: Omit<HubMergeResult, "accepted"> };
 
 export interface HubChildSpec {
   /** The key of `HubRecord.children` holding this table's rows. */
@@ -342,7 +349,7 @@ export function writeHub(
     olderIgnored: counter(counters.olderIgnored),
   };
   if (options.columns) params.columns = options.columns;
-  return withName(`WriteHub(hub.${table.name})`, (input: PCollection<HubRecord>): PCollection<HubRecord> =>
+  return withName(`WriteHub(hub.${table.name})`, (input: PCollection<HubRecord>): PCollection<HubWriteResult> =>
     input
       .apply(withName("GatherHubRecords", groupBy((_: HubRecord) => "")))
       .apply(withName("MergeHub", parDo({
@@ -353,17 +360,23 @@ export function writeHub(
           const added = extra.filter((c) => !have.has(c.name.toLowerCase()));
           const typed = added.length ? { ...spec, table: { ...spec.table, columns: [...spec.table.columns, ...added] } } : spec;
           const all = [...group.value];
-          const accepted: HubRecord[] = [];
+          const out: HubWriteResult[] = [];
+          const totals = { inserted: 0, updated: 0, unchanged: 0, olderIgnored: 0 };
           for (let start = 0; start < all.length; start += max) {
             const batch = all.slice(start, start + max);
             const result = await flushHub(typed, batch);
-            ctx.inserted.increment(result.inserted);
-            ctx.updated.increment(result.updated);
-            ctx.unchanged.increment(result.unchanged);
-            ctx.olderIgnored.increment(result.olderIgnored);
-            for (const index of result.accepted) accepted.push(batch[index]);
+            totals.inserted += result.inserted;
+            totals.updated += result.updated;
+            totals.unchanged += result.unchanged;
+            totals.olderIgnored += result.olderIgnored;
+            for (const index of result.accepted) out.push({ accepted: batch[index] });
           }
-          return accepted;
+          ctx.inserted.increment(totals.inserted);
+          ctx.updated.increment(totals.updated);
+          ctx.unchanged.increment(totals.unchanged);
+          ctx.olderIgnored.increment(totals.olderIgnored);
+          out.push({ merged: totals });
+          return out;
         },
       }, params as never))));
 }

@@ -49,14 +49,29 @@ function rawFileRows(out: string): Record<string, number> {
   return counts;
 }
 
-async function warehouseCounts(out: string): Promise<{ lake: Record<string, number>; hub: number }> {
+/** The distinct payloads (by `_payload_hash`) the committed raw lake files hold, sorted. */
+function rawPayloads(out: string): string[] {
+  const hashes = new Set<string>();
+  for (const file of filesUnder(path.join(out, "lake", "raw", "items"))) {
+    for (const line of fs.readFileSync(file, "utf8").trim().split("\n")) hashes.add(String((JSON.parse(line) as { _payload_hash: string })._payload_hash));
+  }
+  return [...hashes].sort();
+}
+
+/**
+ * `lake.items` per run (a payload counts for the first run that landed it: a re-fetched record is not
+ * appended again, issue 8), its distinct payloads, and the hub's size.
+ */
+async function warehouseCounts(out: string): Promise<{ lake: Record<string, number>; payloads: string[]; hub: number }> {
   const warehouse = await openDuckDbWarehouse(path.join(out, "warehouse.duckdb"));
   try {
     const lake: Record<string, number> = {};
     for (const row of await warehouse.query("SELECT _run_id AS r, count(*) AS n FROM lake.items GROUP BY 1")) lake[String(row.r)] = Number(row.n);
+    const payloads = (await warehouse.query("SELECT _payload_hash AS h FROM lake.items")).map((r) => String(r.h)).sort();
+    assert.equal(new Set(payloads).size, payloads.length, "lake.items holds each payload once");
     const hub = await warehouse.query("SELECT count(*) AS n, count(DISTINCT id) AS d FROM hub.items");
     assert.equal(Number(hub[0].n), Number(hub[0].d), "the hub holds each id once");
-    return { lake: lake, hub: Number(hub[0].n) };
+    return { lake: lake, payloads: payloads, hub: Number(hub[0].n) };
   } finally {
     await warehouse.close();
   }
@@ -85,8 +100,9 @@ test("SIGINT during fetching: the page in hand is committed as a partial run (ex
   const rerun = await runCli(["run", "--config", s.file, "--out", s.out]);
   assert.equal(rerun.code, 0, rerun.stdout + rerun.stderr);
   const wh = await warehouseCounts(s.out);
-  assert.deepEqual(wh.lake, rawFileRows(s.out), "the lake table and the lake files agree run by run");
-  assert.deepEqual(Object.values(wh.lake).sort(), [15, 5]);
+  assert.deepEqual(wh.payloads, rawPayloads(s.out), "the lake table and the lake files hold the same payloads");
+  assert.equal(wh.payloads.length, 15);
+  assert.deepEqual(Object.values(wh.lake).sort((a, b) => a - b), [5, 10], "the re-run appends only what the partial run had not");
   assert.equal(wh.hub, 15);
 });
 
@@ -111,8 +127,9 @@ test("SIGINT after the last page was requested: the sinks finish every page in h
   const rerun = await runCli(["run", "--config", s.file, "--out", s.out]);
   assert.equal(rerun.code, 0, rerun.stdout + rerun.stderr);
   const wh = await warehouseCounts(s.out);
-  assert.deepEqual(wh.lake, rawFileRows(s.out));
-  assert.deepEqual(Object.values(wh.lake), [15, 15]);
+  assert.deepEqual(wh.payloads, rawPayloads(s.out));
+  assert.deepEqual(Object.values(rawFileRows(s.out)), [15, 15], "both runs' files are committed");
+  assert.deepEqual(Object.values(wh.lake), [15], "the re-run appends nothing the partial run had landed");
   assert.equal(wh.hub, 15);
 });
 
@@ -135,7 +152,7 @@ test("a second SIGINT aborts: no manifest, nothing committed; the next run rolls
   const rerun = await runCli(["run", "--config", s.file, "--out", s.out]);
   assert.equal(rerun.code, 0, rerun.stdout + rerun.stderr);
   const wh = await warehouseCounts(s.out);
-  assert.deepEqual(wh.lake, rawFileRows(s.out));
+  assert.deepEqual(wh.payloads, rawPayloads(s.out));
   assert.deepEqual(Object.values(wh.lake), [15]);
   assert.equal(wh.hub, 15);
 });
@@ -164,7 +181,8 @@ test("rows and pending files of a run that never committed are rolled back by th
   assert.deepEqual(latest.rolled_back_runs, ["killed-run"]);
   assert.equal(fs.existsSync(path.join(s.out, "lake", "_pending", "killed-run")), false);
   const wh = await warehouseCounts(s.out);
-  assert.deepEqual(wh.lake, rawFileRows(s.out));
+  assert.deepEqual(wh.payloads, rawPayloads(s.out));
+  assert.deepEqual(Object.values(wh.lake), [15], "the killed run's rows are gone; the next run appended nothing new");
   const errors = await openDuckDbWarehouse(path.join(s.out, "warehouse.duckdb"));
   try {
     assert.deepEqual(await errors.query("SELECT count(*) AS n FROM lake.items_error_records WHERE run_id = 'killed-run'"), [{ n: 0 }]);
