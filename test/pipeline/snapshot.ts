@@ -1,3 +1,4 @@
+import { BigQuery } from "@google-cloud/bigquery";
 import type { SinkTarget } from "../../model/backends";
 import { openServingStore, openWarehouse } from "../../sinks/open-backends";
 
@@ -28,6 +29,50 @@ export async function landedState(target: SinkTarget, servingTables: readonly st
     } finally {
       await store.close();
     }
+  }
+  return out;
+}
+
+/** A BigQuery value as comparable text: DATE/TIMESTAMP wrappers as their `value`, numbers to 12 significant digits. */
+function bigQueryValue(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (typeof v === "bigint") return Number(v);
+  // Aggregates over the same rows may sum in another order on another run: last-bit differences only.
+  if (typeof v === "number") return Number(v.toPrecision(12));
+  if (Array.isArray(v)) return v.map(bigQueryValue);
+  if (typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (keys.length === 1 && keys[0] === "value") return o.value;
+    return Object.fromEntries(keys.sort().map((k) => [k, bigQueryValue(o[k])]));
+  }
+  return v;
+}
+
+/**
+ * `landedState` for a BigQuery warehouse (`target.kind` "gcp", e.g. on the emulator): every table of
+ * the `<prefix>hub` and `<prefix>dataproducts` datasets, keyed `hub.<table>` / `dataproducts.<table>`,
+ * rows as sorted canonical JSON without `_run_id` and `_ingested_at`. Tables are listed through the
+ * BigQuery API (`apiEndpoint` is API2LAKE_BIGQUERY_ENDPOINT on the emulator); a missing dataset lists none.
+ */
+export async function bigQueryLandedState(target: Extract<SinkTarget, { kind: "gcp" }>, apiEndpoint?: string): Promise<Record<string, string[]>> {
+  const bq = new BigQuery({ projectId: target.project, apiEndpoint: apiEndpoint });
+  const warehouse = await openWarehouse(target);
+  const out: Record<string, string[]> = {};
+  try {
+    for (const schema of ["hub", "dataproducts"]) {
+      const dataset = bq.dataset(`${target.datasetPrefix ?? ""}${schema}`);
+      if (!(await dataset.exists())[0]) continue;
+      const names = (await dataset.getTables())[0].map((t) => String(t.id)).sort();
+      for (const name of names) {
+        const rows = await warehouse.query(`SELECT * FROM \`${dataset.id}.${name}\``);
+        out[`${schema}.${name}`] = rows
+          .map((r) => JSON.stringify(Object.keys(r).filter((k) => k !== "_run_id" && k !== "_ingested_at").sort().map((k) => [k, bigQueryValue(r[k])])))
+          .sort();
+      }
+    }
+  } finally {
+    await warehouse.close();
   }
   return out;
 }
