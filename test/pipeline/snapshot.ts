@@ -1,4 +1,3 @@
-import { BigQuery } from "@google-cloud/bigquery";
 import type { SinkTarget } from "../../model/backends";
 import { openServingStore, openWarehouse } from "../../sinks/open-backends";
 
@@ -52,20 +51,23 @@ function bigQueryValue(v: unknown): unknown {
 /**
  * `landedState` for a BigQuery warehouse (`target.kind` "gcp", e.g. on the emulator): every table of
  * the `<prefix>hub` and `<prefix>dataproducts` datasets, keyed `hub.<table>` / `dataproducts.<table>`,
- * rows as sorted canonical JSON without `_run_id` and `_ingested_at`. Tables are listed through the
- * BigQuery API (`apiEndpoint` is API2LAKE_BIGQUERY_ENDPOINT on the emulator); a missing dataset lists none.
+ * rows as sorted canonical JSON without `_run_id` and `_ingested_at`. Tables are listed by the REST
+ * call tables.list at `apiEndpoint` (the emulator's API2LAKE_BIGQUERY_ENDPOINT, no credentials);
+ * a dataset that does not exist (404) lists none.
  */
-export async function bigQueryLandedState(target: Extract<SinkTarget, { kind: "gcp" }>, apiEndpoint?: string): Promise<Record<string, string[]>> {
-  const bq = new BigQuery({ projectId: target.project, apiEndpoint: apiEndpoint });
+export async function bigQueryLandedState(target: Extract<SinkTarget, { kind: "gcp" }>, apiEndpoint: string): Promise<Record<string, string[]>> {
   const warehouse = await openWarehouse(target);
   const out: Record<string, string[]> = {};
   try {
     for (const schema of ["hub", "dataproducts"]) {
-      const dataset = bq.dataset(`${target.datasetPrefix ?? ""}${schema}`);
-      if (!(await dataset.exists())[0]) continue;
-      const names = (await dataset.getTables())[0].map((t) => String(t.id)).sort();
+      const dataset = `${target.datasetPrefix}${schema}`;
+      const res = await fetch(`${apiEndpoint}/bigquery/v2/projects/${target.project}/datasets/${dataset}/tables?maxResults=1000`);
+      if (res.status === 404) continue;
+      if (!res.ok) throw new Error(`tables.list ${dataset}: HTTP ${res.status} ${await res.text()}`);
+      const listed = (await res.json()) as { tables?: { tableReference: { tableId: string } }[] };
+      const names = (listed.tables ?? []).map((t) => t.tableReference.tableId).sort();
       for (const name of names) {
-        const rows = await warehouse.query(`SELECT * FROM \`${dataset.id}.${name}\``);
+        const rows = await warehouse.query(`SELECT * FROM \`${dataset}.${name}\``);
         out[`${schema}.${name}`] = rows
           .map((r) => JSON.stringify(Object.keys(r).filter((k) => k !== "_run_id" && k !== "_ingested_at").sort().map((k) => [k, bigQueryValue(r[k])])))
           .sort();
