@@ -31,3 +31,50 @@ export async function landedState(target: SinkTarget, servingTables: readonly st
   }
   return out;
 }
+
+/** A BigQuery value as comparable text: DATE/TIMESTAMP wrappers as their `value`, numbers to 12 significant digits. */
+function bigQueryValue(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (typeof v === "bigint") return Number(v);
+  // Aggregates over the same rows may sum in another order on another run: last-bit differences only.
+  if (typeof v === "number") return Number(v.toPrecision(12));
+  if (Array.isArray(v)) return v.map(bigQueryValue);
+  if (typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (keys.length === 1 && keys[0] === "value") return o.value;
+    return Object.fromEntries(keys.sort().map((k) => [k, bigQueryValue(o[k])]));
+  }
+  return v;
+}
+
+/**
+ * `landedState` for a BigQuery warehouse (`target.kind` "gcp", e.g. on the emulator): every table of
+ * the `<prefix>hub` and `<prefix>dataproducts` datasets, keyed `hub.<table>` / `dataproducts.<table>`,
+ * rows as sorted canonical JSON without `_run_id` and `_ingested_at`. Tables are listed by the REST
+ * call tables.list at `apiEndpoint` (the emulator's API2LAKE_BIGQUERY_ENDPOINT, no credentials);
+ * a dataset that does not exist (404) lists none.
+ */
+export async function bigQueryLandedState(target: Extract<SinkTarget, { kind: "gcp" }>, apiEndpoint: string): Promise<Record<string, string[]>> {
+  const warehouse = await openWarehouse(target);
+  const out: Record<string, string[]> = {};
+  try {
+    for (const schema of ["hub", "dataproducts"]) {
+      const dataset = `${target.datasetPrefix}${schema}`;
+      const res = await fetch(`${apiEndpoint}/bigquery/v2/projects/${target.project}/datasets/${dataset}/tables?maxResults=1000`);
+      if (res.status === 404) continue;
+      if (!res.ok) throw new Error(`tables.list ${dataset}: HTTP ${res.status} ${await res.text()}`);
+      const listed = (await res.json()) as { tables?: { tableReference: { tableId: string } }[] };
+      const names = (listed.tables ?? []).map((t) => t.tableReference.tableId).sort();
+      for (const name of names) {
+        const rows = await warehouse.query(`SELECT * FROM \`${dataset}.${name}\``);
+        out[`${schema}.${name}`] = rows
+          .map((r) => JSON.stringify(Object.keys(r).filter((k) => k !== "_run_id" && k !== "_ingested_at").sort().map((k) => [k, bigQueryValue(r[k])])))
+          .sort();
+      }
+    }
+  } finally {
+    await warehouse.close();
+  }
+  return out;
+}
