@@ -5,17 +5,19 @@ import * as os from "os";
 import * as path from "path";
 import { Storage } from "@google-cloud/storage";
 import { freePort, startEmulators, type Emulators } from "../emulators/emulators";
-import { runCli } from "../support/cli-process";
+import { runCli, startCli } from "../support/cli-process";
 import { startServer, json, type LocalServer } from "../rest/helpers";
-import { heldSourceYaml } from "../support/held-server";
+import { heldSourceYaml, startHeldServer, type HeldServer } from "../support/held-server";
 import { acquireBucketLock, BUCKET_LOCK_OBJECT } from "../../pipeline/bucket-lock";
 import { checkServices, type GcpProbes } from "../../pipeline/gcp-preflight";
 import { UsageError } from "../../pipeline/usage-error";
 
-// Only GCS and Bigtable run here: BigQuery is pointed at a closed port, so every CLI run below
-// stops at the preflight (exit 2) and none needs the heavy BigQuery emulator.
+// gcpRun points BigQuery at a closed port, so those runs stop at the preflight (exit 2); only the
+// two concurrent runs use the BigQuery emulator.
 let emu: Emulators;
 let api: LocalServer;
+let held: HeldServer;
+let heldConfig: string;
 let config: string;
 let closedBigQuery: string;
 const storage = () => new Storage({ projectId: emu.project, apiEndpoint: emu.env.API2LAKE_STORAGE_ENDPOINT });
@@ -35,16 +37,20 @@ function gcpRun(bucket: string, extra: readonly string[] = []) {
 }
 
 before(async () => {
-  emu = await startEmulators(["gcs", "bigtable"]);
+  emu = await startEmulators(["gcs", "bigtable", "bigquery"]);
   api = await startServer((req, res) => json(res, { data: [] }));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-preflight-"));
   config = path.join(dir, "source.yaml");
   fs.writeFileSync(config, heldSourceYaml(api.url, "preflight", "/items"));
+  held = await startHeldServer();
+  heldConfig = path.join(dir, "held.yaml");
+  fs.writeFileSync(heldConfig, heldSourceYaml(held.url, "held", "/slow/items"));
   closedBigQuery = `http://127.0.0.1:${await freePort()}`;
 });
 
 after(async () => {
   await api?.close();
+  await held?.close();
   await emu?.stop();
 });
 
@@ -118,5 +124,21 @@ test("a lock older than --lockStaleHours is taken over with a message, then rele
   assert.equal(stale.code, 2, stale.stderr);
   assert.match(stale.stderr, new RegExp(`taking over gs://${bucket}/lake/state/run.lock from run run-old .*: it is older than 2 h`));
   assert.match(stale.stderr, /BigQuery could not be reached/);
+  assert.equal(await lockExists(bucket), false);
+});
+
+test("two runs into one bucket: the second fails at the start naming the first; the lock is gone after the first", async () => {
+  const bucket = await newBucket();
+  const args = ["run", "--config", heldConfig, "--sink", "gcp", "--project", emu.project, "--bucket", bucket, "--bigtableInstance", "serving", "--location", "US"];
+  const first = startCli(args, emu.env);
+  await held.requested(1); // the first run is fetching: it passed the preflight and holds the lock
+  assert.equal(await lockExists(bucket), true);
+  const second = await runCli(args, emu.env);
+  assert.equal(second.code, 2, second.stderr);
+  assert.match(second.stderr, new RegExp(`--bucket ${bucket} is in use by run \\S+ \\(pid ${first.child.pid} on host `));
+  held.stopHolding();
+  const done = await first.done;
+  assert.equal(done.code, 0, done.stdout + done.stderr);
+  assert.match(done.stdout, /: succeeded/);
   assert.equal(await lockExists(bucket), false);
 });
