@@ -21,6 +21,8 @@ export interface GcpProbes {
 
 /** The real probes: `bucket.exists()`, `instance.exists()` and a `SELECT 1` through the warehouse's client. */
 export function liveProbes(target: GcpTarget): GcpProbes {
+  // A preflight answers in seconds or the service is not reachable: at most 15 s each, retries included.
+  const timeoutMs = Math.min(target.timeoutMs ?? 60_000, 15_000);
   return {
     bucketExists: async () => {
       const storage = new Storage({ projectId: target.project, apiEndpoint: process.env.API2LAKE_STORAGE_ENDPOINT });
@@ -29,7 +31,7 @@ export function liveProbes(target: GcpTarget): GcpProbes {
     instanceExists: async () => {
       const bigtable = new Bigtable({ projectId: target.project, metricsEnabled: false } as never);
       try {
-        return (await bigtable.instance(target.bigtableInstance).exists())[0];
+        return (await bigtable.instance(target.bigtableInstance).exists({ timeout: timeoutMs }))[0];
       } catch (error) {
         // gRPC UNIMPLEMENTED (12) from the emulator: it has no instance admin and any instance name works there.
         if ((error as { code?: unknown }).code === 12 && process.env.BIGTABLE_EMULATOR_HOST) return undefined;
@@ -39,7 +41,7 @@ export function liveProbes(target: GcpTarget): GcpProbes {
       }
     },
     bigQueryReachable: async () => {
-      const warehouse = await openWarehouse({ ...target, timeoutMs: Math.min(target.timeoutMs ?? 60_000, 15_000) });
+      const warehouse = await openWarehouse({ ...target, timeoutMs: timeoutMs });
       try {
         await warehouse.query("SELECT 1 AS ok");
       } finally {
