@@ -42,6 +42,7 @@ export const OPTIONS = {
   datasetPrefix: { type: "string", help: "Prefix of the BigQuery datasets lake, hub and dataproducts.", example: "dev_", default: "", pattern: "^[a-zA-Z0-9_]*$", commands: SINKS, template: true },
   bigtableInstance: { type: "string", help: "Bigtable instance of the serving store (sink gcp).", example: "serving", default: "api2lake", commands: SINKS, template: true },
   gcpTimeoutMs: { type: "integer", help: "Ceiling in milliseconds for each BigQuery or Bigtable call (bounded retries follow).", default: "60000", pattern: "^[1-9][0-9]*$", commands: SINKS, template: true },
+  lockStaleHours: { type: "integer", help: "Age in hours after which a --sink gcp run takes over another run's bucket lock (lake/state/run.lock).", default: "6", pattern: "^[1-9][0-9]*$", commands: RUN_LIKE },
   location: { type: "string", help: "BigQuery location of new datasets.", default: "EU", commands: SINKS, template: true },
   topic: { type: "string", help: "Pub/Sub topic to publish to (id or projects/P/topics/T).", example: "invoices", commands: ["publish"] },
   subscription: { type: "string", help: "Pub/Sub subscription to consume (id or projects/P/subscriptions/S).", example: "invoices-api2lake", commands: ["stream"] },

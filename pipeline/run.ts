@@ -7,6 +7,8 @@ import type { SourceConfig } from "../model/source-config";
 import type { EntitySchema } from "../model/entity-schema";
 import { localPaths, openLake, openWarehouse } from "../sinks/open-backends";
 import { acquireOutLock } from "./out-lock";
+import { acquireBucketLock } from "./bucket-lock";
+import { checkBucket, checkServices, liveProbes } from "./gcp-preflight";
 import { checkSources } from "./config-checks";
 import { rollBackOrphanedRuns } from "./orphaned-runs";
 import { stopRequested } from "../sources/rest/stop";
@@ -113,7 +115,7 @@ export async function executeRun(request: RunRequest): Promise<RunManifest> {
   const startedAt = new Date();
   const runId = newRunId(startedAt);
   const target = sinkTarget(request.options);
-  const claim = await claimOut(target, runId, startedAt);
+  const claim = await claimOut(target, runId, startedAt, request.options);
   try {
     return await executeClaimedRun(request, runId, startedAt, target, claim.rolledBack);
   } finally {
@@ -126,8 +128,8 @@ export async function executeRun(request: RunRequest): Promise<RunManifest> {
  * warehouse held open for the whole run, so a second run, or a DuckDB session another process
  * holds, fails here with a message naming the holder instead of after all the fetching.
  */
-async function claimOut(target: SinkTarget, runId: string, startedAt: Date): Promise<{ release: () => Promise<void>; rolledBack: string[] }> {
-  if (target.kind !== "local") return { release: async () => undefined, rolledBack: [] };
+async function claimOut(target: SinkTarget, runId: string, startedAt: Date, options: ParsedOptions): Promise<{ release: () => Promise<void>; rolledBack: string[] }> {
+  if (target.kind !== "local") return claimBucket(target, runId, startedAt, options);
   const lock = acquireOutLock(target.out, runId, startedAt);
   let warehouse: Warehouse;
   try {
@@ -146,6 +148,33 @@ async function claimOut(target: SinkTarget, runId: string, startedAt: Date): Pro
     await release();
     throw error;
   }
+}
+
+/**
+ * `--sink gcp`, before any fetching: the bucket exists, its run lock (pipeline/bucket-lock.ts) is
+ * ours, the Bigtable instance exists and BigQuery answers; each failure is a usage error naming
+ * the resource and its option. A run that only writes a Dataflow template asks nothing (offline).
+ */
+async function claimBucket(target: Extract<SinkTarget, { kind: "gcp" }>, runId: string, startedAt: Date, options: ParsedOptions): Promise<{ release: () => Promise<void>; rolledBack: string[] }> {
+  const none = { release: async () => undefined, rolledBack: [] as string[] };
+  const runner = (() => {
+    try {
+      return runnerOptions(options, target);
+    } catch {
+      return {} as Record<string, unknown>; // planRun reports the bad runner options as a usage error
+    }
+  })();
+  if (typeof runner.templateLocation === "string") return none;
+  const probes = liveProbes(target);
+  await checkBucket(target, probes);
+  const lock = await acquireBucketLock({ project: target.project, bucket: target.bucket, runId: runId, now: startedAt, staleAfterMs: Number(options.lockStaleHours ?? "6") * 3_600_000 });
+  try {
+    await checkServices(target, probes);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+  return { release: lock.release, rolledBack: [] };
 }
 
 async function executeClaimedRun(request: RunRequest, runId: string, startedAt: Date, target: SinkTarget, rolledBack: string[]): Promise<RunManifest> {
