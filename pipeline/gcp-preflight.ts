@@ -63,19 +63,22 @@ export async function checkBucket(target: GcpTarget, probes: GcpProbes): Promise
 }
 
 /**
- * The Bigtable instance must exist and BigQuery must answer (its datasets are created by the
- * sink, so only reachability is checked). Every failure found is in the one message.
+ * The Bigtable instance must exist (when the run serves rows) and BigQuery must answer (its datasets
+ * are created by the sink, so only reachability is checked). Every failure found is in the one message.
  * @throws UsageError naming the resource and the option that fixes it (`--bigtableInstance`, `--project`).
  */
-export async function checkServices(target: GcpTarget, probes: GcpProbes): Promise<void> {
+export async function checkServices(target: GcpTarget, probes: GcpProbes, needs: { serving: boolean } = { serving: true }): Promise<void> {
   const problems: string[] = [];
-  try {
-    const exists = await probes.instanceExists();
-    if (exists === false) {
-      problems.push(`--bigtableInstance ${target.bigtableInstance}: the Bigtable instance projects/${target.project}/instances/${target.bigtableInstance} does not exist; create it or fix --bigtableInstance`);
+  // Only a run with serving entities writes to Bigtable: others must not need its instance (or its credentials).
+  if (needs.serving) {
+    try {
+      const exists = await probes.instanceExists();
+      if (exists === false) {
+        problems.push(`--bigtableInstance ${target.bigtableInstance}: the Bigtable instance projects/${target.project}/instances/${target.bigtableInstance} does not exist; create it or fix --bigtableInstance`);
+      }
+    } catch (error) {
+      problems.push(`--bigtableInstance ${target.bigtableInstance}: Bigtable could not be asked whether the instance exists (${firstLine(error)}); check --project and your credentials`);
     }
-  } catch (error) {
-    problems.push(`--bigtableInstance ${target.bigtableInstance}: Bigtable could not be asked whether the instance exists (${firstLine(error)}); check --project and your credentials`);
   }
   try {
     await probes.bigQueryReachable();

@@ -115,7 +115,8 @@ export async function executeRun(request: RunRequest): Promise<RunManifest> {
   const startedAt = new Date();
   const runId = newRunId(startedAt);
   const target = sinkTarget(request.options);
-  const claim = await claimOut(target, runId, startedAt, request.options);
+  const serving = request.sources.some((source) => Object.values(source.entities).some((entity) => entity.serving !== undefined));
+  const claim = await claimOut(target, runId, startedAt, request.options, serving);
   try {
     return await executeClaimedRun(request, runId, startedAt, target, claim.rolledBack);
   } finally {
@@ -128,8 +129,10 @@ export async function executeRun(request: RunRequest): Promise<RunManifest> {
  * warehouse held open for the whole run, so a second run, or a DuckDB session another process
  * holds, fails here with a message naming the holder instead of after all the fetching.
  */
-async function claimOut(target: SinkTarget, runId: string, startedAt: Date, options: ParsedOptions): Promise<{ release: () => Promise<void>; rolledBack: string[] }> {
-  if (target.kind !== "local") return claimBucket(target, runId, startedAt, options);
+async function claimOut(
+  target: SinkTarget, runId: string, startedAt: Date, options: ParsedOptions, serving: boolean,
+): Promise<{ release: () => Promise<void>; rolledBack: string[] }> {
+  if (target.kind !== "local") return claimBucket(target, runId, startedAt, options, serving);
   const lock = acquireOutLock(target.out, runId, startedAt);
   let warehouse: Warehouse;
   try {
@@ -155,7 +158,9 @@ async function claimOut(target: SinkTarget, runId: string, startedAt: Date, opti
  * ours, the Bigtable instance exists and BigQuery answers; each failure is a usage error naming
  * the resource and its option. A run that only writes a Dataflow template asks nothing (offline).
  */
-async function claimBucket(target: Extract<SinkTarget, { kind: "gcp" }>, runId: string, startedAt: Date, options: ParsedOptions): Promise<{ release: () => Promise<void>; rolledBack: string[] }> {
+async function claimBucket(
+  target: Extract<SinkTarget, { kind: "gcp" }>, runId: string, startedAt: Date, options: ParsedOptions, serving: boolean,
+): Promise<{ release: () => Promise<void>; rolledBack: string[] }> {
   const none = { release: async () => undefined, rolledBack: [] as string[] };
   const runner = (() => {
     try {
@@ -169,7 +174,7 @@ async function claimBucket(target: Extract<SinkTarget, { kind: "gcp" }>, runId: 
   await checkBucket(target, probes);
   const lock = await acquireBucketLock({ project: target.project, bucket: target.bucket, runId: runId, now: startedAt, staleAfterMs: Number(options.lockStaleHours ?? "6") * 3_600_000 });
   try {
-    await checkServices(target, probes);
+    await checkServices(target, probes, { serving: serving });
   } catch (error) {
     await lock.release();
     throw error;

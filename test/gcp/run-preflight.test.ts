@@ -80,6 +80,11 @@ test("a missing Bigtable instance, and an unreachable BigQuery, are named with t
     return true;
   });
   await checkServices(target, { ...probes, instanceExists: async () => undefined, bigQueryReachable: async () => undefined });
+  // A run without serving entities never writes to Bigtable: its instance (and credentials) are not asked for.
+  let asked = false;
+  const noServing: GcpProbes = { ...probes, instanceExists: async () => { asked = true; return false; }, bigQueryReachable: async () => undefined };
+  await checkServices(target, noServing, { serving: false });
+  assert.equal(asked, false);
 });
 
 test("an unreachable BigQuery stops the run with exit 2 naming --project; the bucket lock is released", async () => {
