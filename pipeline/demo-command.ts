@@ -4,6 +4,7 @@ import type { DemoSizes } from "../sources/demo-api/server";
 import type { ParsedOptions } from "./options";
 import { executeRun, printSummary } from "./run";
 import { loadPreset, PRESET_NAMES } from "./presets";
+import { exitCodeOf, handleInterrupts } from "./interrupts";
 
 /** Environment the presets read their base URL and secrets from. */
 export function demoEnvironment(url: string): Record<string, string> {
@@ -24,6 +25,8 @@ export const DEMO_RANGE = { from: "2024-01-01", to: "2024-01-03" } as const;
 export async function demoCommand(options: ParsedOptions): Promise<number> {
   const api = await startDemoApi({ port: 0, seed: Number(options.seed), sizes: scaledSizes(Number(options.scale)) });
   Object.assign(process.env, demoEnvironment(api.url));
+  // Ctrl-C as in `run`: the pages in hand are committed as a partial run (exit 130); a second one aborts.
+  const stopHandling = handleInterrupts();
   try {
     const sources = PRESET_NAMES.map((name) => loadPreset(name));
     const manifest = await executeRun({
@@ -34,8 +37,9 @@ export async function demoCommand(options: ParsedOptions): Promise<number> {
       options: options,
     });
     printSummary(manifest, path.resolve(options.out ?? "./out"));
-    return manifest.status === "succeeded" ? 0 : 1;
+    return exitCodeOf(manifest.status);
   } finally {
+    stopHandling();
     await api.close();
   }
 }

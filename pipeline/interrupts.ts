@@ -3,6 +3,11 @@ import { requestStop } from "../sources/rest/stop";
 /** Exit code of a run stopped by a signal (128 + SIGINT), partial or aborted. */
 export const INTERRUPTED_EXIT_CODE = 130;
 
+/** The process exit code of a finished run: 0 succeeded, 130 partial (interrupted), 1 failed. */
+export function exitCodeOf(status: "succeeded" | "partial" | "failed"): number {
+  return status === "succeeded" ? 0 : status === "partial" ? INTERRUPTED_EXIT_CODE : 1;
+}
+
 /**
  * Ctrl-C semantics of `api2lake run`: the first SIGINT/SIGTERM sets the stop flag (no new page is
  * requested; the sinks finish the pages in hand; the run commits them as `partial` and exits 130);

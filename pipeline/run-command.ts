@@ -5,7 +5,7 @@ import { resolveConfigPath } from "./presets";
 import { loadSourceConfig } from "../sources/rest/config-loader";
 import type { SourceConfig } from "../model/source-config";
 import { UsageError } from "./usage-error";
-import { handleInterrupts, INTERRUPTED_EXIT_CODE } from "./interrupts";
+import { exitCodeOf, handleInterrupts } from "./interrupts";
 
 /** A config that does not load is the user's to fix: a usage error naming the file and key. */
 export function loadConfig(config: string): SourceConfig {
@@ -26,7 +26,7 @@ export async function runCommand(options: ParsedOptions): Promise<number> {
   try {
     const manifest = await executeRun({ sources: [source], entities: options.entities ?? "ALL", from: options.from, to: options.to, options: options });
     printSummary(manifest, path.resolve(options.out ?? "./out"));
-    return manifest.status === "succeeded" ? 0 : manifest.status === "partial" ? INTERRUPTED_EXIT_CODE : 1;
+    return exitCodeOf(manifest.status);
   } finally {
     stopHandling();
   }
