@@ -79,6 +79,8 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
   // With the run's schema plan, every source path lands in its fixed column (see planSchema);
   // without one (unit use), names are decided per key set.
   const conform = options.schema ? compileConformer(options.schema, entity.explode) : undefined;
+  // Only entities with exploded arrays have children pointing at a parent key.
+  const parentColumns = entity.explode.length ? parentKeyColumns(entity.primaryKey) : undefined;
 
   const cleanOne = (record: unknown, origin: RecordOrigin): Cleaned => {
     newNames = undefined;
@@ -91,7 +93,7 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     if (bytes > options.maxRecordBytes) {
       return { ok: false, raw: raw, stage: "validate", reason: `record is ${bytes} bytes, over the ${options.maxRecordBytes}-byte limit`, payload: record };
     }
-    const flat = flattenRecord(raw, { explode: entity.explode, parentKey: parentKeyOf(raw, entity.primaryKey) });
+    const flat = flattenRecord(raw, { explode: entity.explode, parentKey: parentColumns ? parentKeyOf(raw, entity.primaryKey, parentColumns) : {} });
     let named: Row;
     let schemaVariants = 0;
     let schemaDiscarded = 0;
@@ -134,7 +136,7 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     const children: Record<string, Row[]> = {};
     const lineage = pick(raw, LINEAGE_COLUMNS);
     // Children point at the parent's landed key (after renaming and normalizing), however the API spelled it.
-    const parentKey = parentKeyOf(row, entity.primaryKey);
+    const parentKey = parentColumns ? parentKeyOf(row, entity.primaryKey, parentColumns) : {};
     for (const name of Object.keys(flat.children)) {
       children[sanitizeName(name)] = flat.children[name].map((child) => Object.assign(rename(child), parentKey, lineage));
     }
@@ -186,9 +188,8 @@ export function childTables(entityName: string, entity: EntityConfig): { column:
   });
 }
 
-function parentKeyOf(row: Row, primaryKey: readonly string[]): Row {
+function parentKeyOf(row: Row, primaryKey: readonly string[], columns: readonly string[]): Row {
   const out: Row = {};
-  const columns = parentKeyColumns(primaryKey);
   primaryKey.forEach((k, i) => (out[columns[i]] = row[k] === undefined ? null : row[k]));
   return out;
 }
