@@ -5,6 +5,7 @@ import type { ParsedOptions } from "./options";
 import { executeRun, printSummary } from "./run";
 import { loadPreset, PRESET_NAMES } from "./presets";
 import { exitCodeOf, handleInterrupts } from "./interrupts";
+import { UsageError } from "./usage-error";
 
 /** Environment the presets read their base URL and secrets from. */
 export function demoEnvironment(url: string): Record<string, string> {
@@ -45,7 +46,12 @@ export async function demoCommand(options: ParsedOptions): Promise<number> {
 }
 
 export async function demoApiCommand(options: ParsedOptions): Promise<number> {
-  const api = await startDemoApi({ port: Number(options.port), seed: Number(options.seed), sizes: scaledSizes(Number(options.scale)) });
+  const port = Number(options.port);
+  if (port > 65535) throw new UsageError(`--port: ${port} is not a TCP port (0-65535; 0 = any free port)`);
+  const api = await startDemoApi({ port: port, seed: Number(options.seed), sizes: scaledSizes(Number(options.scale)) }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "EADDRINUSE") throw new UsageError(`--port ${port} is in use by another process: pick another, or 0 for any free port`);
+    throw error;
+  });
   console.log(`demo API on ${api.url} (X-API-Key: ${DEFAULT_API_KEY}, or Authorization: Bearer ${DEFAULT_BEARER_TOKEN}); Ctrl-C to stop`);
   console.log(`try: curl -H 'X-API-Key: ${DEFAULT_API_KEY}' '${api.url}/commerce/customers?page=1&per_page=5'`);
   await new Promise<void>((resolve) => {

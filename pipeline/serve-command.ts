@@ -1,6 +1,7 @@
 import type { ParsedOptions } from "./options";
 import { openServingStore } from "../sinks/open-backends";
 import { sinkTarget } from "./run";
+import { UsageError } from "./usage-error";
 
 /** `api2lake serve read <table> [--prefix P] [--limit N]`: rows in key order, typed cells decoded. */
 export async function serveCommand(options: ParsedOptions, positional: string[]): Promise<number> {
@@ -10,7 +11,12 @@ export async function serveCommand(options: ParsedOptions, positional: string[])
   }
   const store = await openServingStore(sinkTarget(options));
   try {
-    const rows = await store.read(positional[1], { prefix: options.prefix, limit: Number(options.limit ?? "20") });
+    const rows = await store.read(positional[1], { prefix: options.prefix, limit: Number(options.limit ?? "20") }).catch((error: Error & { code?: unknown }) => {
+      // A missing table is the user's input, not a failure: gRPC NOT_FOUND (5) from Bigtable, our own code locally.
+      if (error.code === "NO_SUCH_TABLE") throw new UsageError(error.message);
+      if (error.code === 5) throw new UsageError(`serving table "${positional[1]}" does not exist in the Bigtable instance (${error.message.split("\n")[0]})`);
+      throw error;
+    });
     for (const row of rows) {
       const cells: Record<string, unknown> = {};
       for (const family of Object.keys(row.cells)) {

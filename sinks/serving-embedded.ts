@@ -140,7 +140,7 @@ export class EmbeddedServingStore implements ServingStore {
     try {
       meta = JSON.parse(await fs.promises.readFile(this.metaFile(table), "utf8")) as TableMeta;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new Error(`serving table "${table}" does not exist in ${this.root}: call ensureTable first`);
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw noSuchTable(table, this.root);
       throw e;
     }
     const location = path.join(this.root, table);
@@ -221,4 +221,14 @@ function prefixEnd(prefix: Buffer): Buffer | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * The error for a table the store does not hold: `code` "NO_SUCH_TABLE" (the CLI turns it into a
+ * usage error), the message lists the tables that exist (`<name>.table.json` files in `root`).
+ */
+function noSuchTable(table: string, root: string): Error {
+  const tables = fs.existsSync(root) ? fs.readdirSync(root).filter((f) => f.endsWith(".table.json")).map((f) => f.slice(0, -".table.json".length)) : [];
+  const known = tables.length ? `tables there: ${tables.sort().join(", ")}` : "none there yet: a run with `serving:` entities creates them";
+  return Object.assign(new Error(`serving table "${table}" does not exist in ${root} (${known})`), { code: "NO_SUCH_TABLE" });
 }

@@ -105,7 +105,7 @@ test("embedded serving store: tables live in <out>/serving, survive a reopen, an
   const again = await openServingStore(target);
   try {
     assert.deepEqual(await again.read("kv"), [{ key: "a", cells: { f: { v: { value: 1, encoding: "int64" } } } }]);
-    await assert.rejects(again.read("missing"), /does not exist.*ensureTable/);
+    await assert.rejects(again.read("missing"), /serving table "missing" does not exist in .*serving \(tables there: kv\)/);
   } finally {
     await again.close();
   }
