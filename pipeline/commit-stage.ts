@@ -167,6 +167,7 @@ export async function commitRun(spec: CommitSpec, inputs: readonly CommitInput[]
   const manifest: RunManifest = {
     run_id: spec.runId,
     status: interrupted ? "partial" : errors.length ? "failed" : "succeeded",
+    committed: true,
     started_at: spec.startedAt,
     finished_at: new Date().toISOString(),
     runner: spec.runner,

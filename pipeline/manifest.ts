@@ -34,6 +34,12 @@ export interface RunManifest {
   run_id: string;
   /** `partial`: interrupted (SIGINT/SIGTERM); the pages fetched before the stop were committed. */
   status: "succeeded" | "failed" | "partial";
+  /**
+   * Whether the run's commit stage ran (pipeline/commit-stage.ts): its lake files are visible, its
+   * state promoted when it has no error. `false`: the graph failed before, nothing of it was
+   * committed and the next run rolls it back. Absent in template-only runs and older manifests.
+   */
+  committed?: boolean;
   started_at: string;
   finished_at: string;
   runner: string;

@@ -283,7 +283,7 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
     if (written) return written;
     failure = `the graph finished but its commit stage wrote no manifest (runs/${run.runId}.json)`;
   }
-  const failed: RunManifest = { ...emptyManifest(run), status: "failed", finished_at: new Date().toISOString(), errors: [failure], outcome: [], dead_letter_samples: {}, rolled_back_runs: run.rolledBack ?? [] };
+  const failed: RunManifest = { ...emptyManifest(run), status: "failed", committed: false, finished_at: new Date().toISOString(), errors: [failure], outcome: [], dead_letter_samples: {}, rolled_back_runs: run.rolledBack ?? [] };
   return recordManifest(lake, run.target, run.secrets ? redactDeep(failed, run.secrets) : failed);
 }
 
