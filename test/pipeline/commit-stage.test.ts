@@ -7,7 +7,7 @@ import { startDemoApi, type DemoApi } from "../../sources/demo-api/server";
 import { demoEnvironment } from "../../pipeline/demo-command";
 import { loadPreset } from "../../pipeline/presets";
 import { executeRun } from "../../pipeline/run";
-import { FAILPOINT_ENV } from "../../pipeline/commit-stage";
+import { commitRun, FAILPOINT_ENV, type CommitInput, type CommitSpec } from "../../pipeline/commit-stage";
 import type { RunManifest } from "../../pipeline/manifest";
 import type { SourceConfig } from "../../model/source-config";
 import { openWarehouse } from "../../sinks/open-backends";
@@ -131,4 +131,45 @@ test("a run stopped before its commit stage leaves nothing visible and the state
   }
   assert.deepEqual(rerun.dataproducts, single.dataproducts);
   assert.equal(rerun.lake_files, single.lake_files);
+});
+
+function spec(out: string, runId: string): CommitSpec {
+  return {
+    runId: runId, startedAt: "2026-11-29T10:00:00.000Z", target: { kind: "local", out: out }, runner: "direct", options: {}, sources: ["s"], entities: ["a"],
+    sealedSources: [], maxDeadShare: {}, rolledBack: [],
+    promotions: [{ kind: "watermark", source: "s", entity: "a", slices: [{ start: "2026-11-28T00:00:00.000Z", end: "2026-11-29T00:00:00.000Z" }] }],
+  };
+}
+
+test("commitRun sums the tallies of every bundle and counts lake files from the sink results; the state moves only without errors", async () => {
+  const out = tmp();
+  // Two bundles of the same steps, as a runner that splits work emits them.
+  const inputs: CommitInput[] = [
+    { done: "run" },
+    { tally: { "a/pages": 1, "a/fetched": 3, "a/valid": 3 } },
+    { tally: { "a/pages": 1, "a/fetched": 2, "a/valid": 2 } },
+    { tally: { "a/kept": 4, "a/duplicates": 1 } },
+    { tally: { "a/hub_inserted": 3, "a/hub_unchanged": 1, "dataproducts/t": 0 } },
+    { wrote: { sink: "lake", location: "raw/a/dt=2026-11-28/r1-x.ndjson", written: 3 } },
+    { wrote: { sink: "lake", location: "raw/a/dt=2026-11-28/r1-y.ndjson", written: 2 } },
+    { wrote: { sink: "warehouse", location: "lake.a", written: 5 } },
+  ];
+  const m = await commitRun(spec(out, "r1"), inputs);
+  assert.equal(m.status, "succeeded", m.errors.join("; "));
+  assert.equal(m.committed, true);
+  const a = m.entities.a;
+  assert.deepEqual([a.pages, a.fetched, a.valid, a.kept, a.duplicates, a.hub_inserted, a.hub_unchanged], [2, 5, 5, 4, 1, 3, 1]);
+  assert.deepEqual(m.checks.map((c) => c.ok), [true, true, true]);
+  assert.deepEqual(m.dataproducts, { t: 0 });
+  assert.equal(m.lake_files, 2);
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, "runs", "r1.json"), "utf8")), m);
+  const state = JSON.parse(fs.readFileSync(path.join(out, "state", "s", "a.json"), "utf8")) as { watermark: string };
+  assert.equal(state.watermark, "2026-11-29T00:00:00.000Z");
+
+  // A page that kept failing: the manifest says so, the state stays where the first run left it.
+  const failed = await commitRun({ ...spec(out, "r2"), promotions: [{ kind: "watermark", source: "s", entity: "a", slices: [{ start: "2026-11-29T00:00:00.000Z", end: "2026-11-30T00:00:00.000Z" }] }] },
+    [{ done: "run" }, { tally: { "a/fetch_failed_pages": 1 } }]);
+  assert.equal(failed.status, "failed");
+  assert.match(failed.errors.join("\n"), /some pages kept failing/);
+  assert.equal((JSON.parse(fs.readFileSync(path.join(out, "state", "s", "a.json"), "utf8")) as { watermark: string }).watermark, "2026-11-29T00:00:00.000Z");
 });
