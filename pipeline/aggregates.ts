@@ -1,4 +1,4 @@
-import { parDo, withName, counter, flatten, groupBy, P, type PCollection } from "apache-beam";
+import { parDo, withName, flatten, groupBy, P, type PCollection } from "apache-beam";
 import { requireForSerialization } from "apache-beam/serialization";
 import type { Row } from "../model/row";
 import type { DeadLetter } from "../model/dead-letter";
@@ -8,8 +8,8 @@ import { checkReadingValues, compileReadingKeyer, localDayBounds, stationZone, t
 import { routeTagged, tag, toDeadLetters, type Tagged } from "../transforms/dead-letters";
 import { openWarehouse } from "../sinks/open-backends";
 import { counterName } from "./manifest";
-
-type Counter = { increment: (n: number) => void };
+import { addTally, tallyEach, type Tally } from "./tally";
+import type { CommitInput } from "./commit-stage";
 
 /**
  * What the recompute of one dataproduct waits for, gathered in one group: the keys the run
@@ -117,9 +117,11 @@ export async function recomputeFromHub(target: SinkTarget, request: RecomputeReq
 /**
  * Each declared aggregate of an entity, recomputed from the hub after the run's hub merge:
  * sensor averages for exactly the (station, local day) keys of the run's kept readings, job
- * counts for the whole table. Keys a failed request may cover are withheld (counter
+ * counts for the whole table. Keys a failed request may cover are withheld (count
  * `<entity>/dataproduct_keys_withheld`; the run fails on the fetch failure itself); the rest are
- * recomputed. Returns the readings the aggregate refused (bad station, time or metric), as dead letters.
+ * recomputed. Returns the readings the aggregate refused (bad station, time or metric), as dead
+ * letters, and the commit stage's inputs: tallies of rows written (`dataproducts/<table>`), keys
+ * withheld and readings rejected (`<entity>/aggregate_rejected`).
  */
 export function aggregateEntity(
   name: string,
@@ -130,9 +132,11 @@ export function aggregateEntity(
   target: SinkTarget,
   runId: string,
   readFailures: PCollection<DeadLetter>,
-): PCollection<DeadLetter>[] {
+): { rejected: PCollection<DeadLetter>[]; results: PCollection<CommitInput>[] } {
   const rejected: PCollection<DeadLetter>[] = [];
-  if (entity.aggregates.length === 0) return rejected;
+  const results: PCollection<CommitInput>[] = [];
+  if (entity.aggregates.length === 0) return { rejected: rejected, results: results };
+  const withheldName = counterName(name, "dataproduct_keys_withheld");
   // (A grouping rather than a side input: the SDK serializes a side input's whole pipeline.)
   const hubWritten = hubMerged.apply(withName(`SignalHubWritten_${name}`, parDo({
     process: function* (_merged: unknown) {
@@ -151,24 +155,27 @@ export function aggregateEntity(
     if (config.type === "sensor_daily_averages") {
       const touched = touchedStationDays(name, config, kept, runId, entity.path);
       rejected.push(touched.rejected);
+      results.push(touched.counted);
       signals.push(touched.keys);
     }
-    P(signals)
+    const rowsName = `dataproducts/${table.name}`;
+    results.push(P(signals)
       .apply(withName(`JoinSignals_${table.name}_${name}`, flatten<Signal>()))
       .apply(withName(`GatherSignals_${table.name}_${name}`, groupBy((_: Signal) => "all")))
       .apply(withName(`RecomputeFromHub_${table.name}_${name}`, parDo({
-        process: async function (group: { key: string; value: Iterable<Signal> }, ctx: { rows: Counter; withheld: Counter }) {
+        process: async function (group: { key: string; value: Iterable<Signal> }) {
           const released = releasedKeys(config, [...group.value]);
           if (released === null) return [];
-          if (released.withheld) ctx.withheld.increment(released.withheld);
-          if (released.keys !== undefined && released.keys.length === 0) return [];
-          const rows = await recomputeFromHub(target, { table: table, hubTable: name, aggregate: config, keys: released.keys, runId: runId });
-          ctx.rows.increment(rows);
-          return [];
+          const tally: Tally = {};
+          if (released.withheld) addTally(tally, withheldName, released.withheld);
+          if (released.keys === undefined || released.keys.length > 0) {
+            addTally(tally, rowsName, await recomputeFromHub(target, { table: table, hubTable: name, aggregate: config, keys: released.keys, runId: runId }));
+          }
+          return Object.keys(tally).length ? [{ tally: tally } as CommitInput] : [];
         },
-      }, { rows: counter(`dataproducts/${table.name}`), withheld: counter(counterName(name, "dataproduct_keys_withheld")) })));
+      }))));
   }
-  return rejected;
+  return { rejected: rejected, results: results };
 }
 
 /**
@@ -181,7 +188,7 @@ function touchedStationDays(
   kept: PCollection<Row>,
   runId: string,
   source: string,
-): { keys: PCollection<Signal>; rejected: PCollection<DeadLetter> } {
+): { keys: PCollection<Signal>; rejected: PCollection<DeadLetter>; counted: PCollection<CommitInput> } {
   const plain: SensorAveragesConfig = JSON.parse(JSON.stringify(config));
   type KeyerState = { key?: ReturnType<typeof compileReadingKeyer> };
   const keyed = kept
@@ -208,14 +215,12 @@ function touchedStationDays(
       },
     })));
   const rejected = keyed.failed
-    .apply(toDeadLetters({ runId: runId, entity: name, source: source, label: `DeadLetterReadings_${name}` }))
-    .apply(withName(`CountRejectedReadings_${name}`, parDo({
-      process: function* (d: DeadLetter, ctx: { rejected: Counter }) {
-        ctx.rejected.increment(1);
-        yield d;
-      },
-    }, { rejected: counter(counterName(name, "aggregate_rejected")) })));
-  return { keys: keys, rejected: rejected };
+    .apply(toDeadLetters({ runId: runId, entity: name, source: source, label: `DeadLetterReadings_${name}` }));
+  const rejectedName = counterName(name, "aggregate_rejected");
+  const counted = rejected.apply(tallyEach(`CountRejectedReadings_${name}`, (_: DeadLetter, tally: Tally) => {
+    addTally(tally, rejectedName, 1);
+  }));
+  return { keys: keys, rejected: rejected, counted: counted };
 }
 
 requireForSerialization("api2lake/dist/pipeline/aggregates", {

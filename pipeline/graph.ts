@@ -1,4 +1,4 @@
-import { parDo, split, groupBy, withName, counter, flatten, P, windowParam, timestampParam, paneInfoParam, type PCollection, type Root } from "apache-beam";
+import { parDo, split, groupBy, withName, flatten, P, windowParam, timestampParam, paneInfoParam, type PCollection, type Root } from "apache-beam";
 import type { Instant, PaneInfo, Window, WindowedValue } from "apache-beam/values";
 import type { EntitySchema } from "../model/entity-schema";
 import type { Row } from "../model/row";
@@ -13,7 +13,9 @@ import type { Slice, DateRange } from "../sources/rest/slices";
 import { keyOf, pickLatest } from "../transforms/dedupe";
 import { observeRecord, mergeObservations, planSchema, schemaColumnSpecs, compileLakeRenamer, type PathObservations, type SchemaPlan } from "../transforms/schema-contract";
 import { compileEntityCleaner, childTables } from "./entity-cleaner";
-import { counterName, VALUE_NOTES } from "./manifest";
+import { counterName, VALUE_NOTES, type CounterName } from "./manifest";
+import { addTally, lastSeen, tallyEach, tallyOut, windowParams, type LastSeen, type Tally, type WindowLookups } from "./tally";
+import { sinkResults, type CommitInput } from "./commit-stage";
 import "./worker-modules";
 import { aggregateEntity } from "./aggregates";
 import { entityTables } from "./tables";
@@ -42,23 +44,25 @@ interface CleanRecord {
   row: Row;
   children: Record<string, Row[]>;
 }
-type CleanedElement = { raw: Row } | { clean: CleanRecord } | { dead: DeadLetter };
-type KeptElement = { kept: Row } | { record: CleanRecord };
+type CleanedElement = { raw: Row } | { clean: CleanRecord } | { dead: DeadLetter } | { tally: Tally };
+type KeptElement = { kept: Row } | { record: CleanRecord } | { tally: Tally };
 
 /** The streaming micro-batch graph: one entity fed by a batch of messages instead of a REST read. */
-export function buildMessageGraph(root: Root, plan: { runId: string; target: SinkTarget; source: SourceConfig; entity: string; messages: readonly InboundMessage[]; schema?: EntitySchema }): void {
+export function buildMessageGraph(root: Root, plan: { runId: string; target: SinkTarget; source: SourceConfig; entity: string; messages: readonly InboundMessage[]; schema?: EntitySchema }): PCollection<CommitInput>[] {
   const read = root.apply(readMessages(`ReadMessages_${plan.entity}`, plan.messages, { source: plan.source.name, entity: plan.entity, runId: plan.runId, maxDepth: plan.source.maxDepth }) as never) as unknown as { records: PCollection<RestRecord>; deadLetters: PCollection<DeadLetter> };
   const fetchFailures = read.deadLetters.apply(readFailuresOf(plan.entity));
   const source = sealForWorkers(plan.source);
-  entityBranch(plan.entity, source.entities[plan.entity], source, read.records, fetchFailures, { runId: plan.runId, target: plan.target, maxWorkers: 1, runs: [] }, plan.schema);
+  return entityBranch(plan.entity, source.entities[plan.entity], source, read.records, fetchFailures, { runId: plan.runId, target: plan.target, maxWorkers: 1, runs: [] }, plan.schema);
 }
 
 /**
  * Assembles the whole batch graph from the declarations: per source a REST read, per entity
  * the cleaning chain, dedupe, the three landing layers, dead letters and aggregates.
- * Nothing here is preset-specific.
+ * Nothing here is preset-specific. Returns what the commit stage needs (pipeline/commit-stage.ts):
+ * every sink's results and every tally.
  */
-export function buildGraph(root: Root, plan: GraphPlan): void {
+export function buildGraph(root: Root, plan: GraphPlan): PCollection<CommitInput>[] {
+  const results: PCollection<CommitInput>[] = [];
   for (const run of plan.runs) {
     // DoFns capture `${VAR}` references, never secret values (the graph and a template hold none).
     const source = sealForWorkers(run.source);
@@ -73,115 +77,159 @@ export function buildGraph(root: Root, plan: GraphPlan): void {
       })));
       // Each fetched page's request metadata (URL without secrets, status, page, fetched_at) lands
       // in the raw layer beside the records it brought.
-      read.pages
-        .apply(withName(`SelectPages_${entityName}`, parDo({
-          process: function* (p: PageSummary, ctx: { pages: { increment: (n: number) => void }; nonFinite: { increment: (n: number) => void }; ignored: { increment: (n: number) => void } }) {
-            if (p.entity !== entityName) return;
-            ctx.pages.increment(1);
-            if (p.non_finite_nulled) ctx.nonFinite.increment(p.non_finite_nulled);
-            if (p.ignored) ctx.ignored.increment(1);
-            yield p as unknown as Row;
-          },
-        }, { pages: counter(counterName(entityName, "pages")), nonFinite: counter(counterName(entityName, "non_finite_nulled")), ignored: counter(counterName(entityName, "ignored_pages")) })))
-        .apply(writeLake(plan.target, "raw", `${entityName}_requests`, plan.runId, { dateField: "fetched_at" }));
+      const pages = read.pages.apply(withName(`SelectPages_${entityName}`, parDo({
+        process: function* (p: PageSummary) {
+          if (p.entity === entityName) yield p;
+        },
+      })));
+      const names = counterNames(entityName, ["pages", "non_finite_nulled", "ignored_pages"]);
+      results.push(pages.apply(tallyEach(`TallyPages_${entityName}`, (p: PageSummary, tally: Tally) => {
+        addTally(tally, names.pages, 1);
+        if (p.non_finite_nulled) addTally(tally, names.non_finite_nulled, p.non_finite_nulled);
+        if (p.ignored) addTally(tally, names.ignored_pages, 1);
+      })));
+      results.push((pages as unknown as PCollection<Row>)
+        .apply(writeLake(plan.target, "raw", `${entityName}_requests`, plan.runId, { dateField: "fetched_at" }))
+        .apply(sinkResults(`RequestsWritten_${entityName}`)));
       const fetchFailures = read.deadLetters.apply(readFailuresOf(entityName));
-      entityBranch(entityName, entity, source, records, fetchFailures, plan, (run.schemas ?? {})[entityName]);
+      results.push(...entityBranch(entityName, entity, source, records, fetchFailures, plan, (run.schemas ?? {})[entityName]));
     }
   }
+  return results;
+}
+
+/** Each counter's full name (`<entity>/<counter>`), computed once so DoFns capture plain strings. */
+function counterNames<N extends CounterName>(entity: string, counters: readonly N[]): Record<N, string> {
+  const out = {} as Record<N, string>;
+  for (const c of counters) out[c] = counterName(entity, c);
+  return out;
+}
+
+/** An entity's dead letters from the read step (counted in `entityBranch`). */
+function readFailuresOf(entityName: string) {
+  return withName(`SelectReadFailures_${entityName}`, parDo({
+    process: function* (d: DeadLetter) {
+      if (d.entity === entityName) yield d;
+    },
+  }));
 }
 
 /**
- * An entity's dead letters from the read step, counted: a page that kept failing is a failed
- * page; a record refused while reading (not a JSON object) was still fetched.
+ * An entity's cleaning chain, dedupe, landing layers, dead letters and aggregates. Returns the
+ * commit stage's inputs: every sink's results, the per-bundle tallies of every count the
+ * manifest has, and the schema plan's "recorded" signal.
  */
-function readFailuresOf(entityName: string) {
-  return withName(`SelectReadFailures_${entityName}`, parDo({
-    process: function* (d: DeadLetter, ctx: { fetchFailed: { increment: (n: number) => void }; parseFailed: { increment: (n: number) => void }; fetched: { increment: (n: number) => void } }) {
-      if (d.entity !== entityName) return;
-      if (d.stage === "fetch") ctx.fetchFailed.increment(1);
-      else {
-        ctx.fetched.increment(1);
-        ctx.parseFailed.increment(1);
-      }
-      yield d;
-    },
-  }, { fetchFailed: counter(counterName(entityName, "fetch_failed_pages")), parseFailed: counter(counterName(entityName, "parse_failed")), fetched: counter(counterName(entityName, "fetched")) }));
-}
-
-export function entityBranch(name: string, entity: EntityConfig, source: SourceConfig, records: PCollection<RestRecord>, fetchFailures: PCollection<DeadLetter>, plan: GraphPlan, persistedSchema?: EntitySchema): void {
+export function entityBranch(name: string, entity: EntityConfig, source: SourceConfig, records: PCollection<RestRecord>, fetchFailures: PCollection<DeadLetter>, plan: GraphPlan, persistedSchema?: EntitySchema): PCollection<CommitInput>[] {
   const runId = plan.runId;
   const target = plan.target;
   const maxRecordBytes = source.maxRecordBytes;
   const tables = entityTables(name, entity);
   const schemaPlan = planEntitySchema(name, entity, source, records, plan, persistedSchema);
+  const results: PCollection<CommitInput>[] = [];
+  results.push(schemaPlan.plan.apply(withName(`SchemaRecorded_${name}`, parDo({
+    process: function* (_: SchemaPlan) {
+      yield { done: `schema:${name}` } as CommitInput;
+    },
+  }))));
+  // A page that kept failing is a failed page; a record refused while reading (not a JSON object) was still fetched.
+  const readNames = counterNames(name, ["fetch_failed_pages", "parse_failed", "fetched"]);
+  results.push(fetchFailures.apply(tallyEach(`TallyReadFailures_${name}`, (d: DeadLetter, tally: Tally) => {
+    if (d.stage === "fetch") addTally(tally, readNames.fetch_failed_pages, 1);
+    else {
+      addTally(tally, readNames.fetched, 1);
+      addTally(tally, readNames.parse_failed, 1);
+    }
+  })));
+  const cleanNames = counterNames(name, [
+    "fetched", "valid", "parse_failed", "validate_failed", "normalize_failed", "optional_dates_nulled", "non_finite_nulled",
+    "schema_rows_refused", "schema_values_discarded", "schema_variant_values",
+  ]);
+  const noteNames = counterNames(name, VALUE_NOTES);
 
   const cleaned = records
     .apply(withName(`Clean_${name}`, parDo({
-      process: function* (this: { cleaner?: ReturnType<typeof compileEntityCleaner> }, r: RestRecord, ctx: Counters) {
+      startBundle: function (this: CleanState) {
+        this.tally = {};
+        this.last = undefined;
+      },
+      process: function* (this: CleanState, r: RestRecord, ctx: CleanContext) {
         // Compiled with the first record: the run's schema plan is a side input, readable only here.
         if (this.cleaner === undefined) {
           this.cleaner = compileEntityCleaner(entity, { maxRecordBytes: maxRecordBytes, schema: ctx.schema.lookup() });
         }
-        ctx.fetched.increment(1);
-        if (r.non_finite_nulled) ctx.nonFinite.increment(r.non_finite_nulled);
+        if (this.tally === undefined) this.tally = {};
+        const tally = this.tally;
+        this.last = lastSeen(ctx);
+        addTally(tally, cleanNames.fetched, 1);
+        if (r.non_finite_nulled) addTally(tally, cleanNames.non_finite_nulled, r.non_finite_nulled);
         const result = this.cleaner.clean(r.record, { runId: runId, source: r._source, page: r._page, fetchedAt: r.fetched_at });
         if (result.raw) yield { raw: result.raw } as CleanedElement;
         const notes = result.notes;
-        if (notes) for (const note of Object.keys(notes)) (ctx as unknown as NoteCounters)["note_" + note]?.increment(notes[note]);
+        if (notes) for (const note of Object.keys(notes)) if (note in noteNames) addTally(tally, (noteNames as Record<string, string>)[note], notes[note]);
         if (result.ok) {
-          ctx.valid.increment(1);
-          if (result.datesNulled) ctx.datesNulled.increment(result.datesNulled);
-          if (result.schemaVariants) ctx.schemaVariants.increment(result.schemaVariants);
-          if (result.schemaDiscarded) ctx.schemaDiscarded.increment(result.schemaDiscarded);
+          addTally(tally, cleanNames.valid, 1);
+          if (result.datesNulled) addTally(tally, cleanNames.optional_dates_nulled, result.datesNulled);
+          if (result.schemaVariants) addTally(tally, cleanNames.schema_variant_values, result.schemaVariants);
+          if (result.schemaDiscarded) addTally(tally, cleanNames.schema_values_discarded, result.schemaDiscarded);
           yield { clean: { row: result.row, children: result.children } } as CleanedElement;
         } else {
-          (result.stage === "normalize" ? ctx.normalizeFailed : result.stage === "parse" ? ctx.parseFailed : ctx.validateFailed).increment(1);
-          if (result.schemaRefused) ctx.schemaRefused.increment(1);
+          const stage = result.stage === "normalize" ? cleanNames.normalize_failed : result.stage === "parse" ? cleanNames.parse_failed : cleanNames.validate_failed;
+          addTally(tally, stage, 1);
+          if (result.schemaRefused) addTally(tally, cleanNames.schema_rows_refused, 1);
           yield { dead: deadLetter({ stage: result.stage, error: result.reason, payload: result.payload, source: r._source, run_id: runId, entity: name }) } as CleanedElement;
         }
       },
-    }, {
-      fetched: counter(counterName(name, "fetched")),
-      valid: counter(counterName(name, "valid")),
-      parseFailed: counter(counterName(name, "parse_failed")),
-      validateFailed: counter(counterName(name, "validate_failed")),
-      normalizeFailed: counter(counterName(name, "normalize_failed")),
-      datesNulled: counter(counterName(name, "optional_dates_nulled")),
-      ...valueNoteCounters(name),
-      nonFinite: counter(counterName(name, "non_finite_nulled")),
-      schemaRefused: counter(counterName(name, "schema_rows_refused")),
-      schemaDiscarded: counter(counterName(name, "schema_values_discarded")),
-      schemaVariants: counter(counterName(name, "schema_variant_values")),
-      schema: singletonSide(schemaPlan.plan, schemaPlan.fallback),
-    })))
-    .apply(withName(`SplitCleaned_${name}`, split<{ raw: Row; clean: CleanRecord; dead: DeadLetter }>(["raw", "clean", "dead"])));
+      finishBundle: function (this: CleanState) {
+        const out = tallyOut(this.tally, this.last, (t: Tally) => ({ tally: t }) as CleanedElement);
+        this.tally = undefined;
+        this.last = undefined;
+        return out;
+      },
+    }, { ...windowParams(), schema: singletonSide(schemaPlan.plan, schemaPlan.fallback) })))
+    .apply(withName(`SplitCleaned_${name}`, split<{ raw: Row; clean: CleanRecord; dead: DeadLetter; tally: Tally }>(["raw", "clean", "dead", "tally"])));
+  results.push(cleaned.tally.apply(asTally(`CleanCounts_${name}`)));
 
-  cleaned.raw.apply(writeLake(target, "raw", name, runId));
-  cleaned.raw
+  results.push(cleaned.raw.apply(writeLake(target, "raw", name, runId)).apply(sinkResults(`RawWritten_${name}`)));
+  results.push(cleaned.raw
     .apply(withName(`SanitizeLakeColumns_${name}`, parDo({
       process: function* (this: { rename?: (row: Row) => Row }, row: Row, ctx: { schema: { lookup: () => SchemaPlan } }) {
         if (this.rename === undefined) this.rename = compileLakeRenamer(ctx.schema.lookup());
         yield jsonNested(this.rename(row));
       },
     }, { schema: singletonSide(schemaPlan.plan, schemaPlan.fallback) })))
-    .apply(writeWarehouse(target, "lake", tables.lake));
+    .apply(writeWarehouse(target, "lake", tables.lake))
+    .apply(sinkResults(`LakeTableWritten_${name}`)));
 
+  const keptNames = counterNames(name, ["kept", "duplicates"]);
   const latest = cleaned.clean
     .apply(withName(`KeyByPrimaryKey_${name}`, groupBy((c: CleanRecord) => keyOf(c.row, entity.primaryKey))))
     .apply(withName(`KeepLatest_${name}`, parDo({
-      process: function* (group: { key: string; value: Iterable<CleanRecord> }, ctx: { kept: { increment: (n: number) => void }; duplicates: { increment: (n: number) => void } }) {
+      startBundle: function (this: TallyState) {
+        this.tally = {};
+        this.last = undefined;
+      },
+      process: function* (this: TallyState, group: { key: string; value: Iterable<CleanRecord> }, ctx: WindowLookups) {
         const versions = [...group.value];
         const picked = pickLatest(versions.map((v) => v.row), { primaryKey: entity.primaryKey, orderBy: entity.orderBy });
-        ctx.kept.increment(picked.kept.length);
-        ctx.duplicates.increment(picked.duplicates);
+        if (this.tally === undefined) this.tally = {};
+        this.last = lastSeen(ctx);
+        addTally(this.tally, keptNames.kept, picked.kept.length);
+        addTally(this.tally, keptNames.duplicates, picked.duplicates);
         for (const row of picked.kept) {
           yield { kept: row } as KeptElement;
           const winner = versions.find((v) => v.row === row);
           yield { record: { row: row, children: winner ? winner.children : {} } } as KeptElement;
         }
       },
-    }, { kept: counter(counterName(name, "kept")), duplicates: counter(counterName(name, "duplicates")) })))
-    .apply(withName(`SplitKept_${name}`, split<{ kept: Row; record: CleanRecord }>(["kept", "record"])));
+      finishBundle: function (this: TallyState) {
+        const out = tallyOut(this.tally, this.last, (t: Tally) => ({ tally: t }) as KeptElement);
+        this.tally = undefined;
+        this.last = undefined;
+        return out;
+      },
+    }, windowParams())))
+    .apply(withName(`SplitKept_${name}`, split<{ kept: Row; record: CleanRecord; tally: Tally }>(["kept", "record", "tally"])));
+  results.push(latest.tally.apply(asTally(`DedupeCounts_${name}`)));
   const kept = latest.kept;
 
   // The hub merge keeps only versions newer than the stored ones (with orderBy) and replaces an
@@ -198,74 +246,92 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
     },
   })));
   const hubWrites = latest.record.apply(writeHub(target, { ...tables.hub, orderBy: entity.orderBy }, children, {
-    inserted: counterName(name, "hub_inserted"),
-    updated: counterName(name, "hub_updated"),
-    unchanged: counterName(name, "hub_unchanged"),
-    olderIgnored: counterName(name, "hub_older_ignored"),
-  }, { columns: singletonSide(hubColumns, schemaColumnSpecs(schemaPlan.fallback)) }))
-    .apply(withName(`SplitHubWrites_${name}`, split<{ accepted: CleanRecord; merged: unknown }>(["accepted", "merged"])));
+    columns: singletonSide(hubColumns, schemaColumnSpecs(schemaPlan.fallback)),
+  }))
+    .apply(withName(`SplitHubWrites_${name}`, split<{ accepted: CleanRecord; merged: HubMergeCounts }>(["accepted", "merged"])));
+  const hubNames = counterNames(name, ["hub_inserted", "hub_updated", "hub_unchanged", "hub_older_ignored"]);
+  results.push(hubWrites.merged.apply(withName(`HubCounts_${name}`, parDo({
+    process: function* (m: HubMergeCounts) {
+      const tally: Tally = {};
+      addTally(tally, hubNames.hub_inserted, m.inserted);
+      addTally(tally, hubNames.hub_updated, m.updated);
+      addTally(tally, hubNames.hub_unchanged, m.unchanged);
+      addTally(tally, hubNames.hub_older_ignored, m.olderIgnored);
+      yield { tally: tally } as CommitInput;
+    },
+  }))));
   const accepted = hubWrites.accepted;
-  accepted
+  results.push(accepted
     .apply(withName(`AcceptedRows_${name}`, parDo({
       process: function* (r: CleanRecord) {
         yield r.row;
       },
     })))
-    .apply(writeLake(target, "processed", name, runId, { dateField: entity.eventDate ?? "_ingested_at" }));
+    .apply(writeLake(target, "processed", name, runId, { dateField: entity.eventDate ?? "_ingested_at" }))
+    .apply(sinkResults(`ProcessedWritten_${name}`)));
   for (const child of children) {
-    accepted
+    results.push(accepted
       .apply(withName(`AcceptedChildren_${child.table.name}`, parDo({
         process: function* (r: CleanRecord) {
           yield* r.children[child.column] ?? [];
         },
       })))
-      .apply(writeLake(target, "processed", child.table.name, runId));
+      .apply(writeLake(target, "processed", child.table.name, runId))
+      .apply(sinkResults(`ProcessedWritten_${child.table.name}`)));
   }
 
   const deadLetters: PCollection<DeadLetter>[] = [cleaned.dead, fetchFailures];
   if (entity.serving) {
     const reports = kept.apply(writeServing(target, entity.serving, { orderBy: entity.orderBy }));
+    results.push(reports.apply(sinkResults(`ServingWritten_${name}`)));
+    const servingFailed = counterName(name, "serving_failed");
+    results.push(reports.apply(tallyEach(`TallyServingFailures_${name}`, (report: SinkReport, tally: Tally) => {
+      addTally(tally, servingFailed, report.failed.length);
+    })));
     deadLetters.push(reports.apply(withName(`ServingFailures_${name}`, parDo({
-      process: function* (report: SinkReport, ctx: { failed: { increment: (n: number) => void } }) {
-        ctx.failed.increment(report.failed.length);
+      process: function* (report: SinkReport) {
         for (const f of report.failed) {
           yield deadLetter({ stage: "sink", error: `serving ${report.location}${f.key ? ` row ${f.key}` : ""}: ${f.reason}`, payload: f.row, source: String(f.row._source ?? ""), run_id: runId, entity: name });
         }
       },
-    }, { failed: counter(counterName(name, "serving_failed")) }))));
+    }))));
   }
-  deadLetters.push(...aggregateEntity(name, entity, kept, hubWrites.merged, target, runId, fetchFailures));
+  const aggregated = aggregateEntity(name, entity, kept, hubWrites.merged, target, runId, fetchFailures);
+  deadLetters.push(...aggregated.rejected);
+  results.push(...aggregated.results);
 
   const allDead = P(deadLetters).apply(withName(`FlattenDeadLetters_${name}`, flatten<DeadLetter>()));
-  (allDead as unknown as PCollection<Row>).apply(writeLake(target, "deadletter", name, runId, { dateField: "failed_at" }));
-  allDead.apply(writeErrors(target, name));
+  results.push((allDead as unknown as PCollection<Row>)
+    .apply(writeLake(target, "deadletter", name, runId, { dateField: "failed_at" }))
+    .apply(sinkResults(`DeadLettersWritten_${name}`)));
+  results.push(allDead.apply(writeErrors(target, name)).apply(sinkResults(`ErrorRecordsWritten_${name}`)));
+  return results;
 }
 
-interface Counters {
-  fetched: { increment: (n: number) => void };
-  valid: { increment: (n: number) => void };
-  parseFailed: { increment: (n: number) => void };
-  validateFailed: { increment: (n: number) => void };
-  normalizeFailed: { increment: (n: number) => void };
-  datesNulled: { increment: (n: number) => void };
-  nonFinite: { increment: (n: number) => void };
-  schemaRefused: { increment: (n: number) => void };
-  schemaDiscarded: { increment: (n: number) => void };
-  schemaVariants: { increment: (n: number) => void };
+/** The hub merge's counts, one element per merge (sinks/beam-sinks.ts `writeHub`). */
+type HubMergeCounts = { inserted: number; updated: number; unchanged: number; olderIgnored: number };
+
+/** Per-bundle tally state of a DoFn that also emits its main output (see pipeline/tally.ts). */
+interface TallyState {
+  tally: Tally | undefined;
+  last: LastSeen | undefined;
+}
+
+interface CleanState extends TallyState {
+  cleaner?: ReturnType<typeof compileEntityCleaner>;
+}
+
+interface CleanContext extends WindowLookups {
   schema: { lookup: () => SchemaPlan };
 }
 
-/**
- * The cleaner's value notes (sentinels, DST, precision, unprocessable) as `note_<name>` context
- * entries: Beam binds counters at the top level of a DoFn's context only.
- */
-type NoteCounters = Record<string, { increment: (n: number) => void } | undefined>;
-
-/** A counter per value note the cleaner reports, named as in the manifest. */
-function valueNoteCounters(entityName: string): Record<string, ReturnType<typeof counter>> {
-  const out: Record<string, ReturnType<typeof counter>> = {};
-  for (const note of VALUE_NOTES) out["note_" + note] = counter(counterName(entityName, note));
-  return out;
+/** A split's `tally` output as commit inputs. */
+function asTally(label: string) {
+  return withName(label, parDo({
+    process: function* (t: Tally) {
+      yield { tally: t } as CommitInput;
+    },
+  }));
 }
 
 interface ObserveContext {
@@ -283,7 +349,7 @@ interface ObserveState {
  * The run's schema plan of an entity, decided once for the whole run: every record's paths and
  * types are observed (combined per bundle, then globally), and one step extends the persisted
  * schema with them (`planSchema`: sorted, so neither record order nor bundling matters) and
- * records the plan for the manifest and for `afterCommit`. `fallback` is the plan of a run
+ * records the plan for the manifest and for the commit stage's promotion (pipeline/commit-stage.ts). `fallback` is the plan of a run
  * without records (the side input's default).
  */
 function planEntitySchema(

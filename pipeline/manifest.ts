@@ -4,7 +4,7 @@
  * `kept = hub inserted + updated + unchanged + older ignored`: the hub's decision per kept record).
  */
 
-/** Stage counters each entity branch increments (names are `<entity>/<counter>`). */
+/** Counts each entity branch tallies (names are `<entity>/<counter>`; summed by pipeline/commit-stage.ts). */
 export const COUNTERS = [
   "pages", "fetched", "parse_failed", "validate_failed", "normalize_failed", "valid", "kept", "duplicates",
   "fetch_failed_pages", "serving_failed", "aggregate_rejected", "optional_dates_nulled", "non_finite_nulled",
@@ -34,6 +34,12 @@ export interface RunManifest {
   run_id: string;
   /** `partial`: interrupted (SIGINT/SIGTERM); the pages fetched before the stop were committed. */
   status: "succeeded" | "failed" | "partial";
+  /**
+   * Whether the run's commit stage ran (pipeline/commit-stage.ts): its lake files are visible, its
+   * state promoted when it has no error. `false`: the graph failed before, nothing of it was
+   * committed and the next run rolls it back. Absent in template-only runs and older manifests.
+   */
+  committed?: boolean;
   started_at: string;
   finished_at: string;
   runner: string;
@@ -77,7 +83,7 @@ export function counterName(entity: string, counter: CounterName): string {
   return `${entity}/${counter}`;
 }
 
-/** Groups flat Beam counters (`customers/fetched` -> 10) per entity, zero-filled. */
+/** Groups flat counts (`customers/fetched` -> 10, the summed tallies) per entity, zero-filled. */
 export function entityCounts(counters: Record<string, number>, entities: readonly string[]): Record<string, EntityCounts> {
   const out: Record<string, EntityCounts> = {};
   for (const entity of entities) {

@@ -1,8 +1,8 @@
 import * as crypto from "crypto";
 import * as path from "path";
 import { createRunner } from "apache-beam";
-import type { Root } from "apache-beam";
-import type { Lake, SinkTarget, Warehouse } from "../model/backends";
+import type { PCollection, Root } from "apache-beam";
+import type { SinkTarget, Warehouse } from "../model/backends";
 import type { SourceConfig } from "../model/source-config";
 import type { EntitySchema } from "../model/entity-schema";
 import { localPaths, openLake, openWarehouse } from "../sinks/open-backends";
@@ -11,21 +11,18 @@ import { acquireBucketLock } from "./bucket-lock";
 import { checkBucket, checkServices, liveProbes } from "./gcp-preflight";
 import { checkSources } from "./config-checks";
 import { rollBackOrphanedRuns } from "./orphaned-runs";
-import { stopRequested } from "../sources/rest/stop";
-import { mergeSecrets, openSecrets } from "../sources/rest/secrets";
+import { mergeSecrets, openSecrets, sealForWorkers } from "../sources/rest/secrets";
 import { redactDeep, type Secrets } from "../sources/rest/auth/redact";
 import { selectEntities } from "../sources/rest/entity-selection";
 import { parseRangeArgs, parseDateArg, type DateRange, type Slice } from "../sources/rest/slices";
-import { readState, planSlices, advanceWatermark, recordBackfill } from "../sources/rest/state";
+import { readState, planSlices } from "../sources/rest/state";
 import type { ParsedOptions } from "./options";
 import { buildGraph, type EntityRun } from "./graph";
-import { entityCounts, manifestChecks, outcomeRules, type EntityCounts, type RunManifest, type SchemaReport } from "./manifest";
-import { readSchema, readSchemaPlan, persistSchemas } from "./schema-state";
-import { schemaReport } from "./schema-report";
-import { pathMapping } from "../transforms/schema-contract";
+import { entityCounts, type RunManifest } from "./manifest";
+import { readSchema } from "./schema-state";
 import { UsageError } from "./usage-error";
 import { templateWritten } from "./dataflow-template";
-import { exportJobsWorkbook } from "../sinks/workbook";
+import { applyCommitStage, readManifest, recordManifest, type CommitInput, type CommitSpec, type Promotion } from "./commit-stage";
 
 export interface RunRequest {
   sources: readonly SourceConfig[];
@@ -187,6 +184,18 @@ async function executeClaimedRun(request: RunRequest, runId: string, startedAt: 
   const runs = planned.runs;
   const backfill = planned.mode.kind === "backfill";
   const maxWorkers = Number(request.options.maxWorkers ?? "8");
+  // The schemas this run extended, its watermarks or backfilled slices and the jobs workbook: made
+  // permanent by the graph's commit stage, only when the run met every rule.
+  const promotions: Promotion[] = [{ kind: "schemas", entities: runs.flatMap((r) => [...r.entities]) }];
+  for (const run of runs) {
+    for (const name of Object.keys(run.slices ?? {})) {
+      const slices = [...(run.slices ?? {})[name]];
+      promotions.push({ kind: backfill ? "backfill" : "watermark", source: run.source.name, entity: name, slices: slices });
+    }
+  }
+  // The jobs seed's two-sheet workbook, when this run counts job postings into a local warehouse.
+  const countsJobs = runs.some((r) => r.entities.some((e) => r.source.entities[e].aggregates.some((a) => a.type === "jobs_by_location")));
+  if (target.kind === "local" && countsJobs) promotions.push({ kind: "jobs-workbook" });
   return runAndRecord({
     runId: runId,
     startedAt: startedAt,
@@ -195,23 +204,11 @@ async function executeClaimedRun(request: RunRequest, runId: string, startedAt: 
     sources: request.sources.map((s) => s.name),
     entities: runs.flatMap((r) => r.entities),
     secrets: mergeSecrets(request.sources.map((s) => openSecrets(s).secrets)),
+    sealedSources: request.sources.map((s) => sealForWorkers(s)),
     maxDeadShare: deadShareLimits(runs),
     rolledBack: rolledBack,
+    promotions: promotions,
     build: (root: Root) => buildGraph(root, { runId: runId, target: target, maxWorkers: maxWorkers, runs: runs }),
-    afterCommit: async (lake) => {
-      // The schemas this run extended become the persisted ones only now that it committed.
-      await persistSchemas(lake, runId, runs.flatMap((r) => r.entities));
-      for (const run of runs) {
-        for (const name of Object.keys(run.slices ?? {})) {
-          const slices = (run.slices ?? {})[name];
-          if (backfill) await recordBackfill(lake, run.source.name, name, { slices: slices });
-          else await advanceWatermark(lake, run.source.name, name, { slices: slices });
-        }
-      }
-      // The jobs seed's two-sheet workbook, when this run counted job postings into a local warehouse.
-      const countsJobs = runs.some((r) => r.entities.some((e) => r.source.entities[e].aggregates.some((a) => a.type === "jobs_by_location")));
-      if (target.kind === "local" && countsJobs) await exportJobsWorkbook(target.out);
-    },
   });
 }
 
@@ -222,11 +219,14 @@ export interface GraphRun {
   options: ParsedOptions;
   sources: string[];
   entities: string[];
-  build: (root: Root) => void;
-  /** After the lake committed, only when the run succeeded (e.g. advance watermarks). */
-  afterCommit?: (lake: Lake) => Promise<void>;
-  /** Masked in the manifest, the log and the console summary (every `${VAR}` value of the run's sources). */
+  /** Builds the graph; returns the commit stage's inputs (every sink's results, every tally). */
+  build: (root: Root) => PCollection<CommitInput>[];
+  /** Pending state the commit stage makes permanent when the run met every rule (pipeline/commit-stage.ts). */
+  promotions?: Promotion[];
+  /** Masked in a manifest the driver writes (a failed graph) and the console summary (every `${VAR}` value). */
   secrets?: Secrets;
+  /** The sources sealed for workers: the commit stage resolves them to mask the same values in what it writes. */
+  sealedSources?: SourceConfig[];
   /** Per entity, the largest dead-lettered share of fetched records (outcome rule; default 50%). */
   maxDeadShare?: Record<string, number>;
   /** Runs that never committed, rolled back before this one started (pipeline/orphaned-runs.ts). */
@@ -246,124 +246,45 @@ function deadShareLimits(runs: readonly EntityRun[]): Record<string, number> {
 }
 
 /**
- * Runs a graph, then - only after its sinks committed - makes the run's lake files visible,
- * calls `afterCommit` when everything held, and writes the manifest. A graph that threw leaves
- * its lake files pending (invisible) and the run failed.
+ * Runs a graph whose last stage commits the run and writes its manifest (pipeline/commit-stage.ts),
+ * then reads that manifest back. A graph that failed (a sink, the commit stage itself) committed
+ * nothing: the driver writes a failed manifest with the error and no counts.
  */
 export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
-  const errors: string[] = [];
-  let counters: Record<string, number> = {};
-  let graphSucceeded = false;
   const runnerConfig: Record<string, unknown> = { jobName: `api2lake-${run.runId.toLowerCase()}`, ...runnerOptions(run.options, run.target) };
   const template = typeof runnerConfig.templateLocation === "string" ? runnerConfig.templateLocation : undefined;
+  const spec: CommitSpec = {
+    runId: run.runId,
+    startedAt: run.startedAt.toISOString(),
+    target: run.target,
+    runner: run.options.runner ?? "direct",
+    options: publicOptions(run.options),
+    sources: run.sources,
+    entities: run.entities,
+    sealedSources: run.sealedSources ?? [],
+    maxDeadShare: run.maxDeadShare ?? {},
+    rolledBack: run.rolledBack ?? [],
+    promotions: run.promotions ?? [],
+  };
+  let failure: string | undefined;
   try {
-    const result = await createRunner(runnerConfig).run((root: Root) => run.build(root));
-    counters = await result.counters();
-    graphSucceeded = true;
+    await createRunner(runnerConfig).run((root: Root) => applyCommitStage(root, run.build(root), spec));
   } catch (error) {
-    if (!template) errors.push((error as Error).message);
+    failure = (error as Error).message;
   }
   if (template) {
-    // Building a template runs no job here: nothing to commit, no watermark, no manifest.
+    // Building a template runs no job here: the job commits itself when a launch runs it.
     const written = await templateWritten(template).catch(() => false);
-    return { ...emptyManifest(run), status: written ? "succeeded" : "failed", template_location: template, errors: written ? [] : [`no template was written to ${template}`, ...errors] };
+    return { ...emptyManifest(run), status: written ? "succeeded" : "failed", template_location: template, errors: written ? [] : [`no template was written to ${template}`, ...(failure ? [failure] : [])] };
   }
-
   const lake = await openLake(run.target);
-  const entities = entityCounts(counters, run.entities);
-  // Dataflow's job service returns no counters ("monitoring infos not yet supported"): then the
-  // checks cannot be computed, and the manifest says so instead of passing 0 = 0.
-  const countsKnown = graphSucceeded && (run.options.runner !== "dataflow" || Object.keys(counters).length > 0);
-  if (graphSucceeded && !countsKnown) errors.push("the runner reported no counters: per-stage counts and their checks are unavailable for this run");
-  const checks = countsKnown ? manifestChecks(entities) : [];
-  const outcome = countsKnown ? outcomeRules(entities, run.maxDeadShare) : [];
-  if (Object.values(entities).some((c) => c.fetch_failed_pages > 0)) errors.push("some pages kept failing after retries: see the fetch dead letters; the pages before them were kept");
-  for (const rule of outcome.filter((r) => !r.ok && !r.rule.startsWith("no page kept failing"))) errors.push(`${rule.entity}: outcome rule not met: ${rule.rule}`);
-  if (checks.some((c) => !c.ok)) errors.push("counts do not add up: " + checks.filter((c) => !c.ok).map((c) => `${c.entity}: ${c.rule}`).join("; "));
-  // Interrupted (first SIGINT/SIGTERM): the pages in hand are committed, watermarks stay put.
-  const interrupted = stopRequested();
-  if (interrupted) errors.push("interrupted: fetching stopped early, the pages fetched before the stop were committed; watermarks were not advanced");
-  // What the sinks wrote becomes visible, including the pages fetched before a failing one.
-  // Whatever goes wrong after the graph, the manifest is still written and says so.
-  try {
-    if (graphSucceeded) await lake.commit(run.runId);
-    if (errors.length === 0 && run.afterCommit) await run.afterCommit(lake);
-  } catch (error) {
-    errors.push(`after the graph: ${(error as Error).message}`);
+  if (failure === undefined) {
+    const written = await readManifest(lake, run.runId);
+    if (written) return written;
+    failure = `the graph finished but its commit stage wrote no manifest (runs/${run.runId}.json)`;
   }
-
-  const nameMappings: Record<string, Record<string, string>> = {};
-  const schemas: Record<string, SchemaReport> = {};
-  for (const name of run.entities) {
-    const plan = await readSchemaPlan(lake, run.runId, name);
-    if (!plan) continue;
-    nameMappings[name] = pathMapping(plan.schema);
-    schemas[name] = schemaReport(plan);
-  }
-  const dataproducts: Record<string, number> = {};
-  for (const key of Object.keys(counters)) if (key.startsWith("dataproducts/")) dataproducts[key.slice("dataproducts/".length)] = counters[key];
-  let lakeFiles = 0;
-  for (const layer of ["raw/", "processed/", "deadletter/"]) lakeFiles += (await lake.list(layer).catch(() => [] as string[])).filter((f) => f.includes(run.runId)).length;
-
-  const manifest: RunManifest = {
-    run_id: run.runId,
-    status: interrupted && graphSucceeded ? "partial" : errors.length ? "failed" : "succeeded",
-    started_at: run.startedAt.toISOString(),
-    finished_at: new Date().toISOString(),
-    runner: run.options.runner ?? "direct",
-    sink: run.target.kind,
-    sources: run.sources,
-    options: publicOptions(run.options),
-    entities: entities,
-    name_mappings: nameMappings,
-    schemas: schemas,
-    dataproducts: dataproducts,
-    checks: checks,
-    lake_files: lakeFiles,
-    errors: errors,
-    outcome: outcome,
-    dead_letter_samples: graphSucceeded ? await deadLetterSamples(run.target, run.runId, entities) : {},
-    rolled_back_runs: run.rolledBack ?? [],
-  };
-  // Secrets are values: whatever an error message or a sample carried, none leaves in clear.
-  return recordManifest(lake, run, run.secrets ? redactDeep(manifest, run.secrets) : manifest);
-}
-
-async function recordManifest(lake: Lake, run: GraphRun, manifest: RunManifest): Promise<RunManifest> {
-  await lake.writeText(`runs/${run.runId}.json`, JSON.stringify(manifest, null, 2) + "\n");
-  // The run's log goes beside its manifest (on GCS too, as the fleet scripts shipped theirs).
-  const where = run.target.kind === "local" ? run.target.out : `gs://${run.target.bucket}`;
-  await lake.writeText(`runs/${run.runId}.log`, formatSummary(manifest, where) + "\n");
-  return manifest;
-}
-
-/** How many dead-letter reasons per entity the manifest and the console show. */
-const SAMPLE_REASONS = 3;
-
-/**
- * The first few dead-letter reasons of this run per entity (`stage: error`), read back from
- * `lake.<entity>_error_records`; an entity without dead letters has none. A warehouse that cannot
- * be read leaves the samples empty (the counts and the files still say where to look).
- */
-async function deadLetterSamples(target: SinkTarget, runId: string, entities: Record<string, EntityCounts>): Promise<Record<string, string[]>> {
-  const withDead = Object.keys(entities).filter((e) => {
-    const c = entities[e];
-    return c.parse_failed + c.validate_failed + c.normalize_failed + c.fetch_failed_pages + c.serving_failed + c.aggregate_rejected > 0;
-  });
-  const out: Record<string, string[]> = {};
-  if (!withDead.length) return out;
-  const warehouse = await openWarehouse(target);
-  try {
-    for (const entity of withDead) {
-      const rows = await warehouse
-        .query(`SELECT stage, error FROM lake.${entity}_error_records WHERE run_id = '${runId.replace(/'/g, "''")}' ORDER BY failed_at, error LIMIT ${SAMPLE_REASONS}`)
-        .catch(() => []);
-      out[entity] = rows.map((r) => `${String(r.stage)}: ${String(r.error)}`);
-    }
-  } finally {
-    await warehouse.close();
-  }
-  return out;
+  const failed: RunManifest = { ...emptyManifest(run), status: "failed", committed: false, finished_at: new Date().toISOString(), errors: [failure], outcome: [], dead_letter_samples: {}, rolled_back_runs: run.rolledBack ?? [] };
+  return recordManifest(lake, run.target, run.secrets ? redactDeep(failed, run.secrets) : failed);
 }
 
 /** Options are flags, never secrets (those come from the environment), but mask anything key-like anyway. */

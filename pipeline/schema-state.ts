@@ -16,7 +16,7 @@ export function schemaStatePath(source: string, entity: string): string {
   return `state/${source}/${entity}.schema.json`;
 }
 
-/** The run's schema plan of an entity (written by the graph, read by the manifest and `afterCommit`). */
+/** The run's schema plan of an entity (written by the graph, read by the commit stage for the manifest and `persistSchemas`). */
 export function runSchemaPath(runId: string, entity: string): string {
   return `runs/${runId}/schema/${entity}.json`;
 }

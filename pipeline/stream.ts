@@ -9,7 +9,8 @@ import { buildMessageGraph } from "./graph";
 import { newRunId, runAndRecord } from "./run";
 import type { RunManifest } from "./manifest";
 import { openLake } from "../sinks/open-backends";
-import { readSchema, persistSchemas } from "./schema-state";
+import { readSchema } from "./schema-state";
+import { sealForWorkers } from "../sources/rest/secrets";
 
 export interface StreamOptions {
   source: SourceConfig;
@@ -25,7 +26,8 @@ export interface StreamOptions {
 
 /**
  * Consumes a subscription through the same entity branch as batch runs, in bounded micro-batches
- * on the direct runner. A batch is acked only after every sink committed; a batch that failed is
+ * on the direct runner. Each batch's graph ends in the commit stage (pipeline/commit-stage.ts), which
+ * makes its lake files visible and persists its schema. A batch is acked only after it committed; a batch that failed is
  * nacked for redelivery. Redelivery leaves the hub, the dataproducts and the serving store as one
  * delivery does (they merge or replace on keys, versions only move forward); `lake.<entity>` and
  * the error records skip what they already hold (payload hash); the lake files are one set per
@@ -55,8 +57,9 @@ export function startStream(subscription: MessageSubscription, opts: StreamOptio
         options: opts.options,
         sources: [opts.source.name],
         entities: [opts.entity],
+        sealedSources: [sealForWorkers(opts.source)],
         build: (root: Root) => buildMessageGraph(root, { runId: runId, target: opts.target, source: opts.source, entity: opts.entity, messages: pulled.messages, schema: schema }),
-        afterCommit: (lake) => persistSchemas(lake, runId, [opts.entity]),
+        promotions: [{ kind: "schemas", entities: [opts.entity] }],
       });
       if (manifest.status === "succeeded") {
         await subscription.ack(pulled.ackIds);

@@ -1,8 +1,8 @@
 import * as crypto from "crypto";
-import { parDo, withName, groupBy, windowParam, timestampParam, paneInfoParam, counter } from "apache-beam";
+import { parDo, withName, groupBy, windowParam, timestampParam, paneInfoParam } from "apache-beam";
 import type { PCollection } from "apache-beam";
 import type { Instant, PaneInfo, Window, WindowedValue } from "apache-beam/values";
-import type { Counter, ParDoLookupParam, SideInputParam } from "apache-beam/transforms/pardo";
+import type { ParDoLookupParam, SideInputParam } from "apache-beam/transforms/pardo";
 import { requireForSerialization } from "apache-beam/serialization";
 import type { Row } from "../model/row";
 import type { DeadLetter } from "../model/dead-letter";
@@ -23,9 +23,9 @@ import { buildServingRow, formatUtc, toEpochMillis } from "./serving-row";
  * @example
  * const target = { kind: "local", out: "./out" } as const;
  * rows.apply(writeLake(target, "raw", "customers", runId, { dateField: "_ingested_at" }));
- * records.apply(writeHub(target, customersSpec, [], counterNames)); // emits the accepted records, then its counts
+ * records.apply(writeHub(target, customersSpec, [])); // emits the accepted records, then its counts
  * clean.apply(writeServing(target, servingConfig));
- * // after the pipeline succeeded, at the driver:
+ * // the run's commit stage (pipeline/commit-stage.ts), fed by every sink's reports, then runs:
  * await commitLake(target, runId);
  */
 
@@ -166,14 +166,6 @@ export interface HubSinkSpec {
   target: SinkTarget;
   table: TableSpec;
   children: readonly HubChildSpec[];
-}
-
-/** Counter names (`<entity>/<counter>`) the hub writer increments with the merge's counts. */
-export interface HubCounterNames {
-  inserted: string;
-  updated: string;
-  unchanged: string;
-  olderIgnored: string;
 }
 
 /** Merges records (and their children) into the hub; returns what the merge did (indexes into `records`). */
@@ -332,22 +324,19 @@ export function writeWarehouse(target: SinkTarget, mode: WarehouseWriteMode, tab
 
 /**
  * Merges records into `hub.<table>` and their children into the child tables (see
- * `Warehouse.mergeHub`: versions only move forward), in batches of `maxBufferRows`; increments
- * the counters named in `counters` with the merge's counts and emits the records the hub
- * accepted (inserted or updated), so later layers see only versions the hub kept. The
+ * `Warehouse.mergeHub`: versions only move forward), in batches of `maxBufferRows`; emits the
+ * records the hub accepted (inserted or updated), so later layers see only versions the hub
+ * kept, and then once the merge's counts (`{ merged }`: the commit stage counts from it). The
  * records are gathered into one group first, so the counts and the accepted set do not
  * depend on how the runner cut bundles.
  */
 export function writeHub(
-  target: SinkTarget, table: TableSpec, children: readonly HubChildSpec[], counters: HubCounterNames,
+  target: SinkTarget, table: TableSpec, children: readonly HubChildSpec[],
   options: SinkOptions & { columns?: ColumnsSideInput } = {},
 ) {
   const spec: HubSinkSpec = Object.freeze({ target: target, table: table, children: children });
   const max = options.maxBufferRows ?? DEFAULT_BUFFER_ROWS;
-  const params: Record<string, unknown> = {
-    inserted: counter(counters.inserted), updated: counter(counters.updated), unchanged: counter(counters.unchanged),
-    olderIgnored: counter(counters.olderIgnored),
-  };
+  const params: Record<string, unknown> = {};
   if (options.columns) params.columns = options.columns;
   return withName(`WriteHub(hub.${table.name})`, (input: PCollection<HubRecord>): PCollection<HubWriteResult> =>
     input
@@ -371,10 +360,6 @@ export function writeHub(
             totals.olderIgnored += result.olderIgnored;
             for (const index of result.accepted) out.push({ accepted: batch[index] });
           }
-          ctx.inserted.increment(totals.inserted);
-          ctx.updated.increment(totals.updated);
-          ctx.unchanged.increment(totals.unchanged);
-          ctx.olderIgnored.increment(totals.olderIgnored);
           out.push({ merged: totals });
           return out;
         },
@@ -382,10 +367,6 @@ export function writeHub(
 }
 
 interface HubContext {
-  inserted: Counter;
-  updated: Counter;
-  unchanged: Counter;
-  olderIgnored: Counter;
   columns?: { lookup: () => ColumnSpec[] };
 }
 
@@ -408,7 +389,7 @@ export function writeServing(target: SinkTarget, config: ServingConfig, options:
     input.apply(bufferingWriter((rows: Row[]) => flushServing(spec, rows), max)));
 }
 
-/** Makes the run's lake shards visible; call once at the driver after the pipeline succeeded. */
+/** Makes the run's lake shards visible (the commit stage does it through the lake; kept for tests and tools). */
 export async function commitLake(target: SinkTarget, runId: string): Promise<void> {
   const lake = await openLake(target);
   await lake.commit(runId);

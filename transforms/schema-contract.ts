@@ -21,7 +21,7 @@ export type PathObservations = Record<string, number>;
 
 /** The run's schema: what the cleaning step of every record uses, and what is persisted after commit. */
 export interface SchemaPlan {
-  /** The persisted schema extended by this run (what `afterCommit` writes). */
+  /** The persisted schema extended by this run (what the commit stage persists, pipeline/commit-stage.ts). */
   schema: EntitySchema;
   /** A persisted schema existed before the run (else this run established it). */
   existed: boolean;

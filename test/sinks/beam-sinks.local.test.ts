@@ -68,7 +68,7 @@ test("writeHub merges into the hub (twice = once), writeWarehouse, replaces data
       const input = root.apply(impulse()).flatMap(function* (): Generator<Row> { yield* rows; });
       input
         .map(withName("ToHubRecord", (r: Row): HubRecord => ({ row: r, children: {} })))
-        .apply(writeHub(target, customers, [], { inserted: "c/inserted", updated: "c/updated", unchanged: "c/unchanged", olderIgnored: "c/older" }, { maxBufferRows: 3 }));
+        .apply(writeHub(target, customers, [], { maxBufferRows: 3 }));
       root.apply(withName("ImpulseErrors", impulse())).flatMap(withName("EmitErrors", function* () { yield* errors; })).apply(writeErrors(target, "customers"));
       return input
         .map(withName("CountSignup", (r: Row): Row => ({ day: r.signup, signups: 1 })))
