@@ -26,6 +26,7 @@ import { pathMapping } from "../transforms/schema-contract";
 import { UsageError } from "./usage-error";
 import { templateWritten } from "./dataflow-template";
 import { exportJobsWorkbook } from "../sinks/workbook";
+import { pythonBeamInterpreter, runPortable } from "./portable-runner";
 
 export interface RunRequest {
   sources: readonly SourceConfig[];
@@ -257,7 +258,10 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
   const runnerConfig: Record<string, unknown> = { jobName: `api2lake-${run.runId.toLowerCase()}`, ...runnerOptions(run.options, run.target) };
   const template = typeof runnerConfig.templateLocation === "string" ? runnerConfig.templateLocation : undefined;
   try {
-    const result = await createRunner(runnerConfig).run((root: Root) => run.build(root));
+    const build = (root: Root) => run.build(root);
+    const result = runnerConfig.runner === "portable"
+      ? await runPortable(build, { jobName: runnerConfig.jobName }, String(runnerConfig.python))
+      : await createRunner(runnerConfig).run(build);
     counters = await result.counters();
     graphSucceeded = true;
   } catch (error) {
@@ -376,6 +380,8 @@ function publicOptions(options: ParsedOptions): Record<string, string> {
 }
 
 function runnerOptions(options: ParsedOptions, target: SinkTarget): Record<string, unknown> {
+  // The local portable job service's python, checked here so that a missing venv is a usage error before any fetching.
+  if (options.runner === "portable") return { runner: "portable", python: pythonBeamInterpreter() };
   if (options.runner !== "dataflow") return { runner: "direct" };
   if (target.kind !== "gcp") throw new UsageError("--runner dataflow needs --sink gcp (workers cannot write to your laptop)");
   // A Flex Template launch passes Dataflow's own options (templateLocation, jobName, ...) through
