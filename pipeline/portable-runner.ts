@@ -140,6 +140,8 @@ export function startJobService(python: string): Promise<JobService> {
  */
 export async function runPortable(build: (root: Root) => void, options: Record<string, unknown>, python = pythonBeamInterpreter()): Promise<PipelineResult> {
   const service = await startJobService(python);
+  // Says which process to look for (it is stopped when the run ends, however it ends).
+  console.error(`api2lake: portable job service (pid ${service.pid}) at ${service.endpoint}, ${PORTABLE_WORKERS} workers`);
   try {
     const runner = new PortableRunner({ ...options, jobEndpoint: service.endpoint, environmentType: "LOOPBACK" });
     return await runner.run(build);
