@@ -34,7 +34,7 @@ export const OPTIONS = {
   from: { type: "date", help: "First day of the date range (ISO or dd/MM/yyyy). With --to, a backfill of exactly the missing slices.", example: "2024-01-01", pattern: DATE, commands: ["run", "publish"], template: true },
   to: { type: "date", help: "Last day of the date range, inclusive.", example: "10/01/2024", pattern: DATE, commands: ["run", "publish"], template: true },
   maxWorkers: { type: "integer", help: "Concurrent requests per source in this process.", default: "8", pattern: "^[1-9][0-9]*$", commands: ["run", "demo", "publish"], template: true },
-  runner: { type: "enum", help: "Beam runner.", values: ["direct", "dataflow"], default: "direct", commands: RUN_LIKE },
+  runner: { type: "enum", help: "Beam runner: direct (in process), portable (local portable job service, many bundles; see Runners), dataflow.", values: ["direct", "portable", "dataflow"], default: "direct", commands: RUN_LIKE },
   out: { type: "path", help: "Local output folder: lake/, warehouse.duckdb, serving/, runs/, state/.", default: "./out", commands: ["run", "demo", "stream", "serve", "query", "schema"] },
   sink: { type: "enum", help: "Where data lands: local (embedded DuckDB, LevelDB, files) or gcp (GCS, BigQuery, Bigtable).", values: ["local", "gcp"], default: "local", commands: [...SINKS, "schema"], template: true },
   project: { type: "string", help: "Google Cloud project (sink gcp).", example: "my-project", env: "GOOGLE_CLOUD_PROJECT", pattern: "^[a-z][-a-z0-9]{4,28}[a-z0-9]$", commands: [...SINKS, "publish", "schema"], template: true },

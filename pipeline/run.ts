@@ -23,6 +23,7 @@ import { readSchema } from "./schema-state";
 import { UsageError } from "./usage-error";
 import { templateWritten } from "./dataflow-template";
 import { applyCommitStage, readManifest, recordManifest, type CommitInput, type CommitSpec, type Promotion } from "./commit-stage";
+import { pythonBeamInterpreter, runPortable } from "./portable-runner";
 
 export interface RunRequest {
   sources: readonly SourceConfig[];
@@ -268,7 +269,9 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
   };
   let failure: string | undefined;
   try {
-    await createRunner(runnerConfig).run((root: Root) => applyCommitStage(root, run.build(root), spec));
+    const build = (root: Root) => applyCommitStage(root, run.build(root), spec);
+    if (runnerConfig.runner === "portable") await runPortable(build, { jobName: runnerConfig.jobName }, String(runnerConfig.python));
+    else await createRunner(runnerConfig).run(build);
   } catch (error) {
     failure = (error as Error).message;
   }
@@ -297,6 +300,8 @@ function publicOptions(options: ParsedOptions): Record<string, string> {
 }
 
 function runnerOptions(options: ParsedOptions, target: SinkTarget): Record<string, unknown> {
+  // The local portable job service's python, checked here so that a missing venv is a usage error before any fetching.
+  if (options.runner === "portable") return { runner: "portable", python: pythonBeamInterpreter() };
   if (options.runner !== "dataflow") return { runner: "direct" };
   if (target.kind !== "gcp") throw new UsageError("--runner dataflow needs --sink gcp (workers cannot write to your laptop)");
   // A Flex Template launch passes Dataflow's own options (templateLocation, jobName, ...) through

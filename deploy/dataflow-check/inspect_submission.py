@@ -1,9 +1,14 @@
 """Reads a Dataflow job description written offline (template_location) and the pipeline proto it
 points to, and prints one PASS/FAIL line per check. Run with the Beam venv's python.
 
-usage: inspect_submission.py JOB_JSON SDK_DIR SECRET [SECRET ...]
-  SDK_DIR: the locally installed apache-beam (node_modules/apache-beam), for byte comparisons.
+usage: inspect_submission.py [--label NAME] [--job-type JOB_TYPE_BATCH|JOB_TYPE_STREAMING]
+                             [--steps NAME,NAME,...] JOB_JSON SDK_DIR SECRET [SECRET ...]
+  --label:    prefix of every check name (the submission's name, e.g. batch or streaming).
+  --job-type: the job description's expected `type`; also whether the options say streaming.
+  --steps:    transform unique names the staged pipeline must hold (e.g. ReadRest_jobs/FetchPages).
+  SDK_DIR:    the locally installed apache-beam (node_modules/apache-beam), for byte comparisons.
 """
+import argparse
 import io
 import json
 import os
@@ -20,11 +25,14 @@ TS_IMAGE_PREFIX = "docker.io/apache/beam_typescript_sdk:"
 failures = 0
 
 
+label = ""
+
+
 def report(ok, name, detail=""):
   global failures
   if not ok:
     failures += 1
-  print(("PASS " if ok else "FAIL ") + name + (": " + detail if detail else ""))
+  print(("PASS " if ok else "FAIL ") + label + name + (": " + detail if detail else ""))
 
 
 def info(text):
@@ -41,11 +49,15 @@ def tar_read(path, name):
     return tar.extractfile(name).read()
 
 
-def main(job_json, sdk_dir, secrets):
+def main(job_json, sdk_dir, secrets, job_type=None, steps=()):
   job = json.load(open(job_json))
   env = job["environment"]
   options = env["sdkPipelineOptions"]["options"]
   info("job name %s, type %s, environment version %s" % (job.get("name"), job.get("type"), env.get("version")))
+  if job_type:
+    streaming = bool(options.get("streaming"))
+    report(job.get("type") == job_type and streaming == (job_type == "JOB_TYPE_STREAMING"), "job-type",
+           "type %s (expected %s), options.streaming %s" % (job.get("type"), job_type, options.get("streaming")))
 
   # 1. The worker pool runs the TypeScript SDK container.
   pools = env.get("workerPools", [])
@@ -61,6 +73,12 @@ def main(job_json, sdk_dir, secrets):
   if not pipeline_url or not os.path.exists(pipeline_url):
     return
   pipeline = pb.Pipeline.FromString(open(pipeline_url, "rb").read())
+  if steps:
+    # A transform's unique name is the path of applied names ("ReadRest_jobs/FetchPages").
+    names = set(t.unique_name for t in pipeline.components.transforms.values())
+    missing = [s for s in steps if s not in names]
+    report(not missing, "steps", ("missing %s" % ", ".join(missing)) if missing else
+           "all %d expected of %d transforms: %s" % (len(steps), len(pipeline.components.transforms), ", ".join(steps)))
   js_envs = {k: e for k, e in pipeline.components.environments.items() if e.urn == "beam:env:docker:v1" and
              pb.DockerPayload.FromString(e.payload).container_image.startswith(TS_IMAGE_PREFIX)}
   report(len(js_envs) == 1, "one-typescript-environment", ", ".join(js_envs))
@@ -138,8 +156,14 @@ def main(job_json, sdk_dir, secrets):
 
 
 if __name__ == "__main__":
-  if len(sys.argv) < 4:
-    print(__doc__)
-    sys.exit(2)
-  main(sys.argv[1], sys.argv[2], sys.argv[3:])
+  parser = argparse.ArgumentParser(usage=__doc__)
+  parser.add_argument("--label", default="")
+  parser.add_argument("--job-type", default=None)
+  parser.add_argument("--steps", default="")
+  parser.add_argument("job_json")
+  parser.add_argument("sdk_dir")
+  parser.add_argument("secrets", nargs="+")
+  args = parser.parse_args()
+  label = args.label + ": " if args.label else ""
+  main(args.job_json, args.sdk_dir, args.secrets, args.job_type, [s for s in args.steps.split(",") if s])
   sys.exit(1 if failures else 0)

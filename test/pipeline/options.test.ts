@@ -15,7 +15,7 @@ test("flags are parsed for their command, with defaults filled in", () => {
 
 test("bad flags are errors that name the flag and the valid values", () => {
   const parsed = parseOptions("run", ["--runner", "spark", "--from", "2024/01/01", "--port", "1", "--maxWorkers"]);
-  assert.ok(parsed.errors.some((e) => e === '--runner: "spark" is not one of direct, dataflow'));
+  assert.ok(parsed.errors.some((e) => e === '--runner: "spark" is not one of direct, portable, dataflow'));
   assert.ok(parsed.errors.some((e) => e.startsWith('--from: "2024/01/01" does not match')));
   assert.ok(parsed.errors.some((e) => e.startsWith('unknown option --port for "run"')));
   assert.ok(parsed.errors.some((e) => e === "--maxWorkers needs a value"));

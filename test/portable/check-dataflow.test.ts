@@ -1,0 +1,28 @@
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import * as path from "path";
+import { spawn } from "child_process";
+
+const ROOT = path.resolve(__dirname, "..", "..", "..");
+const SCRIPT = path.join(ROOT, "deploy", "dataflow-check", "check-submission.sh");
+
+/**
+ * `npm run check:dataflow` inside `npm test`: the offline Dataflow submission check
+ * (deploy/dataflow-check/check-submission.sh) on the build this test belongs to. Its last line
+ * says the verdict; every FAIL line is the reason when it is not `RESULT PASS`.
+ */
+test("the offline Dataflow submission check ends RESULT PASS", async () => {
+  const child = spawn(SCRIPT, [], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+  const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+  const lines = stdout.trimEnd().split("\n");
+  const failures = lines.filter((l) => l.startsWith("FAIL "));
+  assert.equal(lines[lines.length - 1], "RESULT PASS", `check-submission.sh exited ${code}:\n${failures.join("\n")}\n${stdout.slice(-4000)}\n${stderr.slice(-2000)}`);
+  assert.equal(code, 0);
+  assert.deepEqual(failures, []);
+  // The batch graph was submitted and its steps found (helper scripts may add more submissions).
+  assert.ok(lines.some((l) => l.startsWith("PASS batch: steps: ")), stdout);
+});
