@@ -18,6 +18,9 @@ import "./worker-modules";
 import { aggregateEntity } from "./aggregates";
 import { entityTables } from "./tables";
 import { recordSchemaPlan } from "./schema-state";
+import { recordCursorCandidates } from "./cursor-state";
+import type { CommittedCursors } from "../sources/rest/work-item";
+import type { PendingCursors } from "../sources/rest/state";
 import { singletonSide } from "./side-input";
 import { writeLake, writeWarehouse, writeErrors, writeServing, writeHub, type SinkReport } from "../sinks/beam-sinks";
 
@@ -28,6 +31,13 @@ export interface EntityRun {
   range?: DateRange;
   /** Persisted schema per entity, read by the driver before the graph (absent: the entity's first run). */
   schemas?: Readonly<Record<string, EntitySchema | undefined>>;
+  /** Committed cursors of the incremental entities, read by the driver before the graph. */
+  cursors?: Readonly<Record<string, CommittedCursors>>;
+}
+
+/** What a commit step must wait on: each source's recorded pending cursors (pipeline/cursor-state.ts). */
+export interface GraphOutputs {
+  cursorsRecorded: PCollection<PendingCursors>[];
 }
 
 export interface GraphPlan {
@@ -58,12 +68,14 @@ export function buildMessageGraph(root: Root, plan: { runId: string; target: Sin
  * the cleaning chain, dedupe, the three landing layers, dead letters and aggregates.
  * Nothing here is preset-specific.
  */
-export function buildGraph(root: Root, plan: GraphPlan): void {
+export function buildGraph(root: Root, plan: GraphPlan): GraphOutputs {
+  const outputs: GraphOutputs = { cursorsRecorded: [] };
   for (const run of plan.runs) {
     // DoFns capture `${VAR}` references, never secret values (the graph and a template hold none).
     const source = sealForWorkers(run.source);
     // readRest returns a named composite whose output is a record of PCollections.
-    const read = root.apply(readRest(source, { runId: plan.runId, entities: run.entities, slices: run.slices, range: run.range, maxWorkers: plan.maxWorkers }) as never) as unknown as ReadRestOutput;
+    const read = root.apply(readRest(source, { runId: plan.runId, entities: run.entities, slices: run.slices, range: run.range, maxWorkers: plan.maxWorkers, cursors: run.cursors }) as never) as unknown as ReadRestOutput;
+    outputs.cursorsRecorded.push(recordCursorCandidates(read.cursors, plan.target, plan.runId, source.name));
     for (const entityName of run.entities) {
       const entity = source.entities[entityName];
       const records = read.records.apply(withName(`Select_${entityName}`, parDo({
@@ -88,6 +100,7 @@ export function buildGraph(root: Root, plan: GraphPlan): void {
       entityBranch(entityName, entity, source, records, fetchFailures, plan, (run.schemas ?? {})[entityName]);
     }
   }
+  return outputs;
 }
 
 /**

@@ -21,6 +21,8 @@ import type { ParsedOptions } from "./options";
 import { buildGraph, type EntityRun } from "./graph";
 import { entityCounts, manifestChecks, outcomeRules, type EntityCounts, type RunManifest, type SchemaReport } from "./manifest";
 import { readSchema, readSchemaPlan, persistSchemas } from "./schema-state";
+import { promoteCursorState } from "./cursor-state";
+import type { CommittedCursors } from "../sources/rest/work-item";
 import { schemaReport } from "./schema-report";
 import { pathMapping } from "../transforms/schema-contract";
 import { UsageError } from "./usage-error";
@@ -84,6 +86,18 @@ async function readSchemas(target: SinkTarget, source: SourceConfig, entities: r
   return out;
 }
 
+/** Each incremental entity's committed cursors (the graph starts its series from them, minus the lag). */
+async function readCursors(target: SinkTarget, source: SourceConfig, entities: readonly string[]): Promise<Record<string, CommittedCursors>> {
+  const lake = await openLake(target);
+  const out: Record<string, CommittedCursors> = {};
+  for (const name of entities) {
+    if (!source.entities[name].incremental) continue;
+    const state = await readState(lake, source.name, name);
+    out[name] = { cursor: state.cursor, parents: state.parents };
+  }
+  return out;
+}
+
 /** The run's plan, checked before anything runs: every problem here is a usage error. */
 async function planRun(request: RunRequest, target: SinkTarget): Promise<{ runs: EntityRun[]; mode: SliceMode }> {
   try {
@@ -99,7 +113,7 @@ async function planRun(request: RunRequest, target: SinkTarget): Promise<{ runs:
     const runs: EntityRun[] = [];
     for (const source of request.sources) {
       const entities = await selectEntities(Object.keys(source.entities), request.entities);
-      runs.push({ source: source, entities: entities, slices: await planEntitySlices(target, source, entities, mode), schemas: await readSchemas(target, source, entities) });
+      runs.push({ source: source, entities: entities, slices: await planEntitySlices(target, source, entities, mode), schemas: await readSchemas(target, source, entities), cursors: await readCursors(target, source, entities) });
     }
     return { runs: runs, mode: mode };
   } catch (error) {
@@ -201,6 +215,7 @@ async function executeClaimedRun(request: RunRequest, runId: string, startedAt: 
     afterCommit: async (lake) => {
       // The schemas this run extended become the persisted ones only now that it committed.
       await persistSchemas(lake, runId, runs.flatMap((r) => r.entities));
+      await promoteCursorState(lake, runId, runs.flatMap((r) => r.entities));
       for (const run of runs) {
         for (const name of Object.keys(run.slices ?? {})) {
           const slices = (run.slices ?? {})[name];
@@ -212,6 +227,8 @@ async function executeClaimedRun(request: RunRequest, runId: string, startedAt: 
       const countsJobs = runs.some((r) => r.entities.some((e) => r.source.entities[e].aggregates.some((a) => a.type === "jobs_by_location")));
       if (target.kind === "local" && countsJobs) await exportJobsWorkbook(target.out);
     },
+    // The pending cursors leave out every series that stopped early (a failed child keeps its parent's cursor).
+    afterFetchFailures: (lake) => promoteCursorState(lake, runId, runs.flatMap((r) => r.entities)),
   });
 }
 
@@ -225,6 +242,8 @@ export interface GraphRun {
   build: (root: Root) => void;
   /** After the lake committed, only when the run succeeded (e.g. advance watermarks). */
   afterCommit?: (lake: Lake) => Promise<void>;
+  /** Instead of `afterCommit` when the only error is pages that kept failing (state that excludes the failed series). */
+  afterFetchFailures?: (lake: Lake) => Promise<void>;
   /** Masked in the manifest, the log and the console summary (every `${VAR}` value of the run's sources). */
   secrets?: Secrets;
   /** Per entity, the largest dead-lettered share of fetched records (outcome rule; default 50%). */
@@ -250,6 +269,8 @@ function deadShareLimits(runs: readonly EntityRun[]): Record<string, number> {
  * calls `afterCommit` when everything held, and writes the manifest. A graph that threw leaves
  * its lake files pending (invisible) and the run failed.
  */
+const FETCH_FAILED = "some pages kept failing after retries: see the fetch dead letters; the pages before them were kept";
+
 export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
   const errors: string[] = [];
   let counters: Record<string, number> = {};
@@ -277,17 +298,19 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
   if (graphSucceeded && !countsKnown) errors.push("the runner reported no counters: per-stage counts and their checks are unavailable for this run");
   const checks = countsKnown ? manifestChecks(entities) : [];
   const outcome = countsKnown ? outcomeRules(entities, run.maxDeadShare) : [];
-  if (Object.values(entities).some((c) => c.fetch_failed_pages > 0)) errors.push("some pages kept failing after retries: see the fetch dead letters; the pages before them were kept");
+  if (Object.values(entities).some((c) => c.fetch_failed_pages > 0)) errors.push(FETCH_FAILED);
   for (const rule of outcome.filter((r) => !r.ok && !r.rule.startsWith("no page kept failing"))) errors.push(`${rule.entity}: outcome rule not met: ${rule.rule}`);
   if (checks.some((c) => !c.ok)) errors.push("counts do not add up: " + checks.filter((c) => !c.ok).map((c) => `${c.entity}: ${c.rule}`).join("; "));
   // Interrupted (first SIGINT/SIGTERM): the pages in hand are committed, watermarks stay put.
   const interrupted = stopRequested();
+  const onlyFetchFailures = graphSucceeded && errors.length === 1 && errors[0] === FETCH_FAILED;
   if (interrupted) errors.push("interrupted: fetching stopped early, the pages fetched before the stop were committed; watermarks were not advanced");
   // What the sinks wrote becomes visible, including the pages fetched before a failing one.
   // Whatever goes wrong after the graph, the manifest is still written and says so.
   try {
     if (graphSucceeded) await lake.commit(run.runId);
     if (errors.length === 0 && run.afterCommit) await run.afterCommit(lake);
+    else if (onlyFetchFailures && !interrupted && run.afterFetchFailures) await run.afterFetchFailures(lake);
   } catch (error) {
     errors.push(`after the graph: ${(error as Error).message}`);
   }

@@ -17,6 +17,7 @@ import { matchRoute, ROUTES } from "./routes/index";
 import { HttpError, type RouteResult } from "./routes/route";
 import { resolveSizes, type DemoSizes } from "./sizes";
 import { StatsRecorder, type DemoArrival, type DemoStats } from "./stats";
+import { FleetCatalog } from "./datasets/fleet-catalog";
 
 export type { DemoSizes } from "./sizes";
 export { DEFAULT_SIZES } from "./sizes";
@@ -54,6 +55,8 @@ export interface DemoApi {
   resetStats(): void;
   /** OAuth2 tokens issued by `POST /oauth/token`, in total and per grant type. */
   tokensIssued(): { total: number; byGrant: Record<string, number> };
+  /** The vehicle catalog behind `/fleet/vehicles` and `/fleet/vehicles/{id}/stats`: tests add vehicles and stats between runs. */
+  readonly fleetCatalog: FleetCatalog;
   readonly seed: number;
   readonly sizes: DemoSizes;
 }
@@ -95,6 +98,7 @@ export function startDemoApi(options: DemoApiOptions = {}): Promise<DemoApi> {
   faults.set(options.faults ?? []);
   const stats = new StatsRecorder();
   const issuer = new TokenIssuer(options.oauth2);
+  const catalog = new FleetCatalog(seed);
   const sockets = new Set<net.Socket>();
   const held = new Set<http.ServerResponse>(); // hanging or delayed responses
   const timers = new Set<NodeJS.Timeout>();
@@ -215,6 +219,7 @@ export function startDemoApi(options: DemoApiOptions = {}): Promise<DemoApi> {
         emptyPage: decision.emptyPage,
         repeatCursor: decision.repeatCursor,
         body: body,
+        catalog: catalog,
       });
       sendJson(res, arrival, result.status, result.body, result.headers, decision.truncate);
     } catch (e) {
@@ -265,6 +270,7 @@ export function startDemoApi(options: DemoApiOptions = {}): Promise<DemoApi> {
         stats: () => stats.snapshot(),
         resetStats: () => stats.reset(),
         tokensIssued: () => issuer.count(),
+        fleetCatalog: catalog,
       });
     });
   });

@@ -1,0 +1,85 @@
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { catalogStat, FLEET_CATALOG_BASE_MS, startDemoApi, type DemoApi } from "../../sources/demo-api/index";
+import { executeRun } from "../../pipeline/run";
+import { loadSourceConfig } from "../../sources/rest/config-loader";
+import { readState } from "../../sources/rest/state";
+import type { SourceConfig } from "../../model/source-config";
+import { sql } from "../golden/helpers";
+
+const SEED = 42;
+const at = (minutes: number) => new Date(FLEET_CATALOG_BASE_MS + minutes * 60_000).toISOString();
+const store = (out: string) => ({
+  readText: async (p: string) => (fs.existsSync(path.join(out, p)) ? fs.readFileSync(path.join(out, p), "utf8") : undefined),
+  writeText: async () => undefined,
+});
+
+async function withDemo(body: (api: DemoApi, source: SourceConfig, out: string) => Promise<void>, edit?: (s: SourceConfig) => void): Promise<void> {
+  const api = await startDemoApi({ seed: SEED });
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-parent-child-"));
+  const env = { API2LAKE_DEMO_URL: api.url, API2LAKE_DEMO_TOKEN: "demo-token" };
+  Object.assign(process.env, env);
+  try {
+    const source = loadSourceConfig("presets/fleet-incremental.yaml", { env: env });
+    if (edit) edit(source);
+    await body(api, source, out);
+  } finally {
+    for (const name of Object.keys(env)) delete process.env[name];
+    await api.close();
+  }
+}
+
+const run = (source: SourceConfig, out: string) =>
+  executeRun({ sources: [source], entities: "ALL", options: { out: out, runner: "direct", sink: "local", maxWorkers: "4" } });
+
+const statRows = (vehicle: number, stats: number[]) => stats.map((j) => {
+  const s = catalogStat(SEED, vehicle, j);
+  return { _parent_id: `V00${vehicle + 1}`, _parent_name: `Truck ${vehicle + 1}`, time: s.time, engine_hours: s.engine_hours };
+});
+
+const HUB_STATS = "SELECT _parent_id, _parent_name, strftime(time, '%Y-%m-%dT%H:%M:%S.000Z') AS time, engine_hours FROM hub.vehicle_engine_hours ORDER BY _parent_id, time";
+
+test("parent -> child: per-vehicle stats with a cursor per vehicle; the second run follows only new or changed vehicles and asks only for new stats", async () => {
+  await withDemo(async (api, source, out) => {
+    const first = await run(source, out);
+    assert.equal(first.status, "succeeded", first.errors.join("\n"));
+    // Vehicles: 2 pages of 2; each vehicle's 4 stats: 2 pages of 2.
+    assert.deepEqual(api.stats().byPath, {
+      "/fleet/vehicles": 2, "/fleet/vehicles/V001/stats": 2, "/fleet/vehicles/V002/stats": 2, "/fleet/vehicles/V003/stats": 2,
+    });
+    assert.deepEqual(await sql(out, HUB_STATS), [...statRows(0, [0, 1, 2, 3]), ...statRows(1, [0, 1, 2, 3]), ...statRows(2, [0, 1, 2, 3])]);
+    const afterFirst = await readState(store(out), "fleet_incremental", "vehicle_engine_hours");
+    assert.deepEqual(afterFirst.parents, { V001: at(45), V002: at(45), V003: at(45) });
+    assert.equal((await readState(store(out), "fleet_incremental", "vehicles")).cursor, at(120));
+
+    // Between runs: a new vehicle with one stat, and V001 changed with a new stat.
+    api.fleetCatalog.putVehicle({ id: "V004", name: "Truck 4", updated_at: at(180) });
+    api.fleetCatalog.addStat("V004", { time: at(0), engine_hours: 7, updated_at: at(0) });
+    api.fleetCatalog.putVehicle({ id: "V001", name: "Truck 1b", updated_at: at(240) });
+    api.fleetCatalog.addStat("V001", { time: at(60), engine_hours: 1099, updated_at: at(60) });
+    api.resetStats();
+
+    const second = await run(source, out);
+    assert.equal(second.status, "succeeded", second.errors.join("\n"));
+    // updated_since=120 (inclusive): V003 (unchanged, at the bound), V004, V001 - V002 is not followed.
+    assert.deepEqual(api.stats().byPath, {
+      "/fleet/vehicles": 2, "/fleet/vehicles/V001/stats": 2, "/fleet/vehicles/V003/stats": 1, "/fleet/vehicles/V004/stats": 1,
+    });
+    const ids = await sql(out, "SELECT id, name FROM hub.vehicles ORDER BY id");
+    assert.deepEqual(ids, [{ id: "V001", name: "Truck 1b" }, { id: "V002", name: "Truck 2" }, { id: "V003", name: "Truck 3" }, { id: "V004", name: "Truck 4" }]);
+    // No duplicate from the lag re-read: the hub merges by primary key, and a re-read version with an equal
+    // `updated_at` replaces the stored one, so V001's stats from 00:30 (45 minutes minus the lag) on carry
+    // the parent's new name; the older ones keep theirs.
+    const v1 = statRows(0, [0, 1, 2, 3]).map((r, j) => (j >= 2 ? { ...r, _parent_name: "Truck 1b" } : r));
+    assert.deepEqual(await sql(out, HUB_STATS), [
+      ...v1, { _parent_id: "V001", _parent_name: "Truck 1b", time: at(60), engine_hours: 1099 },
+      ...statRows(1, [0, 1, 2, 3]), ...statRows(2, [0, 1, 2, 3]),
+      { _parent_id: "V004", _parent_name: "Truck 4", time: at(0), engine_hours: 7 },
+    ]);
+    const afterSecond = await readState(store(out), "fleet_incremental", "vehicle_engine_hours");
+    assert.deepEqual(afterSecond.parents, { V001: at(60), V002: at(45), V003: at(45), V004: at(0) });
+  });
+});
