@@ -83,3 +83,30 @@ test("parent -> child: per-vehicle stats with a cursor per vehicle; the second r
     assert.deepEqual(afterSecond.parents, { V001: at(60), V002: at(45), V003: at(45), V004: at(0) });
   });
 });
+
+test("parent -> child: a vehicle whose stats fetch fails keeps its cursor; the others move, and the next run retries it", async () => {
+  await withDemo(async (api, source, out) => {
+    api.setFaults([{ path: "/fleet/vehicles/V002/stats", kind: "status", status: 400 }]);
+    const first = await run(source, out);
+    assert.equal(first.status, "failed");
+    assert.equal(first.entities.vehicle_engine_hours.fetch_failed_pages, 1);
+    assert.deepEqual((await readState(store(out), "fleet_incremental", "vehicle_engine_hours")).parents, { V001: at(45), V003: at(45) });
+    // The vehicles cursor stays put so that V002 is read (and followed) again.
+    assert.equal((await readState(store(out), "fleet_incremental", "vehicles")).cursor, null);
+    assert.deepEqual(await sql(out, "SELECT _parent_id, count(*)::INTEGER AS n FROM hub.vehicle_engine_hours GROUP BY 1 ORDER BY 1"), [
+      { _parent_id: "V001", n: 4 }, { _parent_id: "V003", n: 4 },
+    ]);
+
+    api.setFaults([]);
+    api.resetStats();
+    const second = await run(source, out);
+    assert.equal(second.status, "succeeded", second.errors.join("\n"));
+    // V001 and V003 ask from their own cursor minus the lag (00:30: one page of 2), V002 from the start (2 pages).
+    assert.deepEqual(api.stats().byPath, {
+      "/fleet/vehicles": 2, "/fleet/vehicles/V001/stats": 1, "/fleet/vehicles/V002/stats": 2, "/fleet/vehicles/V003/stats": 1,
+    });
+    assert.deepEqual(await sql(out, HUB_STATS), [...statRows(0, [0, 1, 2, 3]), ...statRows(1, [0, 1, 2, 3]), ...statRows(2, [0, 1, 2, 3])]);
+    assert.deepEqual((await readState(store(out), "fleet_incremental", "vehicle_engine_hours")).parents, { V001: at(45), V002: at(45), V003: at(45) });
+    assert.equal((await readState(store(out), "fleet_incremental", "vehicles")).cursor, at(120));
+  });
+});
