@@ -22,6 +22,7 @@ import { buildGraph, type EntityRun } from "./graph";
 import { entityCounts, manifestChecks, outcomeRules, type EntityCounts, type RunManifest, type SchemaReport } from "./manifest";
 import { readSchema, readSchemaPlan, persistSchemas } from "./schema-state";
 import { promoteCursorState } from "./cursor-state";
+import { missingParents } from "../sources/rest/parent-child";
 import type { CommittedCursors } from "../sources/rest/work-item";
 import { schemaReport } from "./schema-report";
 import { pathMapping } from "../transforms/schema-contract";
@@ -113,6 +114,8 @@ async function planRun(request: RunRequest, target: SinkTarget): Promise<{ runs:
     const runs: EntityRun[] = [];
     for (const source of request.sources) {
       const entities = await selectEntities(Object.keys(source.entities), request.entities);
+      const orphans = missingParents(source, entities);
+      if (orphans.length) throw new UsageError(`${source.name}: ${orphans.join("; ")}`);
       runs.push({ source: source, entities: entities, slices: await planEntitySlices(target, source, entities, mode), schemas: await readSchemas(target, source, entities), cursors: await readCursors(target, source, entities) });
     }
     return { runs: runs, mode: mode };

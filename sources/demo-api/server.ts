@@ -87,6 +87,32 @@ function hasIssuedToken(req: http.IncomingMessage, issuer: TokenIssuer): boolean
   return m !== null && issuer.use(m[1]);
 }
 
+/**
+ * `POST /_fleet/vehicles` `{id, name, updated_at}` adds or replaces a vehicle; `POST /_fleet/vehicles/<id>/stats`
+ * `{time, engine_hours, updated_at}` adds a stat (400 for a malformed body or an unknown vehicle).
+ */
+function putCatalogEntry(catalog: FleetCatalog, pathname: string, text: string): void {
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new HttpError(400, "body must be a JSON object");
+  }
+  const isTime = (v: unknown) => typeof v === "string" && !Number.isNaN(Date.parse(v));
+  if (pathname === "/_fleet/vehicles") {
+    if (typeof body.id !== "string" || typeof body.name !== "string" || !isTime(body.updated_at)) throw new HttpError(400, "a vehicle needs id, name (strings) and updated_at (ISO time)");
+    return catalog.putVehicle({ id: body.id, name: body.name, updated_at: body.updated_at as string });
+  }
+  const m = /^\/_fleet\/vehicles\/([^/]+)\/stats$/.exec(pathname);
+  if (m === null) throw new HttpError(404, "not found");
+  if (!isTime(body.time) || typeof body.engine_hours !== "number" || !isTime(body.updated_at)) throw new HttpError(400, "a stat needs time, updated_at (ISO times) and engine_hours (number)");
+  try {
+    catalog.addStat(decodeURIComponent(m[1]), { time: body.time as string, engine_hours: body.engine_hours, updated_at: body.updated_at as string });
+  } catch (e) {
+    throw new HttpError(400, (e as Error).message);
+  }
+}
+
 /** Starts the demo API and resolves once it listens. */
 export function startDemoApi(options: DemoApiOptions = {}): Promise<DemoApi> {
   const seed = options.seed ?? DEFAULT_SEED;
@@ -157,6 +183,10 @@ export function startDemoApi(options: DemoApiOptions = {}): Promise<DemoApi> {
         throw new HttpError(400, (e as Error).message);
       }
       return sendJson(res, undefined, 200, { ok: true, rules: faults.list().length });
+    }
+    if (req.method === "POST" && url.pathname.startsWith("/_fleet/vehicles")) {
+      putCatalogEntry(catalog, url.pathname, await readBody(req));
+      return sendJson(res, undefined, 200, { ok: true });
     }
     throw new HttpError(404, "not found");
   };

@@ -59,9 +59,9 @@ export function readRest(loaded: SourceConfig, options: ReadRestOptions) {
   const source = sealForWorkers(loaded);
   const maxWorkers = options.maxWorkers ?? DEFAULT_MAX_WORKERS;
   const plan: PlanOptions = { entities: options.entities, slices: options.slices, range: options.range, cursors: options.cursors };
-  const levels = entityLevels(source, options.entities ?? Object.keys(source.entities)).length;
-  // Fail at graph construction on unknown entities or a bad step, not on a worker.
+  // Fail at graph construction on unknown entities, a child without its parent or a bad step, not on a worker.
   planWorkItems(source, plan);
+  const levels = entityLevels(source, options.entities ?? Object.keys(source.entities)).length;
   const ctx = { runId: options.runId, maxWorkers: maxWorkers };
   return withName(`ReadRest_${source.name}`, function readRestSource(root: Root): ReadRestOutput {
     const items = root
