@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Duration } from "luxon";
 
 /**
  * The declarative source config (the presets are written in it, and so are users' own APIs).
@@ -161,7 +162,7 @@ export const sliceSchema = z.object({
 }).strict();
 
 /** An ISO-8601 duration as luxon reads it (`PT1H`, `P1D`, `PT0S`). */
-const isoDuration = z.string().refine((text) => /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$/.test(text), "must be an ISO-8601 duration such as PT1H or P1D");
+const isoDuration = z.string().refine((text) => Duration.fromISO(text).isValid, "must be an ISO-8601 duration such as PT1H or P1D");
 /** A cursor value: an ISO timestamp (compared as an instant) or a number. */
 const cursorValue = z.union([z.string().min(1), z.number()]);
 
@@ -185,7 +186,8 @@ export const incrementalSchema = z.object({
   order: z.enum(["asc", "desc"]).default("asc"),
 }).strict()
   .refine((i) => i.param !== undefined || i.order === "desc", { message: "param is required unless order: desc", path: ["param"] })
-  .refine((i) => (i.end === undefined) === (i.endParam === undefined), { message: "end and endParam go together", path: ["endParam"] });
+  .refine((i) => (i.end === undefined) === (i.endParam === undefined), { message: "end and endParam go together", path: ["endParam"] })
+  .refine((i) => i.lag === undefined || typeof i.initial === "string", { message: "lag is a duration: it needs a timestamp cursor (initial is a number)", path: ["lag"] });
 export type IncrementalConfig = z.infer<typeof incrementalSchema>;
 
 export const aggregateSchema = z.discriminatedUnion("type", [

@@ -86,7 +86,8 @@ test("cursor start: committed cursor minus the lag, never before initial; instan
   assert.equal(cursorStart(null, config), "2024-01-01T00:00:00Z");
   assert.equal(cursorStart("2024-03-01T12:00:00Z", config), "2024-03-01T11:00:00.000Z");
   assert.equal(cursorStart("2024-01-01T00:30:00Z", config), "2024-01-01T00:00:00Z");
-  assert.equal(cursorStart(1500, { initial: 1000, lag: "PT1H" }), 1500);
+  assert.equal(cursorStart(1500, { initial: 1000 }), 1500);
+  assert.equal(cursorStart(500, { initial: 1000 }), 1000);
   assert.equal(compareCursor("2024-03-01T01:00:00+01:00", "2024-03-01T00:00:00Z"), 0);
   assert.ok(compareCursor("2024-03-01T00:00:00.500Z", "2024-03-01T00:00:00Z") > 0);
   assert.ok(compareCursor(9, 10) < 0);
@@ -130,6 +131,12 @@ test("config: wrong incremental and parent combinations are rejected naming the 
   ]);
   assert.deepEqual(issues({ a: { path: "/a", primaryKey: ["id"], incremental: { ...inc, lag: "1 hour" } } }), [
     "entities.a.incremental.lag: must be an ISO-8601 duration such as PT1H or P1D",
+  ]);
+  assert.deepEqual(issues({ a: { path: "/a", primaryKey: ["id"], incremental: { ...inc, initial: 0, lag: "PT1H" } } }), [
+    "entities.a.incremental.lag: lag is a duration: it needs a timestamp cursor (initial is a number)",
+  ]);
+  assert.deepEqual(issues({ a: { path: "/a", primaryKey: ["id"], incremental: { ...inc, end: "2025-01-01T00:00:00Z" } } }), [
+    "entities.a.incremental.endParam: end and endParam go together",
   ]);
   assert.deepEqual(issues({ a: { path: "/a", primaryKey: ["id"], incremental: { cursorField: "t", initial: 0 } } }), [
     "entities.a.incremental.param: param is required unless order: desc",
