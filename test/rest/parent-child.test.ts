@@ -7,7 +7,10 @@ import { catalogStat, FLEET_CATALOG_BASE_MS, startDemoApi, type DemoApi } from "
 import { executeRun } from "../../pipeline/run";
 import { loadSourceConfig } from "../../sources/rest/config-loader";
 import { readState } from "../../sources/rest/state";
-import type { SourceConfig } from "../../model/source-config";
+import { sourceSchema, type SourceConfig } from "../../model/source-config";
+import type { DeadLetter } from "../../model/dead-letter";
+import { fetchWorkItem, planChildItems } from "../../sources/rest/work-item";
+import { entityForParent, includedColumns } from "../../sources/rest/parent-child";
 import { sql } from "../golden/helpers";
 
 const SEED = 42;
@@ -109,4 +112,39 @@ test("parent -> child: a vehicle whose stats fetch fails keeps its cursor; the o
     assert.deepEqual((await readState(store(out), "fleet_incremental", "vehicle_engine_hours")).parents, { V001: at(45), V002: at(45), V003: at(45) });
     assert.equal((await readState(store(out), "fleet_incremental", "vehicles")).cursor, at(120));
   });
+});
+
+test("parent -> child planning: templates in path, params and body; a parent record lacking a field is a fetch dead letter naming it", async () => {
+  const config = sourceSchema.parse({
+    name: "s", baseUrl: "http://127.0.0.1:9",
+    entities: {
+      fleets: { path: "/fleets", primaryKey: ["id"] },
+      trucks: {
+        parent: "fleets", path: "/fleets/{parent.id}/trucks", params: { region: "{parent.meta.region}" },
+        method: "POST", body: { query: "q", variables: { fleet: "{parent.id}", label: "fleet {parent.name}" } },
+        include: ["parent.name"], primaryKey: ["vin"],
+        incremental: { cursorField: "seen", param: "since", initial: "2024-01-01T00:00:00Z", lag: "PT1H" },
+      },
+    },
+  });
+  const record = (row: Record<string, unknown>) => ({ source: "s", entity: "fleets", record: row, _source: "/fleets", _page: "1", fetched_at: "2026-01-01T00:00:00.000Z" });
+  const cursors = { trucks: { cursor: null, parents: { "7": "2024-05-01T10:00:00Z" } } };
+  const items = planChildItems(config, record({ id: 7, name: "North/East", meta: { region: "eu" } }), { cursors: cursors });
+  assert.deepEqual(items, [{ entity: "trucks", pathParams: {}, parent: { entity: "fleets", key: "7", values: { id: 7, "meta.region": "eu", name: "North/East" } }, since: "2024-05-01T09:00:00.000Z" }]);
+  const filled = entityForParent(config.entities.trucks, items[0].parent!.values);
+  assert.equal(filled.path, "/fleets/7/trucks");
+  assert.deepEqual(filled.params, { region: "eu" });
+  assert.deepEqual(filled.body, { query: "q", variables: { fleet: 7, label: "fleet North/East" } });
+  assert.deepEqual(includedColumns(config.entities.trucks, items[0].parent!.values), { _parent_name: "North/East" });
+  // A new parent starts at `initial`.
+  assert.equal(planChildItems(config, record({ id: 8, name: "n", meta: { region: "us" } }), { cursors: cursors })[0].since, "2024-01-01T00:00:00Z");
+
+  const broken = planChildItems(config, record({ id: 9, name: "x" }), {});
+  assert.equal(broken.length, 1);
+  const elements = await fetchWorkItem(config, broken[0], { runId: "r1" });
+  assert.equal(elements.length, 1);
+  const dead = (elements[0] as { deadLetter: DeadLetter }).deadLetter;
+  assert.equal(dead.stage, "fetch");
+  assert.equal(dead.entity, "trucks");
+  assert.equal(dead.error, "parent fleets record has no scalar value for {parent.meta.region} (record from /fleets page 1)");
 });
