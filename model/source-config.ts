@@ -187,7 +187,8 @@ export const incrementalSchema = z.object({
 }).strict()
   .refine((i) => i.param !== undefined || i.order === "desc", { message: "param is required unless order: desc", path: ["param"] })
   .refine((i) => (i.end === undefined) === (i.endParam === undefined), { message: "end and endParam go together", path: ["endParam"] })
-  .refine((i) => i.lag === undefined || typeof i.initial === "string", { message: "lag is a duration: it needs a timestamp cursor (initial is a number)", path: ["lag"] });
+  .refine((i) => i.lag === undefined || typeof i.initial === "string",
+    { message: "lag is a duration: it needs a timestamp cursor (initial is a number)", path: ["lag"] });
 export type IncrementalConfig = z.infer<typeof incrementalSchema>;
 
 export const aggregateSchema = z.discriminatedUnion("type", [
@@ -338,21 +339,22 @@ export function parentPlaceholders(entity: { path: string; params: Record<string
 function checkParents(entities: Record<string, EntityConfig>, ctx: z.RefinementCtx): void {
   for (const [name, entity] of Object.entries(entities)) {
     const at = (...keys: string[]) => ["entities", name, ...keys];
-    if (entity.incremental && entity.slices) ctx.addIssue({ code: "custom", path: at("incremental"), message: "incremental and slices exclude each other: pick one" });
+    const issue = (path: string[], message: string) => ctx.addIssue({ code: "custom", path: path, message: message });
+    if (entity.incremental && entity.slices) issue(at("incremental"), "incremental and slices exclude each other: pick one");
     if (entity.parent === undefined) {
-      if (entity.include.length) ctx.addIssue({ code: "custom", path: at("include"), message: "include needs parent" });
-      if (parentPlaceholders(entity).length) ctx.addIssue({ code: "custom", path: at("path"), message: "{parent.<field>} needs parent" });
+      if (entity.include.length) issue(at("include"), "include needs parent");
+      if (parentPlaceholders(entity).length) issue(at("path"), "{parent.<field>} needs parent");
       continue;
     }
     if (!(entity.parent in entities)) {
-      ctx.addIssue({ code: "custom", path: at("parent"), message: `names no entity of this source (known: ${Object.keys(entities).join(", ")})` });
+      issue(at("parent"), `names no entity of this source (known: ${Object.keys(entities).join(", ")})`);
       continue;
     }
-    if (entity.slices) ctx.addIssue({ code: "custom", path: at("slices"), message: "a child entity cannot have slices (it has a request series per parent record)" });
+    if (entity.slices) issue(at("slices"), "a child entity cannot have slices (it has a request series per parent record)");
     const seen = [name];
     for (let up: string | undefined = entity.parent; up !== undefined; up = entities[up]?.parent) {
       if (seen.includes(up)) {
-        ctx.addIssue({ code: "custom", path: at("parent"), message: `parent cycle: ${[...seen, up].join(" -> ")}` });
+        issue(at("parent"), `parent cycle: ${[...seen, up].join(" -> ")}`);
         break;
       }
       seen.push(up);

@@ -44,7 +44,9 @@ export async function promoteCursorState(store: TextStore, runId: string, entiti
  * (`foldCursorCandidates`), written. Its output (one element per recorded entity) is what a commit
  * step waits on before promoting.
  */
-export function recordCursorCandidates(candidates: PCollection<CursorCandidate>, target: SinkTarget, runId: string, sourceName: string): PCollection<PendingCursors> {
+export function recordCursorCandidates(
+  candidates: PCollection<CursorCandidate>, target: SinkTarget, runId: string, sourceName: string,
+): PCollection<PendingCursors> {
   return candidates
     .apply(withName(`GroupCursorCandidates_${sourceName}`, groupBy((c: CursorCandidate) => c.entity)))
     .apply(withName(`RecordPendingCursors_${sourceName}`, parDo({

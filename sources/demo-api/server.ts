@@ -100,14 +100,19 @@ function putCatalogEntry(catalog: FleetCatalog, pathname: string, text: string):
   }
   const isTime = (v: unknown) => typeof v === "string" && !Number.isNaN(Date.parse(v));
   if (pathname === "/_fleet/vehicles") {
-    if (typeof body.id !== "string" || typeof body.name !== "string" || !isTime(body.updated_at)) throw new HttpError(400, "a vehicle needs id, name (strings) and updated_at (ISO time)");
+    if (typeof body.id !== "string" || typeof body.name !== "string" || !isTime(body.updated_at)) {
+      throw new HttpError(400, "a vehicle needs id, name (strings) and updated_at (ISO time)");
+    }
     return catalog.putVehicle({ id: body.id, name: body.name, updated_at: body.updated_at as string });
   }
   const m = /^\/_fleet\/vehicles\/([^/]+)\/stats$/.exec(pathname);
   if (m === null) throw new HttpError(404, "not found");
-  if (!isTime(body.time) || typeof body.engine_hours !== "number" || !isTime(body.updated_at)) throw new HttpError(400, "a stat needs time, updated_at (ISO times) and engine_hours (number)");
+  if (!isTime(body.time) || typeof body.engine_hours !== "number" || !isTime(body.updated_at)) {
+    throw new HttpError(400, "a stat needs time, updated_at (ISO times) and engine_hours (number)");
+  }
   try {
-    catalog.addStat(decodeURIComponent(m[1]), { time: body.time as string, engine_hours: body.engine_hours, updated_at: body.updated_at as string });
+    const stat = { time: body.time as string, engine_hours: body.engine_hours, updated_at: body.updated_at as string };
+    catalog.addStat(decodeURIComponent(m[1]), stat);
   } catch (e) {
     throw new HttpError(400, (e as Error).message);
   }

@@ -328,7 +328,8 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
     }
     // A descending API's later pages are older still: everything from the start on is in hand.
     const incremental = entity.incremental;
-    if (incremental?.order === "desc" && request.since !== undefined && descPageReachedStart(records, incremental.cursorField, request.since)) break;
+    const since = request.since;
+    if (incremental?.order === "desc" && since !== undefined && descPageReachedStart(records, incremental.cursorField, since)) break;
     if (!paginator.hasNext()) break;
     const next = paginator.next(url);
     const nextBody = bodyText();

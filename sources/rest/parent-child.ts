@@ -54,7 +54,9 @@ function isScalar(value: unknown): value is string | number | boolean {
  * fields the child's templates and `include` name. A missing or non-scalar value is an error naming the
  * field (the caller dead-letters it: the child series is not requested).
  */
-export function parentRef(parentName: string, parent: EntityConfig, child: EntityConfig, record: Row): { ok: true; ref: ParentRef } | { ok: false; reason: string } {
+export function parentRef(
+  parentName: string, parent: EntityConfig, child: EntityConfig, record: Row,
+): { ok: true; ref: ParentRef } | { ok: false; reason: string } {
   const keyValues: unknown[] = [];
   for (const field of parent.primaryKey) {
     const value = getPath(record, field);

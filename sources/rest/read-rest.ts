@@ -5,14 +5,19 @@ import type { DeadLetter } from "../../model/dead-letter";
 import type { SourceConfig } from "../../model/source-config";
 import { DEFAULT_MAX_WORKERS } from "./rate-limit";
 import { sealForWorkers } from "./secrets";
-import { fetchWorkItem, planChildItems, planWorkItems, type CursorCandidate, type PageSummary, type PlanOptions, type RestElement, type RestRecord, type WorkItem } from "./work-item";
+import {
+  fetchWorkItem, planChildItems, planWorkItems,
+  type CursorCandidate, type PageSummary, type PlanOptions, type RestElement, type RestRecord, type WorkItem,
+} from "./work-item";
 import { entityLevels } from "./parent-child";
 
 // The DoFn calls into the fetch core through these registered functions, so Beam ships a
 // reference to the module instead of serializing its closures (paginator and auth classes
 // cannot be serialized, and the process-wide rate gate must stay one object). The name
 // resolves inside the installed project package on a worker.
-requireForSerialization("api2lake/dist/sources/rest/work-item", { fetchWorkItem: fetchWorkItem, planWorkItems: planWorkItems, planChildItems: planChildItems });
+requireForSerialization("api2lake/dist/sources/rest/work-item", {
+  fetchWorkItem: fetchWorkItem, planWorkItems: planWorkItems, planChildItems: planChildItems,
+});
 
 export interface ReadRestOptions extends PlanOptions {
   /** Stamped on dead letters. */
@@ -92,7 +97,8 @@ export function readRest(loaded: SourceConfig, options: ReadRestOptions) {
       all.push(fetched);
     }
     const elements = all.length === 1 ? all[0] : P(all).apply(withName("FlattenFetched", flatten<RestElement>()));
-    const parts = elements.apply(withName("SplitFetched", split<{ record: RestRecord; page: PageSummary; deadLetter: DeadLetter; cursor: CursorCandidate }>(["record", "page", "deadLetter", "cursor"])));
+    type Parts = { record: RestRecord; page: PageSummary; deadLetter: DeadLetter; cursor: CursorCandidate };
+    const parts = elements.apply(withName("SplitFetched", split<Parts>(["record", "page", "deadLetter", "cursor"])));
     return { records: parts.record, pages: parts.page, deadLetters: parts.deadLetter, cursors: parts.cursor };
   });
 }

@@ -179,13 +179,17 @@ export async function fetchWorkItem(source: SourceConfig, item: WorkItem, ctx: F
   const entity = source.entities[item.entity];
   if (item.problem !== undefined) {
     const failure = deadLetter({
-      stage: "fetch", error: clean(item.problem), payload: { entity: item.entity, path_params: item.pathParams }, source: entity.path, run_id: ctx.runId, entity: item.entity,
+      stage: "fetch", error: clean(item.problem), payload: { entity: item.entity, path_params: item.pathParams },
+      source: entity.path, run_id: ctx.runId, entity: item.entity,
     });
     return [{ deadLetter: failure }, ...holdAncestors(source, item.entity)];
   }
   const pathParams = resolveReferences(item.pathParams, process.env, new Set(source.publicVariables ?? [])).value;
   const series = await fetchSeries(
-    { source: opened.source, entity: item.entity, slice: item.slice, pathParams: pathParams, secrets: opened.secrets, parent: item.parent, since: item.since }, ctx);
+    {
+      source: opened.source, entity: item.entity, slice: item.slice, pathParams: pathParams, secrets: opened.secrets,
+      parent: item.parent, since: item.since,
+    }, ctx);
   const included = item.parent ? includedColumns(entity, item.parent.values) : {};
   let cursor: CursorValue | null = null;
   const endpoint = clean(series.endpoint);
