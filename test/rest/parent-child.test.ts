@@ -148,3 +148,28 @@ test("parent -> child planning: templates in path, params and body; a parent rec
   assert.equal(dead.entity, "trucks");
   assert.equal(dead.error, "parent fleets record has no scalar value for {parent.meta.region} (record from /fleets page 1)");
 });
+
+test("demo vehicle catalog: control routes add vehicles and stats; the routes filter on updated_since and sort", async () => {
+  const api = await startDemoApi({ seed: SEED });
+  const auth = { authorization: "Bearer demo-token" };
+  const post = (p: string, body: unknown) => fetch(api.url + p, { method: "POST", headers: auth, body: JSON.stringify(body) });
+  const get = async (p: string) => {
+    const res = await fetch(api.url + p, { headers: auth });
+    return { status: res.status, body: (await res.json()) as { data: { id?: string; time?: string }[] } };
+  };
+  try {
+    assert.equal((await post("/_fleet/vehicles", { id: "V009", name: "Nine", updated_at: at(300) })).status, 200);
+    assert.equal((await post("/_fleet/vehicles/V009/stats", { time: at(5), engine_hours: 1, updated_at: at(5) })).status, 200);
+    assert.equal((await post("/_fleet/vehicles/V404/stats", { time: at(5), engine_hours: 1, updated_at: at(5) })).status, 400);
+    assert.equal((await post("/_fleet/vehicles", { id: "V010" })).status, 400);
+    const since = encodeURIComponent(at(60));
+    assert.deepEqual((await get(`/fleet/vehicles?updated_since=${since}`)).body.data.map((v) => v.id), ["V002", "V003", "V009"]);
+    assert.deepEqual((await get("/fleet/vehicles/V009/stats")).body.data.map((s) => s.time), [at(5)]);
+    assert.deepEqual((await get(`/fleet/vehicles/V001/stats?order=desc&updated_since=${encodeURIComponent(at(15))}`)).body.data.map((s) => s.time), [at(45), at(30), at(15)]);
+    assert.equal((await get("/fleet/vehicles/V404/stats")).status, 404);
+    // Control requests are not counted; the four API requests are.
+    assert.equal(api.stats().total, 4);
+  } finally {
+    await api.close();
+  }
+});
