@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Duration } from "luxon";
 
 /**
  * The declarative source config (the presets are written in it, and so are users' own APIs).
@@ -160,6 +161,36 @@ export const sliceSchema = z.object({
   format: z.enum(["iso", "date", "epoch_ms"]).default("iso"),
 }).strict();
 
+/** An ISO-8601 duration as luxon reads it (`PT1H`, `P1D`, `PT0S`). */
+const isoDuration = z.string().refine((text) => Duration.fromISO(text).isValid, "must be an ISO-8601 duration such as PT1H or P1D");
+/** A cursor value: an ISO timestamp (compared as an instant) or a number. */
+const cursorValue = z.union([z.string().min(1), z.number()]);
+
+/**
+ * Incremental loading on a cursor field (dlt's `incremental`, Airbyte's `DatetimeBasedCursor`): each request
+ * asks for records whose `cursorField` is at least the start, sent as `param`. The start is the largest
+ * cursor the sinks committed (per parent key for a child entity), minus `lag`, or `initial` on the first run.
+ */
+export const incrementalSchema = z.object({
+  /** Dotted path of the cursor in the API's record (`updated_at`, `meta.modified`). */
+  cursorField: z.string().min(1),
+  /** Query parameter receiving the start; optional only with `order: desc` (then the start just stops paging). */
+  param: z.string().min(1).optional(),
+  initial: cursorValue,
+  /** Re-read window before the committed cursor (ISO-8601 duration for timestamp cursors). */
+  lag: isoDuration.optional(),
+  /** Fixed upper bound sent as `endParam` (the cursor is not read beyond it). */
+  end: cursorValue.optional(),
+  endParam: z.string().min(1).optional(),
+  /** Order of records across pages: with `desc` paging stops after the first page reaching a record older than the start. */
+  order: z.enum(["asc", "desc"]).default("asc"),
+}).strict()
+  .refine((i) => i.param !== undefined || i.order === "desc", { message: "param is required unless order: desc", path: ["param"] })
+  .refine((i) => (i.end === undefined) === (i.endParam === undefined), { message: "end and endParam go together", path: ["endParam"] })
+  .refine((i) => i.lag === undefined || typeof i.initial === "string",
+    { message: "lag is a duration: it needs a timestamp cursor (initial is a number)", path: ["lag"] });
+export type IncrementalConfig = z.infer<typeof incrementalSchema>;
+
 export const aggregateSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("sensor_daily_averages"),
@@ -251,6 +282,15 @@ export const entitySchema = z.object({
   headers: headersSchema.default({}),
   /** Overrides the source's `auth` for this entity. */
   auth: authSchema.optional(),
+  /**
+   * A parent entity of the same source: one request series per parent record, its fields used as
+   * `{parent.<field>}` in `path`, `params` values and string values of `body`.
+   */
+  parent: z.string().regex(/^[a-z][a-z0-9_]*$/).optional(),
+  /** Parent fields landed in every child record, `parent.<field>` -> column `_parent_<field>` (dots -> `_`). */
+  include: z.array(z.string().regex(/^parent\.[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/, "must be parent.<field>")).default([]),
+  /** Incremental loading on a cursor field (a cursor per parent record for a child entity). */
+  incremental: incrementalSchema.optional(),
 }).strict().refine((e) => e.body === undefined || e.method === "POST", { message: "body needs method: POST", path: ["body"] });
 export type EntityConfig = z.infer<typeof entitySchema>;
 
@@ -284,6 +324,42 @@ export const sourceSchema = z.object({
       ctx.addIssue({ code: "custom", path: at, message: `needs method: POST on entity ${name}` });
     }
   }
+  checkParents(source.entities, ctx);
 });
+
+/** Placeholders `{parent.<field>}` in an entity's path, params and body strings. */
+export function parentPlaceholders(entity: { path: string; params: Record<string, string>; body?: Record<string, unknown> }): string[] {
+  const texts = [entity.path, ...Object.values(entity.params), ...(entity.body ? [JSON.stringify(entity.body)] : [])];
+  const out = new Set<string>();
+  for (const text of texts) for (const m of text.matchAll(/\{parent\.([^}]+)\}/g)) out.add(m[1]);
+  return [...out];
+}
+
+/** Parent -> child rules: the parent exists, no cycle, parent fields only with a parent, no slices with a cursor. */
+function checkParents(entities: Record<string, EntityConfig>, ctx: z.RefinementCtx): void {
+  for (const [name, entity] of Object.entries(entities)) {
+    const at = (...keys: string[]) => ["entities", name, ...keys];
+    const issue = (path: string[], message: string) => ctx.addIssue({ code: "custom", path: path, message: message });
+    if (entity.incremental && entity.slices) issue(at("incremental"), "incremental and slices exclude each other: pick one");
+    if (entity.parent === undefined) {
+      if (entity.include.length) issue(at("include"), "include needs parent");
+      if (parentPlaceholders(entity).length) issue(at("path"), "{parent.<field>} needs parent");
+      continue;
+    }
+    if (!(entity.parent in entities)) {
+      issue(at("parent"), `names no entity of this source (known: ${Object.keys(entities).join(", ")})`);
+      continue;
+    }
+    if (entity.slices) issue(at("slices"), "a child entity cannot have slices (it has a request series per parent record)");
+    const seen = [name];
+    for (let up: string | undefined = entity.parent; up !== undefined; up = entities[up]?.parent) {
+      if (seen.includes(up)) {
+        issue(at("parent"), `parent cycle: ${[...seen, up].join(" -> ")}`);
+        break;
+      }
+      seen.push(up);
+    }
+  }
+}
 export type SourceConfig = z.infer<typeof sourceSchema>;
 export type SourceConfigInput = z.input<typeof sourceSchema>;

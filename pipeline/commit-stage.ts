@@ -13,6 +13,7 @@ import type { Slice } from "../sources/rest/slices";
 import { pathMapping } from "../transforms/schema-contract";
 import { entityCounts, manifestChecks, outcomeRules, type EntityCounts, type RunManifest, type SchemaReport } from "./manifest";
 import { persistSchemas, readSchemaPlan } from "./schema-state";
+import { promoteCursorState } from "./cursor-state";
 import { schemaReport } from "./schema-report";
 import { sumTallies, type Tally } from "./tally";
 import { formatSummary } from "./run";
@@ -56,7 +57,13 @@ export type Promotion =
   /** A backfill's slices: recorded as fetched, the watermark untouched. */
   | { kind: "backfill"; source: string; entity: string; slices: Slice[] }
   /** The jobs seed's two-sheet workbook, exported from a local warehouse (`<out>/exports/jobs.xlsx`). */
-  | { kind: "jobs-workbook" };
+  | { kind: "jobs-workbook" }
+  /**
+   * Incremental cursors (pipeline/cursor-state.ts): promoted also when the only error is pages that
+   * kept failing, since the pending cursors leave out every series that stopped early (a failed
+   * child keeps its parent's cursor); without that, one failing child would hold every parent.
+   */
+  | { kind: "cursors"; entities: string[] };
 
 /** Everything the stage needs, as plain data (it is serialized into the graph; no secret values). */
 export interface CommitSpec {
@@ -77,6 +84,8 @@ export interface CommitSpec {
   rolledBack: string[];
   promotions: Promotion[];
 }
+
+const FETCH_FAILED = "some pages kept failing after retries: see the fetch dead letters; the pages before them were kept";
 
 /** The environment variable naming a failpoint the commit stage honours (tests only). */
 export const FAILPOINT_ENV = "API2LAKE_FAILPOINT";
@@ -139,7 +148,7 @@ export async function commitRun(spec: CommitSpec, inputs: readonly CommitInput[]
   const checks = manifestChecks(entities);
   const outcome = outcomeRules(entities, spec.maxDeadShare);
   const errors: string[] = [];
-  if (Object.values(entities).some((c) => c.fetch_failed_pages > 0)) errors.push("some pages kept failing after retries: see the fetch dead letters; the pages before them were kept");
+  if (Object.values(entities).some((c) => c.fetch_failed_pages > 0)) errors.push(FETCH_FAILED);
   for (const rule of outcome.filter((r) => !r.ok && !r.rule.startsWith("no page kept failing"))) errors.push(`${rule.entity}: outcome rule not met: ${rule.rule}`);
   if (checks.some((c) => !c.ok)) errors.push("counts do not add up: " + checks.filter((c) => !c.ok).map((c) => `${c.entity}: ${c.rule}`).join("; "));
   // Interrupted (first SIGINT/SIGTERM): the pages in hand are committed, the state stays put.
@@ -148,7 +157,10 @@ export async function commitRun(spec: CommitSpec, inputs: readonly CommitInput[]
   const lake = await openLake(spec.target);
   try {
     await lake.commit(spec.runId);
-    if (errors.length === 0) for (const promotion of spec.promotions) await promote(lake, spec.target, spec.runId, promotion);
+    const onlyFetchFailures = errors.length === 1 && errors[0] === FETCH_FAILED;
+    for (const promotion of spec.promotions) {
+      if (errors.length === 0 || (onlyFetchFailures && promotion.kind === "cursors")) await promote(lake, spec.target, spec.runId, promotion);
+    }
   } catch (error) {
     errors.push(`after the graph: ${(error as Error).message}`);
   }
@@ -204,6 +216,9 @@ export async function promote(lake: Lake, target: SinkTarget, runId: string, pro
       return;
     case "jobs-workbook":
       if (target.kind === "local") await exportJobsWorkbook(target.out);
+      return;
+    case "cursors":
+      await promoteCursorState(lake, runId, promotion.entities);
       return;
   }
 }

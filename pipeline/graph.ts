@@ -20,6 +20,9 @@ import "./worker-modules";
 import { aggregateEntity } from "./aggregates";
 import { entityTables } from "./tables";
 import { recordSchemaPlan } from "./schema-state";
+import { recordCursorCandidates } from "./cursor-state";
+import type { CommittedCursors } from "../sources/rest/work-item";
+import type { PendingCursors } from "../sources/rest/state";
 import { singletonSide } from "./side-input";
 import { writeLake, writeWarehouse, writeErrors, writeServing, writeHub, type SinkReport } from "../sinks/beam-sinks";
 
@@ -30,6 +33,8 @@ export interface EntityRun {
   range?: DateRange;
   /** Persisted schema per entity, read by the driver before the graph (absent: the entity's first run). */
   schemas?: Readonly<Record<string, EntitySchema | undefined>>;
+  /** Committed cursors of the incremental entities, read by the driver before the graph. */
+  cursors?: Readonly<Record<string, CommittedCursors>>;
 }
 
 export interface GraphPlan {
@@ -67,7 +72,13 @@ export function buildGraph(root: Root, plan: GraphPlan): PCollection<CommitInput
     // DoFns capture `${VAR}` references, never secret values (the graph and a template hold none).
     const source = sealForWorkers(run.source);
     // readRest returns a named composite whose output is a record of PCollections.
-    const read = root.apply(readRest(source, { runId: plan.runId, entities: run.entities, slices: run.slices, range: run.range, maxWorkers: plan.maxWorkers }) as never) as unknown as ReadRestOutput;
+    const read = root.apply(readRest(source, { runId: plan.runId, entities: run.entities, slices: run.slices, range: run.range, maxWorkers: plan.maxWorkers, cursors: run.cursors }) as never) as unknown as ReadRestOutput;
+    // The commit stage waits for the run's pending cursors to be recorded (promoted with the run).
+    results.push(recordCursorCandidates(read.cursors, plan.target, plan.runId, source.name).apply(withName(`CursorsRecorded_${source.name}`, parDo({
+      process: function* (_: PendingCursors) {
+        yield { done: "cursors" } as CommitInput;
+      },
+    }))));
     for (const entityName of run.entities) {
       const entity = source.entities[entityName];
       const records = read.records.apply(withName(`Select_${entityName}`, parDo({

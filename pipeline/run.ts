@@ -21,6 +21,8 @@ import { buildGraph, type EntityRun } from "./graph";
 import { entityCounts, type RunManifest } from "./manifest";
 import { readSchema } from "./schema-state";
 import { UsageError } from "./usage-error";
+import { missingParents } from "../sources/rest/parent-child";
+import type { CommittedCursors } from "../sources/rest/work-item";
 import { templateWritten } from "./dataflow-template";
 import { applyCommitStage, readManifest, recordManifest, type CommitInput, type CommitSpec, type Promotion } from "./commit-stage";
 import { pythonBeamInterpreter, runPortable } from "./portable-runner";
@@ -82,6 +84,18 @@ async function readSchemas(target: SinkTarget, source: SourceConfig, entities: r
   return out;
 }
 
+/** Each incremental entity's committed cursors (the graph starts its series from them, minus the lag). */
+async function readCursors(target: SinkTarget, source: SourceConfig, entities: readonly string[]): Promise<Record<string, CommittedCursors>> {
+  const lake = await openLake(target);
+  const out: Record<string, CommittedCursors> = {};
+  for (const name of entities) {
+    if (!source.entities[name].incremental) continue;
+    const state = await readState(lake, source.name, name);
+    out[name] = { cursor: state.cursor, parents: state.parents };
+  }
+  return out;
+}
+
 /** The run's plan, checked before anything runs: every problem here is a usage error. */
 async function planRun(request: RunRequest, target: SinkTarget): Promise<{ runs: EntityRun[]; mode: SliceMode }> {
   try {
@@ -97,7 +111,9 @@ async function planRun(request: RunRequest, target: SinkTarget): Promise<{ runs:
     const runs: EntityRun[] = [];
     for (const source of request.sources) {
       const entities = await selectEntities(Object.keys(source.entities), request.entities);
-      runs.push({ source: source, entities: entities, slices: await planEntitySlices(target, source, entities, mode), schemas: await readSchemas(target, source, entities) });
+      const orphans = missingParents(source, entities);
+      if (orphans.length) throw new UsageError(`${source.name}: ${orphans.join("; ")}`);
+      runs.push({ source: source, entities: entities, slices: await planEntitySlices(target, source, entities, mode), schemas: await readSchemas(target, source, entities), cursors: await readCursors(target, source, entities) });
     }
     return { runs: runs, mode: mode };
   } catch (error) {
@@ -187,7 +203,10 @@ async function executeClaimedRun(request: RunRequest, runId: string, startedAt: 
   const maxWorkers = Number(request.options.maxWorkers ?? "8");
   // The schemas this run extended, its watermarks or backfilled slices and the jobs workbook: made
   // permanent by the graph's commit stage, only when the run met every rule.
-  const promotions: Promotion[] = [{ kind: "schemas", entities: runs.flatMap((r) => [...r.entities]) }];
+  const promotions: Promotion[] = [
+    { kind: "schemas", entities: runs.flatMap((r) => [...r.entities]) },
+    { kind: "cursors", entities: runs.flatMap((r) => [...r.entities]) },
+  ];
   for (const run of runs) {
     for (const name of Object.keys(run.slices ?? {})) {
       const slices = [...(run.slices ?? {})[name]];

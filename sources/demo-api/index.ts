@@ -5,6 +5,7 @@ export { FAULT_KINDS, pageValueOf, validateFaultRules } from "./faults";
 export { encodeCursor, decodeCursor } from "./cursor";
 export * from "./datasets/commerce";
 export * from "./datasets/fleet";
+export * from "./datasets/fleet-catalog";
 export * from "./datasets/airquality";
 export * from "./datasets/jobs";
 export * from "./datasets/invoices";

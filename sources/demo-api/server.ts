@@ -17,6 +17,7 @@ import { matchRoute, ROUTES } from "./routes/index";
 import { HttpError, type RouteResult } from "./routes/route";
 import { resolveSizes, type DemoSizes } from "./sizes";
 import { StatsRecorder, type DemoArrival, type DemoStats } from "./stats";
+import { FleetCatalog } from "./datasets/fleet-catalog";
 
 export type { DemoSizes } from "./sizes";
 export { DEFAULT_SIZES } from "./sizes";
@@ -54,6 +55,8 @@ export interface DemoApi {
   resetStats(): void;
   /** OAuth2 tokens issued by `POST /oauth/token`, in total and per grant type. */
   tokensIssued(): { total: number; byGrant: Record<string, number> };
+  /** The vehicle catalog behind `/fleet/vehicles` and `/fleet/vehicles/{id}/stats`: tests add vehicles and stats between runs. */
+  readonly fleetCatalog: FleetCatalog;
   readonly seed: number;
   readonly sizes: DemoSizes;
 }
@@ -84,6 +87,37 @@ function hasIssuedToken(req: http.IncomingMessage, issuer: TokenIssuer): boolean
   return m !== null && issuer.use(m[1]);
 }
 
+/**
+ * `POST /_fleet/vehicles` `{id, name, updated_at}` adds or replaces a vehicle; `POST /_fleet/vehicles/<id>/stats`
+ * `{time, engine_hours, updated_at}` adds a stat (400 for a malformed body or an unknown vehicle).
+ */
+function putCatalogEntry(catalog: FleetCatalog, pathname: string, text: string): void {
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new HttpError(400, "body must be a JSON object");
+  }
+  const isTime = (v: unknown) => typeof v === "string" && !Number.isNaN(Date.parse(v));
+  if (pathname === "/_fleet/vehicles") {
+    if (typeof body.id !== "string" || typeof body.name !== "string" || !isTime(body.updated_at)) {
+      throw new HttpError(400, "a vehicle needs id, name (strings) and updated_at (ISO time)");
+    }
+    return catalog.putVehicle({ id: body.id, name: body.name, updated_at: body.updated_at as string });
+  }
+  const m = /^\/_fleet\/vehicles\/([^/]+)\/stats$/.exec(pathname);
+  if (m === null) throw new HttpError(404, "not found");
+  if (!isTime(body.time) || typeof body.engine_hours !== "number" || !isTime(body.updated_at)) {
+    throw new HttpError(400, "a stat needs time, updated_at (ISO times) and engine_hours (number)");
+  }
+  try {
+    const stat = { time: body.time as string, engine_hours: body.engine_hours, updated_at: body.updated_at as string };
+    catalog.addStat(decodeURIComponent(m[1]), stat);
+  } catch (e) {
+    throw new HttpError(400, (e as Error).message);
+  }
+}
+
 /** Starts the demo API and resolves once it listens. */
 export function startDemoApi(options: DemoApiOptions = {}): Promise<DemoApi> {
   const seed = options.seed ?? DEFAULT_SEED;
@@ -95,6 +129,7 @@ export function startDemoApi(options: DemoApiOptions = {}): Promise<DemoApi> {
   faults.set(options.faults ?? []);
   const stats = new StatsRecorder();
   const issuer = new TokenIssuer(options.oauth2);
+  const catalog = new FleetCatalog(seed);
   const sockets = new Set<net.Socket>();
   const held = new Set<http.ServerResponse>(); // hanging or delayed responses
   const timers = new Set<NodeJS.Timeout>();
@@ -153,6 +188,10 @@ export function startDemoApi(options: DemoApiOptions = {}): Promise<DemoApi> {
         throw new HttpError(400, (e as Error).message);
       }
       return sendJson(res, undefined, 200, { ok: true, rules: faults.list().length });
+    }
+    if (req.method === "POST" && url.pathname.startsWith("/_fleet/vehicles")) {
+      putCatalogEntry(catalog, url.pathname, await readBody(req));
+      return sendJson(res, undefined, 200, { ok: true });
     }
     throw new HttpError(404, "not found");
   };
@@ -215,6 +254,7 @@ export function startDemoApi(options: DemoApiOptions = {}): Promise<DemoApi> {
         emptyPage: decision.emptyPage,
         repeatCursor: decision.repeatCursor,
         body: body,
+        catalog: catalog,
       });
       sendJson(res, arrival, result.status, result.body, result.headers, decision.truncate);
     } catch (e) {
@@ -265,6 +305,7 @@ export function startDemoApi(options: DemoApiOptions = {}): Promise<DemoApi> {
         stats: () => stats.snapshot(),
         resetStats: () => stats.reset(),
         tokensIssued: () => issuer.count(),
+        fleetCatalog: catalog,
       });
     });
   });

@@ -11,6 +11,8 @@ import { gateFor, systemClock, type Clock } from "./rate-limit";
 import { getJsonWithRetry, type JsonRequest } from "./retry";
 import { DEFAULT_MAX_DEPTH, originalText, takeMarkers } from "./json-body";
 import { sliceParams, type Slice } from "./slices";
+import { cursorParamText, descPageReachedStart, type CursorValue } from "./cursor";
+import { entityForParent, type ParentRef } from "./parent-child";
 
 /**
  * The fetch core: one request series (an entity, one combination of path parameters, one
@@ -39,6 +41,10 @@ export interface SeriesRequest {
   pathParams?: Record<string, string>;
   /** Secret values of the (opened) config to mask and to drop on a foreign redirect (see openSecrets). */
   secrets?: Secrets;
+  /** A child series: the parent record's values fill `{parent.<field>}` in path, params and body. */
+  parent?: ParentRef;
+  /** Incremental start: sent as `incremental.param`; with `order: desc` paging stops once a page reaches it. */
+  since?: CursorValue;
 }
 
 export interface FetchContext {
@@ -99,9 +105,12 @@ export function fillPath(path: string, params: Record<string, string>, entity: s
 }
 
 /** The first request URL of a series (no credentials, no pagination parameters). */
-export function seriesUrl(source: SourceConfig, entity: EntityConfig, entityName: string, endpoint: string, slice: Slice | undefined): URL {
+export function seriesUrl(source: SourceConfig, entity: EntityConfig, entityName: string, endpoint: string, slice: Slice | undefined, since?: CursorValue): URL {
   const url = new URL(source.baseUrl.replace(/\/+$/, "") + endpoint);
   for (const [k, v] of Object.entries(entity.params)) url.searchParams.set(k, v);
+  const incremental = entity.incremental;
+  if (incremental && since !== undefined && incremental.param) url.searchParams.set(incremental.param, cursorParamText(since));
+  if (incremental && incremental.end !== undefined && incremental.endParam) url.searchParams.set(incremental.endParam, cursorParamText(incremental.end));
   if (slice) {
     if (!entity.slices) throw new Error(`entity ${entityName}: a slice was given but the entity declares no slices`);
     for (const [k, v] of Object.entries(sliceParams(slice, entity.slices))) url.searchParams.set(k, v);
@@ -179,7 +188,8 @@ function credentialsAdded(bare: { url: URL; headers: Record<string, string> }, a
 
 export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Promise<SeriesResult> {
   const source = request.source;
-  const entity = source.entities[request.entity];
+  const configured = source.entities[request.entity];
+  const entity = configured && request.parent ? entityForParent(configured, request.parent.values) : configured;
   if (!entity) throw new Error(`source ${source.name}: unknown entity "${request.entity}" (known: ${Object.keys(source.entities).join(", ")})`);
   const authConfig = resolveAuthSecrets(entity.auth ?? source.auth);
   const extra = resolveHeaderSecrets({ ...(source.headers ?? {}), ...(entity.headers ?? {}) });
@@ -204,7 +214,7 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
   const maxDepth = source.maxDepth ?? DEFAULT_MAX_DEPTH;
   const actions = [...(entity.responseActions ?? []), ...(source.responseActions ?? [])];
   const parse = { recordLevel: recordLevel(entity.recordsPath, maxDepth), maxDepth: maxDepth };
-  const base = seriesUrl(source, entity, request.entity, endpoint, request.slice);
+  const base = seriesUrl(source, entity, request.entity, endpoint, request.slice, request.since);
   const result: SeriesResult = { endpoint: endpoint, pages: [], deadLetters: [], complete: true };
 
   // `source` is the endpoint, as in lineage; a fetch failure's payload is the request (secrets
@@ -214,7 +224,7 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
     result.deadLetters.push(deadLetter({
       stage: stage,
       error: clean(error),
-      payload: recordText !== undefined ? clean(recordText) : stage === "parse" ? JSON.stringify(redactDeep(record, currentSecrets())) ?? "undefined" : redactDeep({ method: method, ...payload, entity: request.entity, slice: request.slice ?? null, path_params: request.pathParams ?? {} }, currentSecrets()),
+      payload: recordText !== undefined ? clean(recordText) : stage === "parse" ? JSON.stringify(redactDeep(record, currentSecrets())) ?? "undefined" : redactDeep({ method: method, ...payload, entity: request.entity, slice: request.slice ?? null, path_params: request.pathParams ?? {}, ...(request.parent ? { parent_key: request.parent.key } : {}) }, currentSecrets()),
       source: endpoint,
       run_id: ctx.runId,
       entity: request.entity,
@@ -316,6 +326,10 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
       result.complete = false;
       break;
     }
+    // A descending API's later pages are older still: everything from the start on is in hand.
+    const incremental = entity.incremental;
+    const since = request.since;
+    if (incremental?.order === "desc" && since !== undefined && descPageReachedStart(records, incremental.cursorField, since)) break;
     if (!paginator.hasNext()) break;
     const next = paginator.next(url);
     const nextBody = bodyText();

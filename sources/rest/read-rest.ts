@@ -1,17 +1,23 @@
-import { impulse, parDo, split, withName, type PCollection, type Root } from "apache-beam";
+import { flatten, impulse, parDo, P, split, withName, type PCollection, type Root } from "apache-beam";
 import { reshuffle } from "apache-beam/transforms/utils";
 import { requireForSerialization } from "apache-beam/serialization";
 import type { DeadLetter } from "../../model/dead-letter";
 import type { SourceConfig } from "../../model/source-config";
 import { DEFAULT_MAX_WORKERS } from "./rate-limit";
 import { sealForWorkers } from "./secrets";
-import { fetchWorkItem, planWorkItems, type PageSummary, type PlanOptions, type RestElement, type RestRecord, type WorkItem } from "./work-item";
+import {
+  fetchWorkItem, planChildItems, planWorkItems,
+  type CursorCandidate, type PageSummary, type PlanOptions, type RestElement, type RestRecord, type WorkItem,
+} from "./work-item";
+import { entityLevels } from "./parent-child";
 
 // The DoFn calls into the fetch core through these registered functions, so Beam ships a
 // reference to the module instead of serializing its closures (paginator and auth classes
 // cannot be serialized, and the process-wide rate gate must stay one object). The name
 // resolves inside the installed project package on a worker.
-requireForSerialization("api2lake/dist/sources/rest/work-item", { fetchWorkItem: fetchWorkItem, planWorkItems: planWorkItems });
+requireForSerialization("api2lake/dist/sources/rest/work-item", {
+  fetchWorkItem: fetchWorkItem, planWorkItems: planWorkItems, planChildItems: planChildItems,
+});
 
 export interface ReadRestOptions extends PlanOptions {
   /** Stamped on dead letters. */
@@ -31,6 +37,8 @@ export type ReadRestOutput = {
    * rejected single records (`stage: "parse"`: not a JSON object).
    */
   deadLetters: PCollection<DeadLetter>;
+  /** One element per request series of an incremental entity: its largest cursor, for the run's pending state. */
+  cursors: PCollection<CursorCandidate>;
 };
 
 /**
@@ -42,7 +50,10 @@ export type ReadRestOutput = {
  *  2. ReshuffleWorkItems: so the fetch step sees separate elements it can run concurrently.
  *  3. FetchPages: an async DoFn (up to `maxWorkers` work items in flight) that follows each
  *     series' pagination with retries and the shared rate limit.
- *  4. SplitFetched: records, pages and dead letters.
+ *  4. For each level of child entities (`parent:`): PlanChildItems_<n> turns the previous level's
+ *     records into child series, reshuffled and fetched the same way (FetchChildPages_<n>), so the
+ *     children of different parents run concurrently under the same rate gate.
+ *  5. SplitFetched: records, pages, dead letters and cursor candidates.
  *
  * @example
  *   const out = root.apply(readRest(source, { runId: "r1", entities: ["customers"] }));
@@ -52,9 +63,10 @@ export function readRest(loaded: SourceConfig, options: ReadRestOptions) {
   // Workers get auth secrets as `${VAR}` references, resolved where each request is made.
   const source = sealForWorkers(loaded);
   const maxWorkers = options.maxWorkers ?? DEFAULT_MAX_WORKERS;
-  const plan: PlanOptions = { entities: options.entities, slices: options.slices, range: options.range };
-  // Fail at graph construction on unknown entities or a bad step, not on a worker.
+  const plan: PlanOptions = { entities: options.entities, slices: options.slices, range: options.range, cursors: options.cursors };
+  // Fail at graph construction on unknown entities, a child without its parent or a bad step, not on a worker.
   planWorkItems(source, plan);
+  const levels = entityLevels(source, options.entities ?? Object.keys(source.entities)).length;
   const ctx = { runId: options.runId, maxWorkers: maxWorkers };
   return withName(`ReadRest_${source.name}`, function readRestSource(root: Root): ReadRestOutput {
     const items = root
@@ -65,13 +77,28 @@ export function readRest(loaded: SourceConfig, options: ReadRestOptions) {
         },
       })))
       .apply(withName("ReshuffleWorkItems", reshuffle<WorkItem>()));
-    const fetched = items.apply(withName("FetchPages", parDo<WorkItem, RestElement>({
+    const fetchStep = (name: string) => withName(name, parDo<WorkItem, RestElement>({
       maxConcurrency: maxWorkers,
       process: async function (item: WorkItem) {
         return fetchWorkItem(source, item, ctx);
       },
-    })));
-    const parts = fetched.apply(withName("SplitFetched", split<{ record: RestRecord; page: PageSummary; deadLetter: DeadLetter }>(["record", "page", "deadLetter"])));
-    return { records: parts.record, pages: parts.page, deadLetters: parts.deadLetter };
+    }));
+    let fetched = items.apply(fetchStep("FetchPages"));
+    const all: PCollection<RestElement>[] = [fetched];
+    for (let level = 1; level < levels; level++) {
+      fetched = fetched
+        .apply(withName(`PlanChildItems_${level}`, parDo({
+          process: function* (e: RestElement) {
+            if ("record" in e) yield* planChildItems(source, e.record, plan);
+          },
+        })))
+        .apply(withName(`ReshuffleChildItems_${level}`, reshuffle<WorkItem>()))
+        .apply(fetchStep(`FetchChildPages_${level}`));
+      all.push(fetched);
+    }
+    const elements = all.length === 1 ? all[0] : P(all).apply(withName("FlattenFetched", flatten<RestElement>()));
+    type Parts = { record: RestRecord; page: PageSummary; deadLetter: DeadLetter; cursor: CursorCandidate };
+    const parts = elements.apply(withName("SplitFetched", split<Parts>(["record", "page", "deadLetter", "cursor"])));
+    return { records: parts.record, pages: parts.page, deadLetters: parts.deadLetter, cursors: parts.cursor };
   });
 }

@@ -1,4 +1,7 @@
+import { requireForSerialization } from "apache-beam/serialization";
 import { splitRange, type DateRange, type Slice } from "./slices";
+import { laterCursor, type CursorValue } from "./cursor";
+import type { CursorCandidate } from "./work-item";
 
 /**
  * Per-entity incremental state at `state/<source>/<entity>.json`: the watermark (end of the
@@ -23,6 +26,8 @@ export interface EntityState {
   cursor: string | number | null;
   /** Merged, sorted intervals fetched so far. */
   fetched: Slice[];
+  /** A child entity's incremental cursor per parent key (see sources/rest/parent-child.ts `parentKey`). */
+  parents: Record<string, string | number>;
   updated_at: string | null;
 }
 
@@ -31,7 +36,7 @@ export function statePath(source: string, entity: string): string {
 }
 
 export function emptyState(source: string, entity: string): EntityState {
-  return { source: source, entity: entity, watermark: null, cursor: null, fetched: [], updated_at: null };
+  return { source: source, entity: entity, watermark: null, cursor: null, fetched: [], parents: {}, updated_at: null };
 }
 
 export async function readState(store: TextStore, source: string, entity: string): Promise<EntityState> {
@@ -50,8 +55,16 @@ export async function readState(store: TextStore, source: string, entity: string
     watermark: typeof parsed.watermark === "string" ? parsed.watermark : null,
     cursor: typeof parsed.cursor === "string" || typeof parsed.cursor === "number" ? parsed.cursor : null,
     fetched: Array.isArray(parsed.fetched) ? mergeSlices(parsed.fetched) : [],
+    parents: cursorsByParent(parsed.parents),
     updated_at: typeof parsed.updated_at === "string" ? parsed.updated_at : null,
   };
+}
+
+function cursorsByParent(value: unknown): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return out;
+  for (const [key, cursor] of Object.entries(value)) if (typeof cursor === "string" || typeof cursor === "number") out[key] = cursor;
+  return out;
 }
 
 const ms = (iso: string) => new Date(iso).getTime();
@@ -148,6 +161,7 @@ function updatedState(state: EntityState, completed: Completed, moveWatermark: b
     watermark: watermark,
     cursor: moveWatermark ? maxCursor(state.cursor, completed.cursor) : state.cursor,
     fetched: fetched,
+    parents: state.parents,
     updated_at: now.toISOString(),
   };
 }
@@ -165,3 +179,56 @@ export async function recordBackfill(store: TextStore, source: string, entity: s
   await store.writeText(statePath(source, entity), JSON.stringify(next, null, 2) + "\n");
   return next;
 }
+
+/** A run's cursor candidates of one incremental entity, folded (see pipeline/cursor-state.ts). */
+export interface PendingCursors {
+  source: string;
+  entity: string;
+  /** Largest cursor of the entity's series, or null when a series stopped early or none had a cursor. */
+  cursor: CursorValue | null;
+  /** A child entity's largest cursor per parent key, only for parents whose series all completed. */
+  parents: Record<string, CursorValue>;
+}
+
+/**
+ * Folds one run's cursor candidates: the entity cursor moves only when every series of the entity
+ * completed; a parent key's cursor moves only when every series of that parent completed (a parent
+ * whose child fetch failed keeps its committed cursor; the others move).
+ */
+export function foldCursorCandidates(source: string, entity: string, candidates: Iterable<CursorCandidate>): PendingCursors {
+  let cursor: CursorValue | null = null;
+  let allComplete = true;
+  const parents: Record<string, CursorValue | null> = {};
+  const failedParents = new Set<string>();
+  for (const c of candidates) {
+    if (c.parentKey !== undefined) {
+      if (!c.complete) failedParents.add(c.parentKey);
+      parents[c.parentKey] = laterCursor(parents[c.parentKey], c.cursor);
+    } else {
+      if (!c.complete) allComplete = false;
+      cursor = laterCursor(cursor, c.cursor);
+    }
+  }
+  const kept: Record<string, CursorValue> = {};
+  for (const key of Object.keys(parents).sort()) {
+    const value = parents[key];
+    if (value !== null && !failedParents.has(key)) kept[key] = value;
+  }
+  return { source: source, entity: entity, cursor: allComplete ? cursor : null, parents: kept };
+}
+
+/**
+ * After a run committed: the entity's cursor and its per-parent cursors become the larger of the
+ * committed and the run's values (a cursor never moves back, so a lag re-read cannot rewind it).
+ */
+export async function advanceCursors(store: TextStore, pending: PendingCursors, now: Date = new Date()): Promise<EntityState> {
+  const state = await readState(store, pending.source, pending.entity);
+  const parents: Record<string, CursorValue> = { ...state.parents };
+  for (const [key, value] of Object.entries(pending.parents)) parents[key] = laterCursor(parents[key], value) as CursorValue;
+  const next: EntityState = { ...state, cursor: laterCursor(state.cursor, pending.cursor), parents: parents, updated_at: now.toISOString() };
+  await store.writeText(statePath(pending.source, pending.entity), JSON.stringify(next, null, 2) + "\n");
+  return next;
+}
+
+// The graph's pending-cursor step folds candidates through the module (pipeline/cursor-state.ts).
+requireForSerialization("api2lake/dist/sources/rest/state", { foldCursorCandidates: foldCursorCandidates });

@@ -6,17 +6,45 @@ import { planSlices } from "./state";
 import { openSecrets, resolveReferences } from "./secrets";
 import { redact, redactDeep } from "./auth/redact";
 import type { DateRange, Slice } from "./slices";
+import { deadLetter } from "../../model/dead-letter";
+import { cursorStart, maxRecordCursor, laterCursor, type CursorValue } from "./cursor";
+import { includedColumns, missingParents, parentRef, type ParentRef } from "./parent-child";
 
 /**
  * Work items (one request series each) and their fetch as a plain async function, which is
  * what `readRest`'s DoFn runs and what tests and the `publish` command call directly.
  */
 
-/** One request series: an entity, one combination of its path parameters, one slice. */
+/** One request series: an entity, one combination of its path parameters, one slice or one parent record. */
 export interface WorkItem {
   entity: string;
   pathParams: Record<string, string>;
   slice?: Slice;
+  /** A child entity's series: the parent record it was made from. */
+  parent?: ParentRef;
+  /** Incremental start (committed cursor minus lag, or `initial`). */
+  since?: CursorValue;
+  /** Why the series cannot be requested (a parent record lacks a field): fetched as one `fetch` dead letter. */
+  problem?: string;
+}
+
+/** Cursors an incremental entity committed before this run (state/<source>/<entity>.json). */
+export interface CommittedCursors {
+  cursor: CursorValue | null;
+  /** Per parent key, for a child entity. */
+  parents: Record<string, CursorValue>;
+}
+
+/**
+ * The largest cursor of one request series, for the run's pending state. `complete: false` (the series
+ * stopped early, or was never requested) keeps the committed cursor of its entity, or of its parent key.
+ */
+export interface CursorCandidate {
+  source: string;
+  entity: string;
+  parentKey?: string;
+  cursor: CursorValue | null;
+  complete: boolean;
 }
 
 /** A fetched record with what lineage needs; `record` is the API's object plus `attach` fields. */
@@ -59,7 +87,7 @@ export interface PageSummary {
  * What fetching a work item emits: exactly one key per element, so `split` can route it.
  * A `deadLetter` with stage `fetch` means a series stopped early: the run must end non-zero.
  */
-export type RestElement = { record: RestRecord } | { page: PageSummary } | { deadLetter: DeadLetter };
+export type RestElement = { record: RestRecord } | { page: PageSummary } | { deadLetter: DeadLetter } | { cursor: CursorCandidate };
 
 export interface PlanOptions {
   /** Entities to read (default: all, in config order). */
@@ -68,6 +96,8 @@ export interface PlanOptions {
   slices?: Readonly<Record<string, readonly Slice[]>>;
   /** A `--from/--to` range, split by each sliced entity's step when `slices` has no entry. */
   range?: DateRange;
+  /** Committed cursors of the incremental entities (absent: their first run, from `initial`). */
+  cursors?: Readonly<Record<string, CommittedCursors>>;
 }
 
 /** Every combination of the entity's path parameters (one empty combination when it has none). */
@@ -84,8 +114,15 @@ export function planWorkItems(source: SourceConfig, options: PlanOptions = {}): 
   const names = options.entities ?? Object.keys(source.entities);
   const items: WorkItem[] = [];
   for (const name of names) {
+    if (!source.entities[name]) throw new Error(`source ${source.name}: unknown entity "${name}" (known: ${Object.keys(source.entities).join(", ")})`);
+  }
+  const missing = missingParents(source, names);
+  if (missing.length) throw new Error(`source ${source.name}: ${missing.join("; ")}`);
+  for (const name of names) {
     const entity = source.entities[name];
-    if (!entity) throw new Error(`source ${source.name}: unknown entity "${name}" (known: ${Object.keys(source.entities).join(", ")})`);
+    // Child series are planned from their parent's fetched records (planChildItems).
+    if (entity.parent !== undefined) continue;
+    const since = entity.incremental ? cursorStart((options.cursors ?? {})[name]?.cursor, entity.incremental) : undefined;
     let slices: readonly (Slice | undefined)[] = [undefined];
     if (entity.slices) {
       const planned = options.slices ? options.slices[name] : undefined;
@@ -93,7 +130,38 @@ export function planWorkItems(source: SourceConfig, options: PlanOptions = {}): 
       else if (options.range) slices = planSlices(options.range, null, [], { step: entity.slices.step });
     }
     for (const pathParams of pathParamCombinations(entity.pathParams)) {
-      for (const slice of slices) items.push(slice ? { entity: name, pathParams: pathParams, slice: slice } : { entity: name, pathParams: pathParams });
+      for (const slice of slices) {
+        const item: WorkItem = slice ? { entity: name, pathParams: pathParams, slice: slice } : { entity: name, pathParams: pathParams };
+        if (since !== undefined) item.since = since;
+        items.push(item);
+      }
+    }
+  }
+  return items;
+}
+
+/**
+ * The child series a fetched parent record opens: one per child entity of the selection (x its path
+ * parameter combinations), starting from the cursor committed for this parent key. A parent record
+ * lacking a field the child needs gives an item with a `problem` (a dead letter naming the field).
+ */
+export function planChildItems(source: SourceConfig, record: RestRecord, options: PlanOptions = {}): WorkItem[] {
+  const names = options.entities ?? Object.keys(source.entities);
+  const items: WorkItem[] = [];
+  for (const name of names) {
+    const entity = source.entities[name];
+    if (entity.parent !== record.entity) continue;
+    const made = parentRef(record.entity, source.entities[record.entity], entity, record.record);
+    if (!made.ok) {
+      items.push({ entity: name, pathParams: {}, problem: `${made.reason} (record from ${record._source} page ${record._page})` });
+      continue;
+    }
+    const committed = (options.cursors ?? {})[name];
+    const since = entity.incremental ? cursorStart(committed ? committed.parents[made.ref.key] : undefined, entity.incremental) : undefined;
+    for (const pathParams of pathParamCombinations(entity.pathParams)) {
+      const item: WorkItem = { entity: name, pathParams: pathParams, parent: made.ref };
+      if (since !== undefined) item.since = since;
+      items.push(item);
     }
   }
   return items;
@@ -108,9 +176,22 @@ export function planWorkItems(source: SourceConfig, options: PlanOptions = {}): 
 export async function fetchWorkItem(source: SourceConfig, item: WorkItem, ctx: FetchContext): Promise<RestElement[]> {
   const opened = openSecrets(source);
   const clean = (text: string) => redact(text, opened.secrets);
+  const entity = source.entities[item.entity];
+  if (item.problem !== undefined) {
+    const failure = deadLetter({
+      stage: "fetch", error: clean(item.problem), payload: { entity: item.entity, path_params: item.pathParams },
+      source: entity.path, run_id: ctx.runId, entity: item.entity,
+    });
+    return [{ deadLetter: failure }, ...holdAncestors(source, item.entity)];
+  }
   const pathParams = resolveReferences(item.pathParams, process.env, new Set(source.publicVariables ?? [])).value;
   const series = await fetchSeries(
-    { source: opened.source, entity: item.entity, slice: item.slice, pathParams: pathParams, secrets: opened.secrets }, ctx);
+    {
+      source: opened.source, entity: item.entity, slice: item.slice, pathParams: pathParams, secrets: opened.secrets,
+      parent: item.parent, since: item.since,
+    }, ctx);
+  const included = item.parent ? includedColumns(entity, item.parent.values) : {};
+  let cursor: CursorValue | null = null;
   const endpoint = clean(series.endpoint);
   const out: RestElement[] = [];
   for (const page of series.pages) {
@@ -125,7 +206,7 @@ export async function fetchWorkItem(source: SourceConfig, item: WorkItem, ctx: F
     out.push({ page: summary });
     page.records.forEach((raw, index) => {
       const record: RestRecord = {
-        source: source.name, entity: item.entity, record: { ...page.attached, ...(raw as Row) },
+        source: source.name, entity: item.entity, record: { ...page.attached, ...(raw as Row), ...included },
         _source: endpoint, _page: pageId, fetched_at: page.request.fetched_at,
       };
       if (item.slice) record.slice = item.slice;
@@ -134,6 +215,25 @@ export async function fetchWorkItem(source: SourceConfig, item: WorkItem, ctx: F
     });
   }
   for (const dl of series.deadLetters) out.push({ deadLetter: redactDeep(dl, opened.secrets) });
+  if (entity.incremental) {
+    for (const page of series.pages) cursor = laterCursor(cursor, maxRecordCursor(page.records, entity.incremental.cursorField));
+    const candidate: CursorCandidate = { source: source.name, entity: item.entity, cursor: cursor, complete: series.complete };
+    if (item.parent) candidate.parentKey = item.parent.key;
+    out.push({ cursor: candidate });
+  }
+  if (!series.complete) out.push(...holdAncestors(source, item.entity));
+  return out;
+}
+
+/**
+ * A child series that failed holds its incremental ancestors' cursors for this run, so the next run
+ * reads the parent again and retries the child (the siblings that completed start from their own cursors).
+ */
+function holdAncestors(source: SourceConfig, entity: string): RestElement[] {
+  const out: RestElement[] = [];
+  for (let up = source.entities[entity].parent; up !== undefined; up = source.entities[up].parent) {
+    if (source.entities[up].incremental) out.push({ cursor: { source: source.name, entity: up, cursor: null, complete: false } });
+  }
   return out;
 }
 

@@ -29,7 +29,30 @@ function timeParam(ctx: RouteContext, name: string, fallback?: number): number {
   return ms;
 }
 
+/** `updated_since` as epoch ms, or undefined when absent. */
+function sinceParam(ctx: RouteContext): number | undefined {
+  return ctx.query.get("updated_since") === null ? undefined : timeParam(ctx, "updated_since");
+}
+
 export const fleetRoutes: Route[] = [
+  {
+    // The catalog: vehicles updated at or after `updated_since`, oldest change first.
+    pattern: /^\/fleet\/vehicles$/,
+    handler: (ctx) => {
+      const vehicles = ctx.catalog.listVehicles(sinceParam(ctx));
+      return cursorPage(ctx, "vehicles", 0, vehicles.length, (i) => vehicles[i]);
+    },
+  },
+  {
+    // One vehicle's stats updated at or after `updated_since`; `order=desc` gives the newest first.
+    pattern: /^\/fleet\/vehicles\/([^/]+)\/stats$/,
+    handler: (ctx) => {
+      const order = ctx.query.get("order") === "desc" ? "desc" : "asc";
+      const stats = ctx.catalog.listStats(ctx.params[0], sinceParam(ctx), order);
+      if (stats === undefined) throw new HttpError(404, `no vehicle ${ctx.params[0]}`);
+      return cursorPage(ctx, "vehicle-stats", 0, stats.length, (i) => stats[i]);
+    },
+  },
   {
     pattern: /^\/fleet\/drivers$/,
     handler: (ctx) => cursorPage(ctx, "drivers", 0, ctx.sizes.drivers, (i) => fleetDriver(ctx.seed, i)),

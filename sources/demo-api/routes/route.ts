@@ -1,5 +1,6 @@
 /** What a demo route handler receives and returns, and the query helpers they share. */
 import type { DemoSizes } from "../sizes";
+import type { FleetCatalog } from "../datasets/fleet-catalog";
 
 export interface RouteContext {
   query: URLSearchParams;
@@ -15,6 +16,8 @@ export interface RouteContext {
   repeatCursor: boolean;
   /** The parsed JSON request body (POST routes). */
   body?: unknown;
+  /** The mutable vehicle catalog (`/fleet/vehicles`, `/fleet/vehicles/{id}/stats`). */
+  catalog: FleetCatalog;
 }
 
 export interface RouteResult {
