@@ -25,7 +25,6 @@ import { schemaReport } from "./schema-report";
 import { pathMapping } from "../transforms/schema-contract";
 import { UsageError } from "./usage-error";
 import { templateWritten } from "./dataflow-template";
-import { exportJobsWorkbook } from "../sinks/workbook";
 
 export interface RunRequest {
   sources: readonly SourceConfig[];
@@ -208,9 +207,6 @@ async function executeClaimedRun(request: RunRequest, runId: string, startedAt: 
           else await advanceWatermark(lake, run.source.name, name, { slices: slices });
         }
       }
-      // The jobs seed's two-sheet workbook, when this run counted job postings into a local warehouse.
-      const countsJobs = runs.some((r) => r.entities.some((e) => r.source.entities[e].aggregates.some((a) => a.type === "jobs_by_location")));
-      if (target.kind === "local" && countsJobs) await exportJobsWorkbook(target.out);
     },
   });
 }
