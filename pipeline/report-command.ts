@@ -6,7 +6,7 @@ import { openWarehouse } from "../sinks/open-backends";
 import { loadSourceConfig } from "../sources/rest/config-loader";
 import { buildReport } from "../report/build-report";
 import type { SensorSource } from "../report/report-queries";
-import { loadPreset, resolveConfigPath } from "./presets";
+import { resolveConfigPath } from "./presets";
 import { sinkTarget } from "./run";
 import { describeHolder, readLockHolder } from "./out-lock";
 import { UsageError } from "./usage-error";
@@ -22,7 +22,8 @@ import { UsageError } from "./usage-error";
 export async function reportCommand(options: ParsedOptions): Promise<number> {
   const target = sinkTarget(options);
   const reportOut = path.resolve(options.reportOut || (target.kind === "local" ? path.join(target.out, "report") : "./report"));
-  const sensors = sensorSource(options.config ? loadSourceConfig(resolveConfigPath(options.config)) : loadPreset("airquality"));
+  const config = resolveConfigPath(options.config || "airquality");
+  const sensors = sensorSource(loadSourceConfig(config, { env: reportEnv(config) }));
   if (target.kind === "local" && !fs.existsSync(path.join(target.out, "warehouse.duckdb")))
     throw new UsageError(`no warehouse at ${path.join(target.out, "warehouse.duckdb")} (check --out; a run creates it)`);
   let warehouse;
@@ -43,6 +44,16 @@ export async function reportCommand(options: ParsedOptions): Promise<number> {
   } finally {
     await warehouse.close();
   }
+}
+
+/**
+ * The report reads only a config's aggregate declarations, never its API: a `${VAR}` (without a
+ * default) that the environment lacks - the API's URL, a secret - reads as a placeholder.
+ */
+function reportEnv(file: string): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env };
+  for (const m of fs.readFileSync(file, "utf8").matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) env[m[1]] ??= "http://unset.invalid/";
+  return env;
 }
 
 /** The hub table and columns of the first `sensor_daily_averages` aggregate of a source config. */

@@ -3,8 +3,9 @@ import * as echarts from "echarts";
 /**
  * Charts of the report, drawn by Apache ECharts' server-side renderer into SVG strings (no
  * browser, no canvas): the report page inlines them and needs no script or network to show
- * them. Every data point is an SVG element carrying `ecmeta_series_index`/`ecmeta_data_index`
- * (ECharts' SSR metadata), which is how a test counts what was drawn.
+ * them. Every data point is an SVG element carrying `ecmeta_ssr_type="chart"` and
+ * `ecmeta_data_index` (ECharts' SSR metadata; legend items are `ecmeta_ssr_type="legend"`), which
+ * is how a test counts what was drawn.
  */
 
 export interface Chart {

@@ -85,21 +85,25 @@ function regular(cells: Map<number, { sum: number; n: number }>): HourlySeries {
  * Returns `[]` when no hour is known.
  */
 export function filledForModel(values: readonly (number | null)[]): number[] {
-  const known = values.map((v, i) => (v === null ? -1 : i)).filter((i) => i >= 0);
-  if (known.length === 0) return [];
+  // Index of the nearest known hour at or after each hour (-1: none), scanned backwards.
+  const next: number[] = new Array(values.length).fill(-1);
+  for (let i = values.length - 1, seen = -1; i >= 0; i--) {
+    if (values[i] !== null) seen = i;
+    next[i] = seen;
+  }
+  if (values.length === 0 || (next[0] === -1)) return [];
   const out: number[] = [];
-  let k = 0;
+  let before = -1;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v !== null) {
       out.push(v);
+      before = i;
       continue;
     }
-    while (k < known.length - 1 && known[k + 1] < i) k++;
-    const before = known[k] < i ? known[k] : undefined;
-    const after = known.find((j) => j > i);
-    if (before === undefined) out.push(values[after!] as number);
-    else if (after === undefined) out.push(values[before] as number);
+    const after = next[i];
+    if (before < 0) out.push(values[after] as number);
+    else if (after < 0) out.push(values[before] as number);
     else {
       const a = values[before] as number;
       const b = values[after] as number;
