@@ -58,9 +58,10 @@ export function timeLineChart(yName: string, series: readonly LineSeries[]): Cha
 /** A horizontal bar chart: one bar per category (first category on top). */
 export function barChart(valueName: string, categories: readonly string[], values: readonly number[]): Chart {
   return render({
-    grid: { left: 200, right: 40, top: 20, bottom: 40 },
+    // Labels get a fixed column: the server measures text with its own font metrics, not the browser's.
+    grid: { left: 380, right: 60, top: 20, bottom: 40 },
     xAxis: { type: "value", name: valueName },
-    yAxis: { type: "category", data: [...categories].reverse(), axisLabel: { width: 180, overflow: "truncate" } },
+    yAxis: { type: "category", data: [...categories].reverse(), axisLabel: { interval: 0, width: 300, overflow: "truncate", fontSize: 11 } },
     series: [{ type: "bar", data: [...values].reverse(), label: { show: true, position: "right" } }],
   }, values.length);
 }
