@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { SinkTarget, Warehouse } from "../model/backends";
 import type { Row } from "../model/row";
-import { writeJobsWorkbook } from "../sinks/workbook";
+import { writeJobsWorkbook, type LocationCount, type SkillCount } from "../sinks/workbook";
 import { barChart, groupedBarChart, timeLineChart, type LineSeries } from "./charts";
 import { FORECAST_TABLE, loadMstlForecaster, sensorForecast, type Forecaster } from "./forecast";
 import { HOUR_MS, hourlySeries, type HourlyReading } from "./hourly-series";
@@ -71,7 +71,9 @@ export async function buildReport(warehouse: ReportWarehouse, request: ReportReq
   sections.push(await runsSection(warehouse, q, request.target, [...tables.lake]));
 
   await fs.promises.mkdir(request.reportOut, { recursive: true });
-  const where = request.target.kind === "local" ? `DuckDB ${path.join(request.target.out, "warehouse.duckdb")}` : `BigQuery project ${request.target.project}`;
+  const where = request.target.kind === "local"
+    ? `DuckDB ${path.join(request.target.out, "warehouse.duckdb")}`
+    : `BigQuery project ${request.target.project}`;
   const html = reportPage("api2lake report", [`Generated ${now.toISOString()} from ${where}.`], sections);
   const htmlFile = path.join(request.reportOut, "report.html");
   await writeAtomically(htmlFile, html);
@@ -110,7 +112,11 @@ async function airQualitySection(warehouse: ReportWarehouse, q: ReportQueries, p
   const missing = "no dataproducts.sensor_daily_averages yet (run the airquality preset)";
   const figures: ReportFigure[] = [];
   const rows = present ? await warehouse.query(q.dailyAverages) : [];
-  for (const metric of [{ id: "daily-co", col: "co_avg", title: "Daily mean CO per station" }, { id: "daily-pm25", col: "pm25_avg", title: "Daily mean PM2.5 per station" }]) {
+  const metrics = [
+    { id: "daily-co", col: "co_avg", title: "Daily mean CO per station" },
+    { id: "daily-pm25", col: "pm25_avg", title: "Daily mean PM2.5 per station" },
+  ];
+  for (const metric of metrics) {
     const byStation = new Map<string, [string, number | null][]>();
     for (const r of rows) {
       const list = byStation.get(String(r.station_id)) ?? [];
@@ -139,7 +145,11 @@ async function forecastSection(
   const rows = present ? await warehouse.query(q.forecast) : [];
   const series = hourlySeries(history);
   const figures: ReportFigure[] = [];
-  for (const metric of [{ id: "forecast-co", key: "co" as const, title: "CO: last 48 hours and the 2-hour forecast" }, { id: "forecast-pm25", key: "pm25" as const, title: "PM2.5: last 48 hours and the 2-hour forecast" }]) {
+  const metrics = [
+    { id: "forecast-co", key: "co" as const, title: "CO: last 48 hours and the 2-hour forecast" },
+    { id: "forecast-pm25", key: "pm25" as const, title: "PM2.5: last 48 hours and the 2-hour forecast" },
+  ];
+  for (const metric of metrics) {
     const lines: LineSeries[] = [];
     const backtests: string[][] = [];
     for (const entry of series) {
@@ -147,9 +157,12 @@ async function forecastSection(
       if (predicted.length === 0) continue;
       const s = entry[1][metric.key];
       const first = Math.max(0, s.values.length - HISTORY_SHOWN_HOURS);
-      const shown: [string, number | null][] = s.values.slice(first).map((v, i) => [new Date(s.startMs + (first + i) * HOUR_MS).toISOString(), v]);
+      const shown: [string, number | null][] = s.values
+        .slice(first)
+        .map((v, i) => [new Date(s.startMs + (first + i) * HOUR_MS).toISOString(), v]);
       lines.push({ name: `${entry[0]} measured`, points: shown });
-      lines.push({ name: `${entry[0]} forecast`, dashed: true, points: predicted.map((r) => [String(r.hour), Number(r.value)] as [string, number]) });
+      const ahead = predicted.map((r) => [String(r.hour), Number(r.value)] as [string, number]);
+      lines.push({ name: `${entry[0]} forecast`, dashed: true, points: ahead });
       const p = predicted[0];
       const mae = num(p.backtest_mae);
       const naive = num(p.naive_mae);
@@ -186,7 +199,7 @@ async function jobsSection(
   q: ReportQueries,
   hasLocations: boolean,
   hasSkills: boolean,
-): Promise<{ section: ReportSection; counts?: { byLocation: { location: string; postings: number }[]; bySkill: { skill: string; postings: number }[] } }> {
+): Promise<{ section: ReportSection; counts?: { byLocation: LocationCount[]; bySkill: SkillCount[] } }> {
   const cities = hasLocations ? await warehouse.query(q.topCities) : [];
   const skills = hasSkills ? await warehouse.query(q.topTechnologies) : [];
   const missing = "no job counts yet (run the jobs preset)";
@@ -195,12 +208,16 @@ async function jobsSection(
     figures: [
       {
         id: "top-cities", title: "Top cities by postings", source: q.topCities,
-        chart: cities.length ? barChart("postings", cities.map((r) => String(r.location)), cities.map((r) => Number(r.postings))) : undefined,
+        chart: cities.length
+          ? barChart("postings", cities.map((r) => String(r.location)), cities.map((r) => Number(r.postings)))
+          : undefined,
         note: missing,
       },
       {
         id: "top-technologies", title: "Top technologies by postings", source: q.topTechnologies,
-        chart: skills.length ? barChart("postings", skills.map((r) => String(r.skill)), skills.map((r) => Number(r.postings))) : undefined,
+        chart: skills.length
+          ? barChart("postings", skills.map((r) => String(r.skill)), skills.map((r) => Number(r.postings)))
+          : undefined,
         note: missing,
       },
     ],
@@ -215,13 +232,21 @@ async function jobsSection(
   return { section: section, counts: { byLocation: byLocation, bySkill: bySkill } };
 }
 
-async function runsSection(warehouse: ReportWarehouse, q: ReportQueries, target: SinkTarget, lakeTables: readonly string[]): Promise<ReportSection> {
+async function runsSection(
+  warehouse: ReportWarehouse,
+  q: ReportQueries,
+  target: SinkTarget,
+  lakeTables: readonly string[],
+): Promise<ReportSection> {
   const history = await readRunManifests(target);
   const layers = history.manifests.map(runLayers);
-  const runsSource = target.kind === "local" ? `${path.join(target.out, "runs")}/*.json (run manifests)` : `gs://${target.bucket}/runs/*.json (run manifests)`;
+  const runsSource = target.kind === "local"
+    ? `${path.join(target.out, "runs")}/*.json (run manifests)`
+    : `gs://${target.bucket}/runs/*.json (run manifests)`;
   const errorTables = lakeTables.filter((t) => t.endsWith("_error_records")).sort();
   const deadSql = errorTables.map((t) => q.deadLetters(t.slice(0, -"_error_records".length))).join("\nUNION ALL\n");
-  const letters = deadSql ? await warehouse.query(`SELECT entity, stage, error, letters FROM (${deadSql}) AS d ORDER BY letters DESC, entity, stage, error LIMIT 20`) : [];
+  const topReasons = `SELECT entity, stage, error, letters FROM (${deadSql}) AS d ORDER BY letters DESC, entity, stage, error LIMIT 20`;
+  const letters = deadSql ? await warehouse.query(topReasons) : [];
   const reason = (r: Row) => `${String(r.entity)} ${String(r.stage)}: ${String(r.error)}`;
   return {
     title: "Runs",
@@ -240,7 +265,7 @@ async function runsSection(warehouse: ReportWarehouse, q: ReportQueries, target:
         note: "no run manifests yet",
       },
       {
-        id: "dead-letters", title: "Dead letters by reason (top 20)", source: deadSql || "(no lake.*_error_records tables)",
+        id: "dead-letters", title: "Dead letters by reason (top 20)", source: deadSql ? topReasons : "(no lake.*_error_records tables)",
         chart: letters.length ? barChart("letters", letters.map(reason), letters.map((r) => Number(r.letters))) : undefined,
         note: "no dead letters",
       },
