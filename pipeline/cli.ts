@@ -8,6 +8,7 @@ import { templateCommand } from "./template-command";
 import { queryCommand } from "./query-command";
 import { publishCommand, streamCommand } from "./stream-command";
 import { schemaCommand } from "./schema-command";
+import { reportCommand } from "./report-command";
 
 /** One entry per command: what it does and how it runs. `--help` is derived from OPTIONS. */
 interface Command {
@@ -56,6 +57,11 @@ const COMMANDS: Record<CommandName, Command> = {
     summary: "Show an entity's schema: source path -> column and type, variant columns, collisions, contract.",
     usage: "api2lake schema <entity> --config <file.yaml|preset> [--out ./out] [--sink local|gcp]",
     run: (options, positional) => schemaCommand(options, positional),
+  },
+  report: {
+    summary: "Write the HTML report (charts, run history, 2-hour forecast) and the jobs workbook from the warehouse.",
+    usage: "api2lake report [--out ./out | --sink gcp --project P --bucket B] [--reportOut <dir>] [--config <file|preset>]",
+    run: (options) => reportCommand(options),
   },
   template: {
     summary: "Write the Flex Template metadata derived from the option declarations.",

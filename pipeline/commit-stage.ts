@@ -4,7 +4,6 @@ import type { Lake, SinkTarget } from "../model/backends";
 import type { SourceConfig } from "../model/source-config";
 import { openLake, openWarehouse } from "../sinks/open-backends";
 import type { SinkReport } from "../sinks/beam-sinks";
-import { exportJobsWorkbook } from "../sinks/workbook";
 import { stopRequested } from "../sources/rest/stop";
 import { mergeSecrets, openSecrets } from "../sources/rest/secrets";
 import { redactDeep } from "../sources/rest/auth/redact";
@@ -23,7 +22,7 @@ import { formatSummary } from "./run";
  * results): every sink emits what it wrote, every counting step emits per-bundle tallies, and one
  * grouped step, fed by all of them, runs once after everything else of the run (per window in a
  * windowed graph). It makes the run's lake files visible, promotes the run's pending state
- * (schemas, watermarks or backfilled slices, the jobs workbook) when the run met every rule, and
+ * (schemas, watermarks or backfilled slices, incremental cursors) when the run met every rule, and
  * writes `runs/<run_id>.json` and `.log` with counts taken from the data. The driver only reads
  * that manifest back, so a Flex Template launch, a portable runner and the direct runner finish
  * the same way. A graph that fails before this stage leaves nothing visible and the state as it was.
@@ -56,8 +55,6 @@ export type Promotion =
   | { kind: "watermark"; source: string; entity: string; slices: Slice[] }
   /** A backfill's slices: recorded as fetched, the watermark untouched. */
   | { kind: "backfill"; source: string; entity: string; slices: Slice[] }
-  /** The jobs seed's two-sheet workbook, exported from a local warehouse (`<out>/exports/jobs.xlsx`). */
-  | { kind: "jobs-workbook" }
   /**
    * Incremental cursors (pipeline/cursor-state.ts): promoted also when the only error is pages that
    * kept failing, since the pending cursors leave out every series that stopped early (a failed
@@ -213,9 +210,6 @@ export async function promote(lake: Lake, target: SinkTarget, runId: string, pro
       return;
     case "backfill":
       await recordBackfill(lake, promotion.source, promotion.entity, { slices: promotion.slices });
-      return;
-    case "jobs-workbook":
-      if (target.kind === "local") await exportJobsWorkbook(target.out);
       return;
     case "cursors":
       await promoteCursorState(lake, runId, promotion.entities);

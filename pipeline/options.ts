@@ -21,21 +21,21 @@ export interface OptionSpec {
   env?: string;
 }
 
-export type CommandName = "run" | "demo" | "demo-api" | "serve" | "query" | "publish" | "stream" | "template" | "schema";
+export type CommandName = "run" | "demo" | "demo-api" | "serve" | "query" | "publish" | "stream" | "template" | "schema" | "report";
 
 const DATE = "^(\\d{4}-\\d{2}-\\d{2}|\\d{2}/\\d{2}/\\d{4})$";
 // Streaming micro-batches run on the direct runner; an unbounded Dataflow read does not exist yet.
 const RUN_LIKE: readonly CommandName[] = ["run", "demo"];
-const SINKS: readonly CommandName[] = ["run", "demo", "stream", "serve", "query"];
+const SINKS: readonly CommandName[] = ["run", "demo", "stream", "serve", "query", "report"];
 
 export const OPTIONS = {
-  config: { type: "path", help: "Source config YAML (see README) or the name of a built-in preset.", example: "presets/commerce.yaml", commands: ["run", "publish", "stream", "schema"], template: true },
+  config: { type: "path", help: "Source config YAML (see README) or the name of a built-in preset.", example: "presets/commerce.yaml", commands: ["run", "publish", "stream", "schema", "report"], template: true },
   entities: { type: "list", help: "Entities to extract: a comma list, ALL, or a file listing names (.txt, .csv, .xlsx first column).", example: "customers,sales", default: "ALL", commands: ["run", "publish"], template: true },
   from: { type: "date", help: "First day of the date range (ISO or dd/MM/yyyy). With --to, a backfill of exactly the missing slices.", example: "2024-01-01", pattern: DATE, commands: ["run", "publish"], template: true },
   to: { type: "date", help: "Last day of the date range, inclusive.", example: "10/01/2024", pattern: DATE, commands: ["run", "publish"], template: true },
   maxWorkers: { type: "integer", help: "Concurrent requests per source in this process.", default: "8", pattern: "^[1-9][0-9]*$", commands: ["run", "demo", "publish"], template: true },
   runner: { type: "enum", help: "Beam runner: direct (in process), portable (local portable job service, many bundles; see Runners), dataflow.", values: ["direct", "portable", "dataflow"], default: "direct", commands: RUN_LIKE },
-  out: { type: "path", help: "Local output folder: lake/, warehouse.duckdb, serving/, runs/, state/.", default: "./out", commands: ["run", "demo", "stream", "serve", "query", "schema"] },
+  out: { type: "path", help: "Local output folder: lake/, warehouse.duckdb, serving/, runs/, state/.", default: "./out", commands: ["run", "demo", "stream", "serve", "query", "schema", "report"] },
   sink: { type: "enum", help: "Where data lands: local (embedded DuckDB, LevelDB, files) or gcp (GCS, BigQuery, Bigtable).", values: ["local", "gcp"], default: "local", commands: [...SINKS, "schema"], template: true },
   project: { type: "string", help: "Google Cloud project (sink gcp).", example: "my-project", env: "GOOGLE_CLOUD_PROJECT", pattern: "^[a-z][-a-z0-9]{4,28}[a-z0-9]$", commands: [...SINKS, "publish", "schema"], template: true },
   bucket: { type: "string", help: "Cloud Storage bucket for the lake, manifests and state (sink gcp).", example: "my-lake", pattern: "^[a-z0-9][-_.a-z0-9]{1,220}[a-z0-9]$", commands: [...SINKS, "schema"], template: true },
@@ -54,6 +54,7 @@ export const OPTIONS = {
   scale: { type: "integer", help: "Multiplies the demo API's default sizes.", default: "1", pattern: "^[1-9][0-9]*$", commands: ["demo-api", "demo"] },
   prefix: { type: "string", help: "Row-key prefix to scan.", example: "283181971#", commands: ["serve"] },
   limit: { type: "integer", help: "Rows to print.", default: "20", pattern: "^[1-9][0-9]*$", commands: ["serve"] },
+  reportOut: { type: "path", help: "Folder of the report: report.html and jobs.xlsx (default <out>/report; ./report with --sink gcp).", example: "./out/report", commands: ["report"] },
   templateOut: { type: "path", help: "Where to write the Flex Template metadata.", default: "deploy/metadata.json", commands: ["template"] },
 } as const satisfies Record<string, OptionSpec>;
 

@@ -213,9 +213,6 @@ async function executeClaimedRun(request: RunRequest, runId: string, startedAt: 
       promotions.push({ kind: backfill ? "backfill" : "watermark", source: run.source.name, entity: name, slices: slices });
     }
   }
-  // The jobs seed's two-sheet workbook, when this run counts job postings into a local warehouse.
-  const countsJobs = runs.some((r) => r.entities.some((e) => r.source.entities[e].aggregates.some((a) => a.type === "jobs_by_location")));
-  if (target.kind === "local" && countsJobs) promotions.push({ kind: "jobs-workbook" });
   return runAndRecord({
     runId: runId,
     startedAt: startedAt,

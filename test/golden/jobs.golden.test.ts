@@ -2,8 +2,9 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as path from "path";
 import * as ExcelJS from "exceljs";
+import { spawnSync } from "child_process";
 import { jobPosting, type Posting } from "../../sources/demo-api";
-import { SEED, runGolden, sql, rawGlob, assertRunSucceeded } from "./helpers";
+import { SEED, BIN, runGolden, sql, rawGlob, assertRunSucceeded } from "./helpers";
 
 const SIZES = { jobs: 150 };
 
@@ -67,15 +68,17 @@ test("jobs golden: jobs_by_location / jobs_by_skill equal independent counts, an
   assert.deepEqual(bySkill, exp.bySkill);
   assert.equal(new Set(bySkill.map((r) => r.name.toLowerCase())).size, bySkill.length, "a skill is listed under two spellings");
 
-  // ---- <out>/exports/jobs.xlsx: two sheets, header row, postings desc then name
+  // ---- `api2lake report` writes <out>/report/jobs.xlsx: two sheets, header row, postings desc then name
+  const report = spawnSync(process.execPath, [BIN, "report", "--out", run.out], { encoding: "utf8", timeout: 120_000 });
+  assert.equal(report.status, 0, `report exited ${report.status}: ${report.stderr}`);
   const workbook = new ExcelJS.Workbook();
-  await workbook.xlsx.readFile(path.join(run.out, "exports", "jobs.xlsx"));
-  assert.deepEqual(workbook.worksheets.map((w) => w.name), ["jobs_by_location", "jobs_by_skill"]);
+  await workbook.xlsx.readFile(path.join(run.out, "report", "jobs.xlsx"));
+  assert.deepEqual(workbook.worksheets.map((w) => w.name), ["jobs locations", "languages jobs"]);
   const sheetRows = (name: string) => {
     const rows: unknown[][] = [];
     workbook.getWorksheet(name)!.eachRow((row) => rows.push((row.values as unknown[]).slice(1)));
     return rows;
   };
-  assert.deepEqual(sheetRows("jobs_by_location"), [["location", "postings"], ...exp.byLocation.map((r) => [r.name, r.postings])]);
-  assert.deepEqual(sheetRows("jobs_by_skill"), [["skill", "postings"], ...exp.bySkill.map((r) => [r.name, r.postings])]);
+  assert.deepEqual(sheetRows("jobs locations"), [["location", "postings"], ...exp.byLocation.map((r) => [r.name, r.postings])]);
+  assert.deepEqual(sheetRows("languages jobs"), [["skill", "postings"], ...exp.bySkill.map((r) => [r.name, r.postings])]);
 });

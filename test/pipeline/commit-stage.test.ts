@@ -16,7 +16,7 @@ import { landedState } from "./snapshot";
 /**
  * The run commits itself as the last stage of its graph (pipeline/commit-stage.ts). A run stopped
  * by the `before-commit` failpoint - every sink wrote, the commit stage did not run - leaves no lake
- * file visible, no state (slices, schema), no workbook and no manifest saying it committed; the
+ * file visible, no state (slices, schema) and no manifest saying it committed; the
  * next run rolls it back and lands everything exactly once: hub, dataproducts, lake tables and lake
  * files equal a single clean run's. Real direct-runner runs against the demo API.
  */
@@ -28,7 +28,7 @@ before(async () => {
 });
 after(async () => api?.close());
 
-/** The airquality preset with its readings fetched in daily slices, and the jobs preset (its workbook). */
+/** The airquality preset with its readings fetched in daily slices, and the jobs preset. */
 function sources(): SourceConfig[] {
   const air = loadPreset("airquality");
   const readings = { ...air.entities.readings, slices: { startParam: "from", endParam: "to", step: "P1D", format: "iso" as const } };
@@ -106,9 +106,8 @@ test("a run stopped before its commit stage leaves nothing visible and the state
   // The sinks wrote (pending shards exist), yet no lake file is visible.
   assert.ok(filesUnder(path.join(out, "lake", "_pending", stopped.run_id)).length > 0, "the sinks wrote pending shards");
   assert.deepEqual(lakeRows(out), {});
-  // No state: neither the backfilled slices nor the schemas; no workbook.
+  // No state: neither the backfilled slices nor the schemas.
   assert.equal(fs.existsSync(path.join(out, "state")), false);
-  assert.equal(fs.existsSync(path.join(out, "exports", "jobs.xlsx")), false);
   assert.deepEqual(manifests(out).map((m) => [m.status, m.committed]), [["failed", false]]);
 
   const rerun = await backfill(out);
@@ -121,7 +120,6 @@ test("a run stopped before its commit stage leaves nothing visible and the state
   const state = JSON.parse(fs.readFileSync(path.join(out, "state", "airquality", "readings.json"), "utf8")) as { fetched: unknown[]; watermark: unknown };
   assert.deepEqual([state.fetched, state.watermark], [cleanState.fetched, cleanState.watermark]);
   assert.equal(fs.existsSync(path.join(out, "state", "airquality", "readings.schema.json")), true);
-  assert.equal(fs.existsSync(path.join(out, "exports", "jobs.xlsx")), true);
   // Counts come from the data: the same as the clean run's, the hub already holding the stopped run's merge.
   for (const entity of Object.keys(single.entities)) {
     const a = single.entities[entity];

@@ -27,12 +27,12 @@ test("writeJobsWorkbook: two sheets with a header row, sorted by postings desc t
     [{ skill: "SQL", postings: 2 }, { skill: "Python", postings: 9 }, { skill: "AWS", postings: 2 }],
   );
   const got = await sheets(file);
-  assert.deepEqual(Object.keys(got), ["jobs_by_location", "jobs_by_skill"]);
-  assert.deepEqual(got.jobs_by_location, [["location", "postings"], ["Austin", 7], ["Bangalore", 3], ["Pune", 3], ["São Paulo", 1]]);
-  assert.deepEqual(got.jobs_by_skill, [["skill", "postings"], ["Python", 9], ["AWS", 2], ["SQL", 2]]);
+  assert.deepEqual(Object.keys(got), ["jobs locations", "languages jobs"]);
+  assert.deepEqual(got["jobs locations"], [["location", "postings"], ["Austin", 7], ["Bangalore", 3], ["Pune", 3], ["São Paulo", 1]]);
+  assert.deepEqual(got["languages jobs"], [["skill", "postings"], ["Python", 9], ["AWS", 2], ["SQL", 2]]);
 
   // rewriting replaces the file; empty tables keep their header
   await writeJobsWorkbook(file, [], []);
-  assert.deepEqual(await sheets(file), { jobs_by_location: [["location", "postings"]], jobs_by_skill: [["skill", "postings"]] });
+  assert.deepEqual(await sheets(file), { "jobs locations": [["location", "postings"]], "languages jobs": [["skill", "postings"]] });
   assert.deepEqual(fs.readdirSync(path.dirname(file)), ["jobs.xlsx"], "no temp file left behind");
 });
