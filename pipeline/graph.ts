@@ -3,6 +3,7 @@ import type { Instant, PaneInfo, Window, WindowedValue } from "apache-beam/value
 import type { EntitySchema } from "../model/entity-schema";
 import type { Row } from "../model/row";
 import { deadLetter, type DeadLetter } from "../model/dead-letter";
+import { emitProgress } from "../model/progress-events";
 import type { SinkTarget } from "../model/backends";
 import type { EntityConfig, SourceConfig } from "../model/source-config";
 import { readRest, type ReadRestOutput } from "../sources/rest/read-rest";
@@ -125,6 +126,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
         ctx.fetched.increment(1);
         if (r.non_finite_nulled) ctx.nonFinite.increment(r.non_finite_nulled);
         const result = this.cleaner.clean(r.record, { runId: runId, source: r._source, page: r._page, fetchedAt: r.fetched_at });
+        emitProgress({ kind: "stage", entity: name, stage: result.ok ? "valid" : "dead", count: 1 });
         if (result.raw) yield { raw: result.raw } as CleanedElement;
         const notes = result.notes;
         if (notes) for (const note of Object.keys(notes)) (ctx as unknown as NoteCounters)["note_" + note]?.increment(notes[note]);
@@ -173,6 +175,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
         const versions = [...group.value];
         const picked = pickLatest(versions.map((v) => v.row), { primaryKey: entity.primaryKey, orderBy: entity.orderBy });
         ctx.kept.increment(picked.kept.length);
+        emitProgress({ kind: "stage", entity: name, stage: "kept", count: picked.kept.length });
         ctx.duplicates.increment(picked.duplicates);
         for (const row of picked.kept) {
           yield { kept: row } as KeptElement;

@@ -3,6 +3,7 @@ import { reshuffle } from "apache-beam/transforms/utils";
 import { requireForSerialization } from "apache-beam/serialization";
 import type { DeadLetter } from "../../model/dead-letter";
 import type { SourceConfig } from "../../model/source-config";
+import { emitPlanned } from "../../model/progress-events";
 import { DEFAULT_MAX_WORKERS } from "./rate-limit";
 import { sealForWorkers } from "./secrets";
 import { fetchWorkItem, planWorkItems, type PageSummary, type PlanOptions, type RestElement, type RestRecord, type WorkItem } from "./work-item";
@@ -53,8 +54,8 @@ export function readRest(loaded: SourceConfig, options: ReadRestOptions) {
   const source = sealForWorkers(loaded);
   const maxWorkers = options.maxWorkers ?? DEFAULT_MAX_WORKERS;
   const plan: PlanOptions = { entities: options.entities, slices: options.slices, range: options.range };
-  // Fail at graph construction on unknown entities or a bad step, not on a worker.
-  planWorkItems(source, plan);
+  // Fail at graph construction on unknown entities or a bad step, not on a worker; the plan's size is the progress total.
+  emitPlanned(source.name, planWorkItems(source, plan));
   const ctx = { runId: options.runId, maxWorkers: maxWorkers };
   return withName(`ReadRest_${source.name}`, function readRestSource(root: Root): ReadRestOutput {
     const items = root

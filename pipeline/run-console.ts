@@ -1,0 +1,16 @@
+import type { Secrets } from "../sources/rest/auth/redact";
+import type { ParsedOptions } from "./options";
+import { startProgress } from "./progress";
+import { startConfiguredRunLog, useRunLog, type LogLevel } from "./run-log";
+
+/**
+ * What a run command (`run`, `demo`) shows while it runs: the progress display on stderr (unless
+ * `--quiet`) and the run log at `--logLevel`, echoed to stdout with `--json-logs` (the summary then
+ * goes to stderr, so stdout stays JSON lines). `secrets` are masked in every log line.
+ */
+export function startRunConsole(options: ParsedOptions, secrets: Secrets): { summaryStream?: NodeJS.WritableStream; stop: () => void } {
+  const jsonLogs = options["json-logs"] === "true";
+  useRunLog(startConfiguredRunLog({ level: (options.logLevel ?? "info") as LogLevel, echo: jsonLogs ? process.stdout : undefined, secrets: secrets }));
+  const progress = startProgress({ quiet: options.quiet === "true" });
+  return { summaryStream: jsonLogs ? process.stderr : undefined, stop: progress.stop };
+}
