@@ -3,10 +3,11 @@ import { onProgress, type ProgressEvent } from "../model/progress-events";
 
 /**
  * What the console shows while a run fetches: per source and entity, request series done of the
- * planned total (entity x path parameters x slices; a paginator's own page count is not known in
- * advance), requests sent, pages fetched, records per stage (fetched, valid, dead-lettered, kept),
- * the record rate, an ETA from the series still to go, and retries waiting (on a rate limit or a
- * backoff). Events come from the process that runs the DoFns (the direct runner); a Dataflow job
+ * planned total (entity x path parameters x slices), requests sent, pages fetched of the total the
+ * API declares (the paginator's `totalPagesPath`/`totalPath`; else a count), records per stage
+ * (fetched, valid, dead-lettered, kept), the record rate, an ETA (from the pages still to go when a
+ * single series declares its total, else from the series still to go), and retries waiting (on a
+ * rate limit or a backoff). Events come from the process that runs the DoFns (the direct runner); a Dataflow job
  * runs them on its workers, so there is no live display then (the summary at the end still prints).
  */
 export interface EntityProgress {
@@ -18,6 +19,9 @@ export interface EntityProgress {
   seriesFailed: number;
   requests: number;
   pages: number;
+  /** Pages the series declared (their first page's total), and the series that declared none. */
+  pagesDeclared: number;
+  seriesUndeclared: number;
   fetched: number;
   valid: number;
   dead: number;
@@ -36,7 +40,7 @@ function entry(state: ProgressState, source: string, entity: string, nowMs: numb
   let found = state.get(key);
   if (!found) {
     found = {
-      source: source, entity: entity, seriesPlanned: 0, seriesDone: 0, seriesFailed: 0, requests: 0, pages: 0, fetched: 0,
+      source: source, entity: entity, seriesPlanned: 0, seriesDone: 0, seriesFailed: 0, requests: 0, pages: 0, pagesDeclared: 0, seriesUndeclared: 0, fetched: 0,
       valid: 0, dead: 0, kept: 0, waiting: 0, waitingRateLimited: 0, startedMs: nowMs,
     };
     state.set(key, found);
@@ -59,6 +63,8 @@ export function applyProgress(state: ProgressState, event: ProgressEvent, nowMs:
   else if (event.kind === "page") {
     p.pages += 1;
     p.fetched += event.records;
+    if (event.index === 1 && event.seriesPages !== undefined) p.pagesDeclared += event.seriesPages;
+    else if (event.index === 1) p.seriesUndeclared += 1;
   } else if (event.kind === "retry_wait") {
     p.waiting += 1;
     if (event.rateLimited) p.waitingRateLimited += 1;
@@ -94,11 +100,17 @@ export function describeEntity(p: EntityProgress, nowMs: number): string {
   const elapsed = Math.max(0.001, (nowMs - p.startedMs) / 1000);
   const parts: string[] = [];
   const series = p.seriesPlanned ? `${n(p.seriesDone)}/${n(p.seriesPlanned)} series` : `${n(p.seriesDone)} series`;
-  parts.push(`${series}, ${n(p.requests)} req, ${n(p.pages)} pages` + (p.seriesFailed ? `, ${n(p.seriesFailed)} failed` : ""));
+  // A page total is known only when every series started so far declared one (and one has).
+  const pagesKnown = p.pagesDeclared > 0 && p.seriesUndeclared === 0;
+  const pages = pagesKnown ? `${n(p.pages)}/${n(p.pagesDeclared)} pages` : `${n(p.pages)} pages`;
+  parts.push(`${series}, ${n(p.requests)} req, ${pages}` + (p.seriesFailed ? `, ${n(p.seriesFailed)} failed` : ""));
   parts.push(`fetched ${n(p.fetched)} valid ${n(p.valid)} dead ${n(p.dead)} kept ${n(p.kept)}`);
   const rate = `${n(Math.round(p.fetched / elapsed))} rec/s`;
   const remaining = p.seriesPlanned - p.seriesDone;
-  const eta = p.seriesDone > 0 && remaining > 0 ? `, ETA ${formatSeconds((elapsed / p.seriesDone) * remaining)}` : remaining <= 0 && p.seriesPlanned ? ", fetched all" : "";
+  // One series (the usual case without slices) with a declared page total: the ETA comes from pages.
+  const pagesLeft = p.seriesPlanned === 1 && pagesKnown && remaining > 0 ? p.pagesDeclared - p.pages : 0;
+  const eta = pagesLeft > 0 && p.pages > 0 ? `, ETA ${formatSeconds((elapsed / p.pages) * pagesLeft)}`
+    : p.seriesDone > 0 && remaining > 0 ? `, ETA ${formatSeconds((elapsed / p.seriesDone) * remaining)}` : remaining <= 0 && p.seriesPlanned ? ", fetched all" : "";
   parts.push(rate + eta);
   if (p.waiting) parts.push(`${p.waiting} retr${p.waiting === 1 ? "y" : "ies"} waiting` + (p.waitingRateLimited ? ` (${p.waitingRateLimited} on the rate limit)` : ""));
   const name = p.source ? `${p.source}.${p.entity}` : p.entity;
@@ -170,7 +182,9 @@ export function startProgress(options: ProgressOptions = {}): { stop: () => void
 /** The terminal display: one cli-progress bar per entity (series done of planned), redrawn by the library. */
 function startLive(stream: NodeJS.WriteStream, state: ProgressState, now: () => number): { stop: () => void } {
   const multibar = new MultiBar({
-    stream: stream, hideCursor: true, gracefulExit: false, clearOnComplete: false, linewrap: false, emptyOnZero: true, fps: 5,
+    // No terminal modes are changed (cursor, autowrap): a run killed by a second Ctrl-C leaves the terminal
+    // as it was. Lines are cut at the terminal's width instead (`linewrap: true` trims in cli-progress 3.12).
+    stream: stream, hideCursor: null, gracefulExit: false, clearOnComplete: false, linewrap: true, emptyOnZero: true, fps: 5,
     format: (options, params, payload: { line: string }) => {
       const size = options.barsize ?? 20;
       const filled = Math.round(params.progress * size);

@@ -313,8 +313,8 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
     };
     if (outcome.ignored) info.ignored = clean(outcome.ignored);
     result.pages.push({ records: records, nonFinite: nonFinite, request: info, attached: attached });
-    emitProgress({ kind: "page", source: source.name, entity: request.entity, page: clean(page), records: records.length, status: outcome.status, attempts: outcome.attempts, url: info.url });
     paginator.update({ body: outcome.body, headers: outcome.headers, recordCount: extracted.records.length, url: url });
+    emitProgress({ kind: "page", source: source.name, entity: request.entity, page: clean(page), index: pageCount, seriesPages: paginator.totalPages ? paginator.totalPages() : undefined, records: records.length, status: outcome.status, attempts: outcome.attempts, url: info.url });
     const failure = paginator.failure ? paginator.failure() : undefined;
     if (failure) {
       fail("fetch", `${method} ${endpoint} page ${page}: ${failure}`, { url: clean(url.href), page: page, status: outcome.status, attempts: outcome.attempts });

@@ -26,7 +26,7 @@ test("an entity's line: series of the planned total, requests, pages, stages, ra
   const t0 = 1_000_000;
   applyProgress(state, { kind: "planned", source: "air", entity: "readings", series: 4 }, t0);
   applyProgress(state, { kind: "request", source: "air", entity: "readings", url: "http://x/r?page=1" }, t0 + 500);
-  applyProgress(state, { kind: "page", source: "air", entity: "readings", page: "1", records: 1500, status: 200, attempts: 1, url: "http://x/r?page=1" }, t0 + 1000);
+  applyProgress(state, { kind: "page", source: "air", entity: "readings", page: "1", index: 1, records: 1500, status: 200, attempts: 1, url: "http://x/r?page=1" }, t0 + 1000);
   applyProgress(state, { kind: "series_done", source: "air", entity: "readings" }, t0 + 1000);
   applyProgress(state, { kind: "stage", entity: "readings", stage: "valid", count: 1490 }, t0 + 1500);
   applyProgress(state, { kind: "stage", entity: "readings", stage: "dead", count: 10 }, t0 + 1500);
@@ -41,6 +41,19 @@ test("an entity's line: series of the planned total, requests, pages, stages, ra
   assert.deepEqual([formatSeconds(59.6), formatSeconds(185), formatSeconds(3720)], ["1m00s", "3m05s", "1h02m"]);
 });
 
+test("a series that declares its page total (totalPagesPath/totalPath) shows pages of it, and the ETA follows pages", () => {
+  const state: ProgressState = new Map();
+  applyProgress(state, { kind: "planned", source: "shop", entity: "orders", series: 1 }, 0);
+  for (const index of [1, 2]) {
+    applyProgress(state, { kind: "page", source: "shop", entity: "orders", page: String(index), index: index, seriesPages: 10, records: 100, status: 200, attempts: 1, url: "u" }, index * 2000);
+  }
+  assert.equal(describeEntity(state.get("shop.orders")!, 4000), "shop.orders 0/1 series, 0 req, 2/10 pages | fetched 200 valid 0 dead 0 kept 0 | 50 rec/s, ETA 16s");
+  // A second series without a declared total: the page total is no longer known.
+  applyProgress(state, { kind: "planned", source: "shop", entity: "orders", series: 1 }, 4000);
+  applyProgress(state, { kind: "page", source: "shop", entity: "orders", page: "1", index: 1, records: 0, status: 200, attempts: 1, url: "u" }, 4000);
+  assert.match(describeEntity(state.get("shop.orders")!, 4000), /0\/2 series, 0 req, 3 pages \|/);
+});
+
 test("off a terminal: one plain line per tick when something changed, and a last one at stop", () => {
   const written: string[] = [];
   const stream = { isTTY: false, write: (s: string) => written.push(s) } as unknown as NodeJS.WriteStream;
@@ -50,7 +63,7 @@ test("off a terminal: one plain line per tick when something changed, and a last
   tick();
   assert.deepEqual(written, [], "nothing happened yet: no line");
   emitProgress({ kind: "planned", source: "s", entity: "e", series: 2 });
-  emitProgress({ kind: "page", source: "s", entity: "e", page: "1", records: 10, status: 200, attempts: 1, url: "u" });
+  emitProgress({ kind: "page", source: "s", entity: "e", page: "1", index: 1, records: 10, status: 200, attempts: 1, url: "u" });
   nowMs += 5000;
   tick();
   tick();
