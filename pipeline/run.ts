@@ -405,7 +405,7 @@ function shortReason(reason: string): string {
   return line.length > 200 ? line.slice(0, 197) + "..." : line;
 }
 
-/** The run's human summary: printed by the CLI and kept as the run's log beside its manifest. */
+/** The run's human summary, printed by the CLI when a run ends (the run's log file is JSON lines: pipeline/run-log.ts). */
 export function formatSummary(manifest: RunManifest, out: string): string {
   const lines: string[] = [];
   if (manifest.template_location) {
