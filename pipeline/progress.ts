@@ -29,8 +29,10 @@ export interface EntityProgress {
   /** Retries waiting right now, and how many of those wait on the API's rate limit. */
   waiting: number;
   waitingRateLimited: number;
-  /** Epoch ms of the first event for this entity. */
+  /** Epoch ms of the first event for this entity, of its first request and of its last page. */
   startedMs: number;
+  firstRequestMs?: number;
+  lastPageMs?: number;
 }
 
 export type ProgressState = Map<string, EntityProgress>;
@@ -59,9 +61,12 @@ export function applyProgress(state: ProgressState, event: ProgressEvent, nowMs:
   }
   const p = entry(state, event.source, event.entity, nowMs);
   if (event.kind === "planned") p.seriesPlanned += event.series;
-  else if (event.kind === "request") p.requests += 1;
-  else if (event.kind === "page") {
+  else if (event.kind === "request") {
+    p.requests += 1;
+    if (p.firstRequestMs === undefined) p.firstRequestMs = nowMs;
+  } else if (event.kind === "page") {
     p.pages += 1;
+    p.lastPageMs = nowMs;
     p.fetched += event.records;
     if (event.index === 1 && event.seriesPages !== undefined) p.pagesDeclared += event.seriesPages;
     else if (event.index === 1) p.seriesUndeclared += 1;
@@ -97,7 +102,11 @@ export function formatSeconds(seconds: number): string {
  * remaining series take as long as the finished ones did on average; it is absent before the first one ends.
  */
 export function describeEntity(p: EntityProgress, nowMs: number): string {
-  const elapsed = Math.max(0.001, (nowMs - p.startedMs) / 1000);
+  const remaining = p.seriesPlanned - p.seriesDone;
+  const finished = remaining <= 0 && p.seriesPlanned > 0;
+  // Rate and ETA count fetching time only: from the first request (an entity may wait for the source's
+  // other entities) to now, or to the last page once every series ended.
+  const elapsed = Math.max(0.001, ((finished && p.lastPageMs !== undefined ? p.lastPageMs : nowMs) - (p.firstRequestMs ?? p.startedMs)) / 1000);
   const parts: string[] = [];
   const series = p.seriesPlanned ? `${n(p.seriesDone)}/${n(p.seriesPlanned)} series` : `${n(p.seriesDone)} series`;
   // A page total is known only when every series started so far declared one (and one has).
@@ -106,11 +115,10 @@ export function describeEntity(p: EntityProgress, nowMs: number): string {
   parts.push(`${series}, ${n(p.requests)} req, ${pages}` + (p.seriesFailed ? `, ${n(p.seriesFailed)} failed` : ""));
   parts.push(`fetched ${n(p.fetched)} valid ${n(p.valid)} dead ${n(p.dead)} kept ${n(p.kept)}`);
   const rate = `${n(Math.round(p.fetched / elapsed))} rec/s`;
-  const remaining = p.seriesPlanned - p.seriesDone;
   // One series (the usual case without slices) with a declared page total: the ETA comes from pages.
   const pagesLeft = p.seriesPlanned === 1 && pagesKnown && remaining > 0 ? p.pagesDeclared - p.pages : 0;
   const eta = pagesLeft > 0 && p.pages > 0 ? `, ETA ${formatSeconds((elapsed / p.pages) * pagesLeft)}`
-    : p.seriesDone > 0 && remaining > 0 ? `, ETA ${formatSeconds((elapsed / p.seriesDone) * remaining)}` : remaining <= 0 && p.seriesPlanned ? ", fetched all" : "";
+    : p.seriesDone > 0 && remaining > 0 ? `, ETA ${formatSeconds((elapsed / p.seriesDone) * remaining)}` : finished ? ", fetched all" : "";
   parts.push(rate + eta);
   if (p.waiting) parts.push(`${p.waiting} retr${p.waiting === 1 ? "y" : "ies"} waiting` + (p.waitingRateLimited ? ` (${p.waitingRateLimited} on the rate limit)` : ""));
   const name = p.source ? `${p.source}.${p.entity}` : p.entity;

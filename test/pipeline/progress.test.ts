@@ -33,11 +33,11 @@ test("an entity's line: series of the planned total, requests, pages, stages, ra
   applyProgress(state, { kind: "retry_wait", source: "air", entity: "readings", ms: 2000, rateLimited: true, reason: "HTTP 429 rate limited" }, t0 + 2000);
   const p = state.get("air.readings")!;
   assert.equal(describeEntity(p, t0 + 3000),
-    "air.readings 1/4 series, 1 req, 1 pages | fetched 1,500 valid 1,490 dead 10 kept 0 | 500 rec/s, ETA 9s | 1 retry waiting (1 on the rate limit)");
+    "air.readings 1/4 series, 1 req, 1 pages | fetched 1,500 valid 1,490 dead 10 kept 0 | 600 rec/s, ETA 8s | 1 retry waiting (1 on the rate limit)");
   applyProgress(state, { kind: "retry_done", source: "air", entity: "readings" }, t0 + 4000);
   applyProgress(state, { kind: "series_done", source: "air", entity: "readings", failure: "GET /r page 1 failed: HTTP 401 (not retryable)" }, t0 + 4000);
   assert.equal(describeEntity(state.get("air.readings")!, t0 + 4000),
-    "air.readings 2/4 series, 1 req, 1 pages, 1 failed | fetched 1,500 valid 1,490 dead 10 kept 0 | 375 rec/s, ETA 4s");
+    "air.readings 2/4 series, 1 req, 1 pages, 1 failed | fetched 1,500 valid 1,490 dead 10 kept 0 | 429 rec/s, ETA 4s");
   assert.deepEqual([formatSeconds(59.6), formatSeconds(185), formatSeconds(3720)], ["1m00s", "3m05s", "1h02m"]);
 });
 
