@@ -16,7 +16,10 @@ export type ProgressEvent =
    * One page fetched: `records` kept from it, `status` the HTTP status, `attempts` it took; `index` is its
    * 1-based place in its series and `seriesPages` the series' page count when the API declares it.
    */
-  | { kind: "page"; source: string; entity: string; page: string; index: number; seriesPages?: number; records: number; status: number; attempts: number; url: string }
+  | {
+    kind: "page"; source: string; entity: string; page: string; index: number; seriesPages?: number;
+    records: number; status: number; attempts: number; url: string;
+  }
   /** A request waits before its retry: `ms` milliseconds, `rateLimited` when the API asked for it (429/503 headers). */
   | { kind: "retry_wait"; source: string; entity: string; ms: number; rateLimited: boolean; reason: string }
   /** The retry wait of `retry_wait` is over. */

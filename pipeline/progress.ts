@@ -42,7 +42,8 @@ function entry(state: ProgressState, source: string, entity: string, nowMs: numb
   let found = state.get(key);
   if (!found) {
     found = {
-      source: source, entity: entity, seriesPlanned: 0, seriesDone: 0, seriesFailed: 0, requests: 0, pages: 0, pagesDeclared: 0, seriesUndeclared: 0, fetched: 0,
+      source: source, entity: entity, seriesPlanned: 0, seriesDone: 0, seriesFailed: 0, requests: 0, pages: 0,
+      pagesDeclared: 0, seriesUndeclared: 0, fetched: 0,
       valid: 0, dead: 0, kept: 0, waiting: 0, waitingRateLimited: 0, startedMs: nowMs,
     };
     state.set(key, found);
@@ -120,7 +121,8 @@ export function describeEntity(p: EntityProgress, nowMs: number): string {
   const eta = pagesLeft > 0 && p.pages > 0 ? `, ETA ${formatSeconds((elapsed / p.pages) * pagesLeft)}`
     : p.seriesDone > 0 && remaining > 0 ? `, ETA ${formatSeconds((elapsed / p.seriesDone) * remaining)}` : finished ? ", fetched all" : "";
   parts.push(rate + eta);
-  if (p.waiting) parts.push(`${p.waiting} retr${p.waiting === 1 ? "y" : "ies"} waiting` + (p.waitingRateLimited ? ` (${p.waitingRateLimited} on the rate limit)` : ""));
+  const limited = p.waitingRateLimited ? ` (${p.waitingRateLimited} on the rate limit)` : "";
+  if (p.waiting) parts.push(`${p.waiting} retr${p.waiting === 1 ? "y" : "ies"} waiting${limited}`);
   const name = p.source ? `${p.source}.${p.entity}` : p.entity;
   return `${name} ${parts.join(" | ")}`;
 }

@@ -18,8 +18,8 @@ export function chooseFormat(given: string | undefined, isTTY: boolean): RowForm
 
 /** A value for JSON: a BIGINT outside the safe integer range becomes its exact decimal string. */
 function jsonValue(value: unknown): unknown {
-  if (typeof value === "bigint") return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
-  return value;
+  if (typeof value !== "bigint") return value;
+  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
 }
 
 /** A value as one line of text (table cells, CSV fields); `undefined` for NULL. */
@@ -54,7 +54,8 @@ export function formatTable(rows: readonly Row[]): string {
     const flat = text.replace(/[\u0000-\u001f\u007f]/g, " ");
     return flat.length > MAX_CELL ? flat.slice(0, MAX_CELL - 1) + "…" : flat;
   }));
-  const numeric = columns.map((c) => rows.length > 0 && rows.every((row) => row[c] === null || row[c] === undefined || typeof row[c] === "number" || typeof row[c] === "bigint"));
+  const isNumber = (v: unknown) => v === null || v === undefined || typeof v === "number" || typeof v === "bigint";
+  const numeric = columns.map((c) => rows.length > 0 && rows.every((row) => isNumber(row[c])));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((line) => line[i].length)));
   const pad = (text: string, i: number) => (numeric[i] ? text.padStart(widths[i]) : text.padEnd(widths[i]));
   const lines = [columns.map((c, i) => pad(c, i)).join("  ").trimEnd(), widths.map((w) => "-".repeat(w)).join("  ")];

@@ -77,9 +77,11 @@ export function logProgress(logger: pino.Logger, event: ProgressEvent): void {
   if (event.kind === "planned") logger.info({ source: event.source, entity: event.entity, series: event.series }, "request series planned");
   else if (event.kind === "request") logger.debug({ source: event.source, entity: event.entity, url: event.url }, "request");
   else if (event.kind === "page") {
-    logger.debug({ source: event.source, entity: event.entity, page: event.page, records: event.records, status: event.status, attempts: event.attempts, url: event.url }, "page fetched");
+    const fields = { page: event.page, records: event.records, status: event.status, attempts: event.attempts, url: event.url };
+    logger.debug({ source: event.source, entity: event.entity, ...fields }, "page fetched");
   } else if (event.kind === "retry_wait") {
-    logger.info({ source: event.source, entity: event.entity, wait_ms: event.ms, rate_limited: event.rateLimited, reason: event.reason }, "retry waiting");
+    const fields = { wait_ms: event.ms, rate_limited: event.rateLimited, reason: event.reason };
+    logger.info({ source: event.source, entity: event.entity, ...fields }, "retry waiting");
   } else if (event.kind === "series_done" && event.failure) {
     logger.warn({ source: event.source, entity: event.entity, reason: event.failure }, "request series stopped early");
   }

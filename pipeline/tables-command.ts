@@ -16,7 +16,8 @@ export interface TableCount {
 }
 
 /** SQL listing the local (DuckDB) warehouse's tables of the three schemas. */
-export const DUCKDB_TABLES_SQL = `SELECT table_schema AS "schema", table_name AS "table" FROM information_schema.tables WHERE table_schema IN (${WAREHOUSE_SCHEMAS.map((s) => `'${s}'`).join(", ")}) ORDER BY 1, 2`;
+export const DUCKDB_TABLES_SQL = `SELECT table_schema AS "schema", table_name AS "table" FROM information_schema.tables
+  WHERE table_schema IN (${WAREHOUSE_SCHEMAS.map((s) => `'${s}'`).join(", ")}) ORDER BY 1, 2`;
 
 /**
  * BigQuery: each dataset's `__TABLES__` meta-table gives the row counts without scanning
@@ -24,7 +25,8 @@ export const DUCKDB_TABLES_SQL = `SELECT table_schema AS "schema", table_name AS
  * yet lists nothing.
  */
 export function bigQueryTablesSql(project: string, datasetPrefix: string, schema: string): string {
-  return `SELECT '${schema}' AS schema, table_id AS \`table\`, row_count AS rows FROM \`${project}.${datasetPrefix}${schema}.__TABLES__\` ORDER BY table_id`;
+  return `SELECT '${schema}' AS schema, table_id AS \`table\`, row_count AS rows
+    FROM \`${project}.${datasetPrefix}${schema}.__TABLES__\` ORDER BY table_id`;
 }
 
 /** Sorts tables by schema (lake, hub, dataproducts), then name. */
@@ -38,7 +40,11 @@ export async function listTables(target: SinkTarget): Promise<TableCount[]> {
   if (target.kind === "local") {
     const names = await queryLocal(target.out, DUCKDB_TABLES_SQL);
     if (!names.length) return [];
-    const counts = names.map((n) => `SELECT '${String(n.schema)}' AS "schema", '${String(n.table).replace(/'/g, "''")}' AS "table", COUNT(*) AS "rows" FROM "${String(n.schema)}"."${String(n.table).replace(/"/g, '""')}"`);
+    const counts = names.map((n) => {
+      const schema = String(n.schema);
+      const table = String(n.table);
+      return `SELECT '${schema}' AS "schema", '${table.replace(/'/g, "''")}' AS "table", COUNT(*) AS "rows" FROM "${schema}"."${table.replace(/"/g, '""')}"`;
+    });
     return sortTables((await queryLocal(target.out, counts.join(" UNION ALL "))).map(toCount));
   }
   const out: TableCount[] = [];
