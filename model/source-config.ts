@@ -237,13 +237,20 @@ export type SchemaContract = z.infer<typeof schemaContractSchema>;
 /** Extra request headers; values may hold `${VAR}`, which are treated as secrets. */
 const headersSchema = z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be an HTTP header name"), z.string());
 
+/**
+ * A query parameter value. YAML numbers and booleans (`per_page: 50`, `active: true`) are accepted and
+ * sent as the text JavaScript gives them (`"50"`, `"true"`); YAML has already read `007` as 7 and `1.50`
+ * as 1.5 by then, so quote a value whose exact text matters.
+ */
+const paramValue = z.union([z.string(), z.number().finite(), z.boolean()]).transform((v) => String(v));
+
 const columnName = z.string().regex(/^[a-z_][a-z0-9_]*$/, "must be a landed column name (lowercase, digits, underscores: `updatedAt` lands as `updated_at`)");
 
 export const entitySchema = z.object({
   path: z.string().startsWith("/"),
   /** Values substituted into `{name}` placeholders of the path; one request series per combination. */
   pathParams: z.record(z.string(), z.array(z.string()).min(1)).default({}),
-  params: z.record(z.string(), z.string()).default({}),
+  params: z.record(z.string(), paramValue).default({}),
   /**
    * Dotted path of the records array in the body (`""`: the body is the array), or a JSONPath starting
    * with `$` (`$.data.orders.edges[*].node`, evaluated by jsonpath-plus).

@@ -1,3 +1,5 @@
+import * as fs from "fs";
+import * as path from "path";
 import { OPTIONS, optionsHelp, parseOptions } from "./options";
 import { UsageError } from "./usage-error";
 import type { CommandName, ParsedOptions } from "./options";
@@ -6,6 +8,7 @@ import { demoCommand, demoApiCommand } from "./demo-command";
 import { serveCommand } from "./serve-command";
 import { templateCommand } from "./template-command";
 import { queryCommand } from "./query-command";
+import { tablesCommand } from "./tables-command";
 import { publishCommand, streamCommand } from "./stream-command";
 import { schemaCommand } from "./schema-command";
 import { reportCommand } from "./report-command";
@@ -49,9 +52,14 @@ const COMMANDS: Record<CommandName, Command> = {
     run: (options) => streamCommand(options),
   },
   query: {
-    summary: "Run SQL on the warehouse (the local DuckDB file, or BigQuery with --sink gcp) and print rows as JSON.",
-    usage: 'api2lake query "SELECT * FROM hub.customers LIMIT 5" [--out ./out]',
+    summary: "Run SQL on the warehouse (the local DuckDB file, or BigQuery with --sink gcp) and print the rows.",
+    usage: 'api2lake query "SELECT * FROM hub.customers LIMIT 5" [--out ./out] [--format table|jsonl|csv]',
     run: (options, positional) => queryCommand(options, positional),
+  },
+  tables: {
+    summary: "List the warehouse's schemas (lake, hub, dataproducts), tables and row counts.",
+    usage: "api2lake tables [--out ./out] [--sink local|gcp] [--format table|jsonl|csv]",
+    run: (options) => tablesCommand(options),
   },
   schema: {
     summary: "Show an entity's schema: source path -> column and type, variant columns, collisions, contract.",
@@ -73,7 +81,13 @@ const COMMANDS: Record<CommandName, Command> = {
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;
   const lines = Object.entries(COMMANDS).map((entry) => `  ${entry[0].padEnd(width)}${entry[1].summary}`);
-  return ["api2lake - move data from HTTP APIs and Pub/Sub into a lake, a warehouse and a serving store.", "", "Usage: api2lake <command> [options]", "", "Commands:", ...lines, "", "Run `api2lake <command> --help` for its options."].join("\n");
+  return ["api2lake - move data from HTTP APIs and Pub/Sub into a lake, a warehouse and a serving store.", "", "Usage: api2lake <command> [options]", "", "Commands:", ...lines, "", "Run `api2lake help <command>` (or `api2lake <command> --help`) for its options; `api2lake --version` for the version."].join("\n");
+}
+
+/** The installed package's version (package.json beside dist/). */
+export function packageVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "..", "package.json"), "utf8")) as { version: string };
+  return pkg.version;
 }
 
 export function commandHelp(name: CommandName): string {
@@ -84,9 +98,26 @@ export function commandHelp(name: CommandName): string {
 export async function main(argv: readonly string[]): Promise<number> {
   if (!process.env.API2LAKE_DEBUG) console.debug = () => undefined; // the SDK logs every bundle at debug level
   const name = argv[0];
-  if (!name || name === "--help" || name === "-h" || name === "help") {
+  if (name === "--version" || name === "-V" || name === "version") {
+    console.log(packageVersion());
+    return 0;
+  }
+  if (name === "help" && argv[1] !== undefined) {
+    if (!(argv[1] in COMMANDS)) {
+      console.error(`unknown command "${argv[1]}". Commands: ${Object.keys(COMMANDS).join(", ")}`);
+      return 2;
+    }
+    console.log(commandHelp(argv[1] as CommandName));
+    return 0;
+  }
+  // Without a command there is nothing to do: usage on stderr, exit 2 (a usage error), as the README says.
+  if (!name) {
+    console.error(usage());
+    return 2;
+  }
+  if (name === "--help" || name === "-h" || name === "help") {
     console.log(usage());
-    return name ? 0 : 1;
+    return 0;
   }
   if (!(name in COMMANDS)) {
     console.error(`unknown command "${name}". Commands: ${Object.keys(COMMANDS).join(", ")}`);

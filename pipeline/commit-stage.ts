@@ -15,7 +15,7 @@ import { persistSchemas, readSchemaPlan } from "./schema-state";
 import { promoteCursorState } from "./cursor-state";
 import { schemaReport } from "./schema-report";
 import { sumTallies, type Tally } from "./tally";
-import { formatSummary } from "./run";
+import { finishRunLog } from "./run-log";
 
 /**
  * The run commits itself, as the last stage of its own graph (the way Beam's I/O returns write
@@ -222,11 +222,12 @@ export function manifestPath(runId: string): string {
   return `runs/${runId}.json`;
 }
 
-/** Writes the manifest and, beside it, the run's log (the console summary; on GCS too). */
+/** Writes the manifest and, beside it, the run's structured log (on GCS too). */
 export async function recordManifest(lake: Lake, target: SinkTarget, manifest: RunManifest): Promise<RunManifest> {
   await lake.writeText(manifestPath(manifest.run_id), JSON.stringify(manifest, null, 2) + "\n");
-  const where = target.kind === "local" ? target.out : `gs://${target.bucket}`;
-  await lake.writeText(`runs/${manifest.run_id}.log`, formatSummary(manifest, where) + "\n");
+  // The structured log of this process (pipeline/run-log.ts): on the direct and LOOPBACK runners the
+  // driver's progress events too; on Dataflow the worker's own lines.
+  await lake.writeText(`runs/${manifest.run_id}.log`, finishRunLog(manifest));
   return manifest;
 }
 

@@ -6,6 +6,8 @@ import { executeRun, printSummary } from "./run";
 import { loadPreset, PRESET_NAMES } from "./presets";
 import { exitCodeOf, handleInterrupts } from "./interrupts";
 import { UsageError } from "./usage-error";
+import { startRunConsole } from "./run-console";
+import { mergeSecrets, openSecrets } from "../sources/rest/secrets";
 
 /** Environment the presets read their base URL and secrets from. */
 export function demoEnvironment(url: string): Record<string, string> {
@@ -28,8 +30,10 @@ export async function demoCommand(options: ParsedOptions): Promise<number> {
   Object.assign(process.env, demoEnvironment(api.url));
   // Ctrl-C as in `run`: the pages in hand are committed as a partial run (exit 130); a second one aborts.
   const stopHandling = handleInterrupts();
+  let shown: ReturnType<typeof startRunConsole> | undefined;
   try {
     const sources = PRESET_NAMES.map((name) => loadPreset(name));
+    shown = startRunConsole(options, mergeSecrets(sources.map((s) => openSecrets(s).secrets)));
     const manifest = await executeRun({
       sources: sources,
       entities: "ALL",
@@ -37,9 +41,11 @@ export async function demoCommand(options: ParsedOptions): Promise<number> {
       to: DEMO_RANGE.to,
       options: options,
     });
-    printSummary(manifest, path.resolve(options.out ?? "./out"));
+    shown.stop();
+    printSummary(manifest, path.resolve(options.out ?? "./out"), shown.summaryStream);
     return exitCodeOf(manifest.status);
   } finally {
+    if (shown) shown.stop();
     stopHandling();
     await api.close();
   }

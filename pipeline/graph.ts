@@ -3,6 +3,7 @@ import type { Instant, PaneInfo, Window, WindowedValue } from "apache-beam/value
 import type { EntitySchema } from "../model/entity-schema";
 import type { Row } from "../model/row";
 import { deadLetter, type DeadLetter } from "../model/dead-letter";
+import { emitProgress } from "../model/progress-events";
 import type { SinkTarget } from "../model/backends";
 import type { EntityConfig, SourceConfig } from "../model/source-config";
 import { readRest, type ReadRestOutput } from "../sources/rest/read-rest";
@@ -174,6 +175,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
         addTally(tally, cleanNames.fetched, 1);
         if (r.non_finite_nulled) addTally(tally, cleanNames.non_finite_nulled, r.non_finite_nulled);
         const result = this.cleaner.clean(r.record, { runId: runId, source: r._source, page: r._page, fetchedAt: r.fetched_at });
+        emitProgress({ kind: "stage", entity: name, stage: result.ok ? "valid" : "dead", count: 1 });
         if (result.raw) yield { raw: result.raw } as CleanedElement;
         const notes = result.notes;
         if (notes) for (const note of Object.keys(notes)) if (note in noteNames) addTally(tally, (noteNames as Record<string, string>)[note], notes[note]);
@@ -226,6 +228,7 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
         this.last = lastSeen(ctx);
         addTally(this.tally, keptNames.kept, picked.kept.length);
         addTally(this.tally, keptNames.duplicates, picked.duplicates);
+        emitProgress({ kind: "stage", entity: name, stage: "kept", count: picked.kept.length });
         for (const row of picked.kept) {
           yield { kept: row } as KeptElement;
           const winner = versions.find((v) => v.row === row);

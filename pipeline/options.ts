@@ -3,7 +3,8 @@
  * validation. CLI flags, `--help`, the Flex Template metadata and the README options table
  * are all derived from this table (pipeline/cli.ts, deploy/template-metadata.ts).
  */
-export type OptionType = "string" | "integer" | "enum" | "date" | "path" | "list";
+/** `flag`: given bare (`--quiet`, value "true") or as `--quiet=false`. */
+export type OptionType = "string" | "integer" | "enum" | "date" | "path" | "list" | "flag";
 
 export interface OptionSpec {
   type: OptionType;
@@ -21,12 +22,12 @@ export interface OptionSpec {
   env?: string;
 }
 
-export type CommandName = "run" | "demo" | "demo-api" | "serve" | "query" | "publish" | "stream" | "template" | "schema" | "report";
+export type CommandName = "run" | "demo" | "demo-api" | "serve" | "query" | "publish" | "stream" | "template" | "schema" | "report" | "tables";
 
 const DATE = "^(\\d{4}-\\d{2}-\\d{2}|\\d{2}/\\d{2}/\\d{4})$";
 // Streaming micro-batches run on the direct runner; an unbounded Dataflow read does not exist yet.
 const RUN_LIKE: readonly CommandName[] = ["run", "demo"];
-const SINKS: readonly CommandName[] = ["run", "demo", "stream", "serve", "query", "report"];
+const SINKS: readonly CommandName[] = ["run", "demo", "stream", "serve", "query", "report", "tables"];
 
 export const OPTIONS = {
   config: { type: "path", help: "Source config YAML (see README) or the name of a built-in preset.", example: "presets/commerce.yaml", commands: ["run", "publish", "stream", "schema", "report"], template: true },
@@ -35,12 +36,12 @@ export const OPTIONS = {
   to: { type: "date", help: "Last day of the date range, inclusive.", example: "10/01/2024", pattern: DATE, commands: ["run", "publish"], template: true },
   maxWorkers: { type: "integer", help: "Concurrent requests per source in this process.", default: "8", pattern: "^[1-9][0-9]*$", commands: ["run", "demo", "publish"], template: true },
   runner: { type: "enum", help: "Beam runner: direct (in process), portable (local portable job service, many bundles; see Runners), dataflow.", values: ["direct", "portable", "dataflow"], default: "direct", commands: RUN_LIKE },
-  out: { type: "path", help: "Local output folder: lake/, warehouse.duckdb, serving/, runs/, state/.", default: "./out", commands: ["run", "demo", "stream", "serve", "query", "schema", "report"] },
+  out: { type: "path", help: "Local output folder: lake/, warehouse.duckdb, serving/, runs/, state/.", default: "./out", commands: ["run", "demo", "stream", "serve", "query", "schema", "report", "tables"] },
   sink: { type: "enum", help: "Where data lands: local (embedded DuckDB, LevelDB, files) or gcp (GCS, BigQuery, Bigtable).", values: ["local", "gcp"], default: "local", commands: [...SINKS, "schema"], template: true },
   project: { type: "string", help: "Google Cloud project (sink gcp).", example: "my-project", env: "GOOGLE_CLOUD_PROJECT", pattern: "^[a-z][-a-z0-9]{4,28}[a-z0-9]$", commands: [...SINKS, "publish", "schema"], template: true },
   bucket: { type: "string", help: "Cloud Storage bucket for the lake, manifests and state (sink gcp).", example: "my-lake", pattern: "^[a-z0-9][-_.a-z0-9]{1,220}[a-z0-9]$", commands: [...SINKS, "schema"], template: true },
   datasetPrefix: { type: "string", help: "Prefix of the BigQuery datasets lake, hub and dataproducts.", example: "dev_", default: "", pattern: "^[a-zA-Z0-9_]*$", commands: SINKS, template: true },
-  bigtableInstance: { type: "string", help: "Bigtable instance of the serving store (sink gcp).", example: "serving", default: "api2lake", commands: SINKS, template: true },
+  bigtableInstance: { type: "string", help: "Bigtable instance of the serving store (sink gcp).", example: "serving", default: "api2lake", commands: ["run", "demo", "stream", "serve"], template: true },
   gcpTimeoutMs: { type: "integer", help: "Ceiling in milliseconds for each BigQuery or Bigtable call (bounded retries follow).", default: "60000", pattern: "^[1-9][0-9]*$", commands: SINKS, template: true },
   lockStaleHours: { type: "integer", help: "Age in hours after which a --sink gcp run takes over another run's bucket lock (lake/state/run.lock).", default: "6", pattern: "^[1-9][0-9]*$", commands: RUN_LIKE },
   location: { type: "string", help: "BigQuery location of new datasets.", default: "EU", commands: SINKS, template: true },
@@ -55,6 +56,10 @@ export const OPTIONS = {
   prefix: { type: "string", help: "Row-key prefix to scan.", example: "283181971#", commands: ["serve"] },
   limit: { type: "integer", help: "Rows to print.", default: "20", pattern: "^[1-9][0-9]*$", commands: ["serve"] },
   reportOut: { type: "path", help: "Folder of the report: report.html and jobs.xlsx (default <out>/report; ./report with --sink gcp).", example: "./out/report", commands: ["report"] },
+  quiet: { type: "flag", help: "No progress display (the summary still prints).", values: ["true", "false"], commands: RUN_LIKE },
+  logLevel: { type: "enum", help: "Lowest level of the run log runs/<run_id>.log (debug: every request and page).", values: ["debug", "info", "warn", "error"], default: "info", commands: RUN_LIKE },
+  "json-logs": { type: "flag", help: "Also write the run log's JSON lines to stdout (the summary then goes to stderr).", values: ["true", "false"], commands: RUN_LIKE },
+  format: { type: "enum", help: "Output of rows: an aligned table (default on a terminal), JSON lines (default otherwise) or CSV.", values: ["table", "jsonl", "csv"], commands: ["query", "tables"] },
   templateOut: { type: "path", help: "Where to write the Flex Template metadata.", default: "deploy/metadata.json", commands: ["template"] },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -67,6 +72,7 @@ export function validateOption(name: OptionName, value: string): string | undefi
   if (spec.type === "enum" && spec.values && !spec.values.includes(value))
     return `--${name}: "${value}" is not one of ${spec.values.join(", ")}`;
   if (spec.type === "integer" && !/^-?\d+$/.test(value)) return `--${name}: "${value}" is not an integer`;
+  if (spec.type === "flag" && value !== "true" && value !== "false") return `--${name}: "${value}" is not true or false (give --${name} alone to turn it on)`;
   if (spec.pattern && !new RegExp(spec.pattern).test(value))
     return `--${name}: "${value}" does not match ${spec.pattern}${spec.example ? ` (e.g. ${spec.example})` : ""}`;
   return undefined;
@@ -93,7 +99,7 @@ export function parseOptions(command: CommandName, argv: readonly string[]): { o
       errors.push(`unknown option --${name} for "${command}" (see api2lake ${command} --help)`);
       continue;
     }
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    const value = eq > 0 ? arg.slice(eq + 1) : spec.type === "flag" ? "true" : argv[++i];
     if (value === undefined || (eq < 0 && value.startsWith("--"))) {
       if (value !== undefined) i--;
       errors.push(`--${name} needs a value`);
@@ -122,6 +128,10 @@ export function optionsHelp(command: CommandName): string {
     const spec: OptionSpec = OPTIONS[name];
     if (!spec.commands.includes(command)) continue;
     const kind = spec.type === "enum" && spec.values ? spec.values.join("|") : spec.type;
+    if (spec.type === "flag") {
+      lines.push(`  --${name}`.padEnd(34) + spec.help);
+      continue;
+    }
     const extra = [spec.default !== undefined && spec.default !== "" ? `default ${spec.default}` : "", spec.example ? `e.g. ${spec.example}` : "", spec.env ? `env ${spec.env}` : ""].filter(Boolean).join("; ");
     lines.push(`  --${name} <${kind}>`.padEnd(34) + spec.help + (extra ? ` (${extra})` : ""));
   }

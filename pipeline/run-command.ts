@@ -6,6 +6,8 @@ import { loadSourceConfig } from "../sources/rest/config-loader";
 import type { SourceConfig } from "../model/source-config";
 import { UsageError } from "./usage-error";
 import { exitCodeOf, handleInterrupts } from "./interrupts";
+import { startRunConsole } from "./run-console";
+import { openSecrets } from "../sources/rest/secrets";
 
 /** A config that does not load is the user's to fix: a usage error naming the file and key. */
 export function loadConfig(config: string): SourceConfig {
@@ -23,11 +25,14 @@ export async function runCommand(options: ParsedOptions): Promise<number> {
   }
   const source = loadConfig(options.config);
   const stopHandling = handleInterrupts();
+  const shown = startRunConsole(options, openSecrets(source).secrets);
   try {
     const manifest = await executeRun({ sources: [source], entities: options.entities ?? "ALL", from: options.from, to: options.to, options: options });
-    printSummary(manifest, path.resolve(options.out ?? "./out"));
+    shown.stop();
+    printSummary(manifest, path.resolve(options.out ?? "./out"), shown.summaryStream);
     return exitCodeOf(manifest.status);
   } finally {
+    shown.stop();
     stopHandling();
   }
 }

@@ -335,11 +335,19 @@ function emptyManifest(run: GraphRun): RunManifest {
   };
 }
 
-export function printSummary(manifest: RunManifest, out: string): void {
-  console.log(formatSummary(manifest, out));
+/** Prints the summary to stdout, or to `stream` (stderr when `--json-logs` keeps stdout for JSON lines). */
+export function printSummary(manifest: RunManifest, out: string, stream?: NodeJS.WritableStream): void {
+  if (stream) stream.write(formatSummary(manifest, out) + "\n");
+  else console.log(formatSummary(manifest, out));
 }
 
-/** The run's human summary: printed by the CLI and kept as the run's log beside its manifest. */
+/** A dead-letter reason as the console shows it: one line, at most 200 characters. */
+function shortReason(reason: string): string {
+  const line = reason.replace(/\s*\n\s*/g, " ");
+  return line.length > 200 ? line.slice(0, 197) + "..." : line;
+}
+
+/** The run's human summary, printed by the CLI when a run ends (the run's log file is JSON lines: pipeline/run-log.ts). */
 export function formatSummary(manifest: RunManifest, out: string): string {
   const lines: string[] = [];
   if (manifest.template_location) {
@@ -356,16 +364,19 @@ export function formatSummary(manifest: RunManifest, out: string): string {
     lines.push(entry[0].padEnd(18) + [c.fetched, dead, c.duplicates, c.kept].map((n) => String(n).padStart(9)).join(""));
   }
   for (const entry of Object.entries(manifest.dataproducts)) lines.push(`dataproducts.${entry[0]}: ${entry[1]} rows`);
+  const samples = manifest.dead_letter_samples ?? {};
   for (const entry of Object.entries(manifest.entities)) {
     const c = entry[1];
-    if (c.fetch_failed_pages) lines.push(`${entry[0]}: ${c.fetch_failed_pages} page(s) kept failing (fetch dead letters)`);
+    // The cause itself (HTTP 401, ECONNREFUSED, an HTML body...), from the first fetch dead letter.
+    const fetchCause = (samples[entry[0]] ?? []).find((r) => r.startsWith("fetch: "));
+    if (c.fetch_failed_pages) lines.push(`${entry[0]}: ${c.fetch_failed_pages} page(s) kept failing` + (fetchCause ? `, first: ${shortReason(fetchCause.slice("fetch: ".length))}` : " (fetch dead letters)"));
     if (c.serving_failed) lines.push(`${entry[0]}: ${c.serving_failed} row(s) refused by the serving store (sink dead letters)`);
     if (c.aggregate_rejected) lines.push(`${entry[0]}: ${c.aggregate_rejected} row(s) rejected by aggregates (aggregate dead letters)`);
   }
-  for (const entry of Object.entries(manifest.dead_letter_samples ?? {})) {
+  for (const entry of Object.entries(samples)) {
     if (!entry[1].length) continue;
     lines.push(`${entry[0]} dead letters, first ${entry[1].length} (all: lake.${entry[0]}_error_records, lake/deadletter/${entry[0]}/):`);
-    for (const reason of entry[1]) lines.push(`  - ${reason.length > 200 ? reason.slice(0, 197) + "..." : reason}`);
+    for (const reason of entry[1]) lines.push(`  - ${shortReason(reason)}`);
   }
   if (manifest.rolled_back_runs?.length) lines.push(`rolled back first (never committed): ${manifest.rolled_back_runs.join(", ")}`);
   const failedChecks = manifest.checks.filter((c) => !c.ok).length;
@@ -378,6 +389,9 @@ export function formatSummary(manifest: RunManifest, out: string): string {
     lines.push(`warehouse:  ${path.join(out, "warehouse.duckdb")}  (schemas lake, hub, dataproducts)`);
     lines.push(`serving:    ${path.join(out, "serving")}  (api2lake serve read <table>)`);
     lines.push(`manifest:   ${path.join(out, "runs", manifest.run_id + ".json")}`);
+    lines.push(`log:        ${path.join(out, "runs", manifest.run_id + ".log")}  (JSON lines; --logLevel debug for every request)`);
+  } else if (manifest.errors.length || Object.keys(samples).length) {
+    lines.push(`manifest and log: runs/${manifest.run_id}.json, runs/${manifest.run_id}.log in the bucket; dead letters: lake.<entity>_error_records`);
   }
   return lines.join("\n");
 }

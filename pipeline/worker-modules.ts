@@ -2,6 +2,7 @@ import { requireForSerialization } from "apache-beam/serialization";
 import * as buffer from "buffer";
 import * as deadLetters from "../model/dead-letter";
 import * as entitySchema from "../model/entity-schema";
+import * as progressEvents from "../model/progress-events";
 
 /**
  * Modules the graph's DoFns reach that do not register themselves: a Node global the serializer
@@ -13,3 +14,4 @@ import * as entitySchema from "../model/entity-schema";
 requireForSerialization("buffer", buffer);
 requireForSerialization("api2lake/dist/model/dead-letter", deadLetters);
 requireForSerialization("api2lake/dist/model/entity-schema", entitySchema);
+requireForSerialization("api2lake/dist/model/progress-events", progressEvents);

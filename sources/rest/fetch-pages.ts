@@ -13,6 +13,7 @@ import { DEFAULT_MAX_DEPTH, originalText, takeMarkers } from "./json-body";
 import { sliceParams, type Slice } from "./slices";
 import { cursorParamText, descPageReachedStart, type CursorValue } from "./cursor";
 import { entityForParent, type ParentRef } from "./parent-child";
+import { emitProgress } from "../../model/progress-events";
 
 /**
  * The fetch core: one request series (an entity, one combination of path parameters, one
@@ -241,6 +242,8 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
   const requestKey = (u: URL, b: string | undefined) => (b === undefined ? u.href : `${u.href}\n${b}`);
   const seen = new Set<string>([requestKey(url, body)]);
   let previousRecords: string | undefined;
+  const sentRequest = (u: URL) => emitProgress({ kind: "request", source: source.name, entity: request.entity, url: clean(u.href) });
+  const onWait = (ms: number, rateLimited: boolean, reason: string) => emitProgress(ms > 0 ? { kind: "retry_wait", source: source.name, entity: request.entity, ms: ms, rateLimited: rateLimited, reason: clean(reason) } : { kind: "retry_done", source: source.name, entity: request.entity });
   type Sent = { sent: OutgoingRequest; problem?: string; outcome?: Awaited<ReturnType<typeof getJsonWithRetry>> };
   const send = async (url: URL, body: string | undefined): Promise<Sent> => {
     const headers: Record<string, string> = { accept: "application/json", "accept-encoding": "gzip, deflate, br", ...extra.headers };
@@ -254,7 +257,8 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
       ...authed, method: method, body: body, credentialHeaders: credentials.headers.concat(secretHeaders),
       credentialParams: credentials.params, actions: actions, parse: parse,
     };
-    const outcome = await getJsonWithRetry(request, source.retry, { fetch: ctx.fetch, clock: ctx.clock, random: ctx.random, gate: gate });
+    sentRequest(url);
+    const outcome = await getJsonWithRetry(request, source.retry, { fetch: ctx.fetch, clock: ctx.clock, random: ctx.random, gate: gate, onWait: onWait });
     return { sent: authed, outcome: outcome };
   };
   for (let pageCount = 1; ; pageCount++) {
@@ -320,6 +324,7 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
     if (outcome.ignored) info.ignored = clean(outcome.ignored);
     result.pages.push({ records: records, nonFinite: nonFinite, request: info, attached: attached });
     paginator.update({ body: outcome.body, headers: outcome.headers, recordCount: extracted.records.length, url: url });
+    emitProgress({ kind: "page", source: source.name, entity: request.entity, page: clean(page), index: pageCount, seriesPages: paginator.totalPages ? paginator.totalPages() : undefined, records: records.length, status: outcome.status, attempts: outcome.attempts, url: info.url });
     const failure = paginator.failure ? paginator.failure() : undefined;
     if (failure) {
       fail("fetch", `${method} ${endpoint} page ${page}: ${failure}`, { url: clean(url.href), page: page, status: outcome.status, attempts: outcome.attempts });
@@ -343,6 +348,8 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
     url = next;
     body = nextBody;
   }
+  const failure = result.deadLetters.find((d) => d.stage === "fetch");
+  emitProgress(failure ? { kind: "series_done", source: source.name, entity: request.entity, failure: failure.error } : { kind: "series_done", source: source.name, entity: request.entity });
   return result;
 }
 

@@ -3,6 +3,7 @@ import { reshuffle } from "apache-beam/transforms/utils";
 import { requireForSerialization } from "apache-beam/serialization";
 import type { DeadLetter } from "../../model/dead-letter";
 import type { SourceConfig } from "../../model/source-config";
+import { emitPlanned } from "../../model/progress-events";
 import { DEFAULT_MAX_WORKERS } from "./rate-limit";
 import { sealForWorkers } from "./secrets";
 import {
@@ -64,8 +65,9 @@ export function readRest(loaded: SourceConfig, options: ReadRestOptions) {
   const source = sealForWorkers(loaded);
   const maxWorkers = options.maxWorkers ?? DEFAULT_MAX_WORKERS;
   const plan: PlanOptions = { entities: options.entities, slices: options.slices, range: options.range, cursors: options.cursors };
-  // Fail at graph construction on unknown entities, a child without its parent or a bad step, not on a worker.
-  planWorkItems(source, plan);
+  // Fail at graph construction on unknown entities, a child without its parent or a bad step, not on a worker;
+  // the plan's size is the progress total (children are planned from their parents' records, later).
+  emitPlanned(source.name, planWorkItems(source, plan));
   const levels = entityLevels(source, options.entities ?? Object.keys(source.entities)).length;
   const ctx = { runId: options.runId, maxWorkers: maxWorkers };
   return withName(`ReadRest_${source.name}`, function readRestSource(root: Root): ReadRestOutput {

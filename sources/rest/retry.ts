@@ -85,6 +85,8 @@ export interface RetryDeps {
   random?: () => number;
   /** Paces and bounds requests; absent means unlimited. */
   gate?: SourceGate;
+  /** Told before a retry's wait (`ms` > 0; `rateLimited` when the API's headers set it) and after it (`ms` 0): progress display. */
+  onWait?: (ms: number, rateLimited: boolean, reason: string) => void;
 }
 
 export { parseRetryAfter };
@@ -236,7 +238,9 @@ export async function getJsonWithRetry(request: JsonRequest, policy: RetryPolicy
     }
     const wait = last.wait ? last.wait.ms : backoffDelay(attempt, policy, random);
     if (last.wait && deps.gate) pauseGate(deps.gate, clock.now() + wait);
+    if (deps.onWait) deps.onWait(wait, last.wait !== undefined, last.error);
     await clock.sleep(wait);
+    if (deps.onWait) deps.onWait(0, last.wait !== undefined, last.error);
   }
   return { ok: false, status: last.kind === "fail" ? last.status : undefined, error: last.kind === "fail" ? last.error : "", attempts: policy.maxAttempts, retryable: true };
 }

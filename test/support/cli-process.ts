@@ -24,7 +24,24 @@ export interface CliProcess {
  * which `spawnSync` would block). `env` is added to this process's environment.
  */
 export function startCli(args: readonly string[], env: Record<string, string> = {}): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  return watch(spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] }));
+}
+
+/** POSIX shell quoting of one argument. */
+function shellQuote(arg: string): string {
+  return `'${arg.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * Starts `api2lake <args>` on a pseudo-terminal (util-linux `script`, 200 columns), as a user at a
+ * terminal would: stdout and stderr are the terminal, whose output (escape sequences included) is `stdout`.
+ */
+export function startCliInTerminal(args: readonly string[], env: Record<string, string> = {}): CliProcess {
+  const command = `stty cols 200 rows 50; exec ${[process.execPath, BIN, ...args].map(shellQuote).join(" ")}`;
+  return watch(spawn("script", ["-qfec", command, "/dev/null"], { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] }));
+}
+
+function watch(child: ChildProcess): CliProcess {
   let stdout = "";
   let stderr = "";
   const watchers: { pattern: RegExp; resolve: (s: string) => void; reject: (e: Error) => void }[] = [];

@@ -22,6 +22,7 @@ export class OffsetPaginator implements Paginator {
   private returned = 0;
   private more = true;
   private broken: string | undefined;
+  private total: number | undefined;
 
   constructor(private readonly config: OffsetPaginatorConfig) {}
 
@@ -33,12 +34,18 @@ export class OffsetPaginator implements Paginator {
     this.returned = response.recordCount;
     const total = this.config.totalPath ? Number(getPath(response.body, this.config.totalPath)) : NaN;
     const flag = this.config.hasMorePath ? getPath(response.body, this.config.hasMorePath) : undefined;
+    if (Number.isFinite(total)) this.total = total;
     const promised = Number.isFinite(total) ? this.offset + this.returned < total : typeof flag === "boolean" ? flag : true;
     if (this.returned === 0) {
       this.more = false;
       if (Number.isFinite(total) && this.offset < total) this.broken = `empty page at offset ${this.offset} before the declared total ${total}`;
       else if (flag === true) this.broken = `empty page at offset ${this.offset} while ${this.config.hasMorePath} is true`;
     } else this.more = promised;
+  }
+
+  /** Pages of `limit` records that the declared total takes (at least 1: an empty series has one page). */
+  totalPages(): number | undefined {
+    return this.total === undefined ? undefined : Math.max(1, Math.ceil(this.total / this.config.limit));
   }
 
   failure(): string | undefined {

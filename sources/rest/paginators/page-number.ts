@@ -20,6 +20,7 @@ export interface PageNumberPaginatorConfig {
 export class PageNumberPaginator implements Paginator {
   private page: number;
   private more = true;
+  private total: number | undefined;
 
   constructor(private readonly config: PageNumberPaginatorConfig) {
     this.page = config.startPage;
@@ -34,9 +35,14 @@ export class PageNumberPaginator implements Paginator {
   update(response: PageResponse): void {
     const total = this.config.totalPagesPath ? Number(getPath(response.body, this.config.totalPagesPath)) : NaN;
     const flag = this.config.hasMorePath ? getPath(response.body, this.config.hasMorePath) : undefined;
+    if (Number.isFinite(total)) this.total = total;
     if (Number.isFinite(total)) this.more = this.page - this.config.startPage + 1 < total;
     else if (typeof flag === "boolean") this.more = flag;
     else this.more = response.recordCount > 0;
+  }
+
+  totalPages(): number | undefined {
+    return this.total;
   }
 
   hasNext(): boolean {

@@ -25,6 +25,8 @@ export interface Paginator {
   next(previous: URL): URL;
   /** Lineage id of the page last requested: page number, offset, cursor or URL. */
   pageId(): string;
+  /** Pages of the whole series, when the responses declare it (`totalPagesPath`, `totalPath`): progress display. */
+  totalPages?(): number | undefined;
   /** Values to place in the request body at dotted paths (`variables.after`), for the request last built. */
   bodyValues?(): Record<string, unknown>;
 }
