@@ -1,22 +1,22 @@
 import { OPTIONS, optionsHelp, parseOptions } from "./options";
 import { UsageError } from "./usage-error";
-import type { CommandName, ParsedOptions } from "./options";
+import type { CommandName, CommandOptions } from "./options";
 import { runCommand } from "./run-command";
 import { demoCommand, demoApiCommand } from "./demo-command";
 import { serveCommand } from "./serve-command";
-import { templateCommand } from "./template-command";
+import { templateBuildCommand, templateLaunchCommand, templateMetadataCommand } from "./template-command";
 import { queryCommand } from "./query-command";
 import { publishCommand, streamCommand } from "./stream-command";
 import { schemaCommand } from "./schema-command";
 
 /** One entry per command: what it does and how it runs. `--help` is derived from OPTIONS. */
-interface Command {
+interface Command<C extends CommandName> {
   summary: string;
   usage: string;
-  run(options: ParsedOptions, positional: string[]): Promise<number>;
+  run(options: CommandOptions<C>, positional: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<CommandName, Command> = {
+const COMMANDS: { [C in CommandName]: Command<C> } = {
   run: {
     summary: "Extract, clean and land the entities of a source config (batch).",
     usage: "api2lake run --config <file.yaml|preset> [--entities a,b] [--from D --to D] [--sink local|gcp]",
@@ -57,12 +57,28 @@ const COMMANDS: Record<CommandName, Command> = {
     usage: "api2lake schema <entity> --config <file.yaml|preset> [--out ./out] [--sink local|gcp]",
     run: (options, positional) => schemaCommand(options, positional),
   },
-  template: {
+  "template metadata": {
     summary: "Write the Flex Template metadata derived from the option declarations.",
-    usage: "api2lake template [--templateOut deploy/metadata.json]",
-    run: (options) => templateCommand(options),
+    usage: "api2lake template metadata [--templateOut deploy/metadata.json]",
+    run: (options) => templateMetadataCommand(options),
+  },
+  "template build": {
+    summary: "Write the metadata and build the Flex Template spec (gcloud dataflow flex-template build).",
+    usage: "api2lake template build --image <image> --templateFile gs://B/templates/api2lake.json [--print]",
+    run: (options) => templateBuildCommand(options),
+  },
+  "template launch": {
+    summary: "Launch the Flex Template once with typed parameters (gcloud dataflow flex-template run).",
+    usage: "api2lake template launch --templateFile gs://B/templates/api2lake.json --config C --project P --bucket B [--print]",
+    run: (options) => templateLaunchCommand(options),
   },
 };
+
+/** `template build` etc.: a command word followed by a subcommand word. */
+function commandName(argv: readonly string[]): { name: string; rest: readonly string[] } {
+  if (argv[0] === "template" && argv[1] !== undefined && !argv[1].startsWith("-")) return { name: `template ${argv[1]}`, rest: argv.slice(2) };
+  return { name: argv[0], rest: argv.slice(1) };
+}
 
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;
@@ -77,7 +93,8 @@ export function commandHelp(name: CommandName): string {
 
 export async function main(argv: readonly string[]): Promise<number> {
   if (!process.env.API2LAKE_DEBUG) console.debug = () => undefined; // the SDK logs every bundle at debug level
-  const name = argv[0];
+  const named = commandName(argv);
+  const name = named.name;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     console.log(usage());
     return name ? 0 : 1;
@@ -87,7 +104,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const command = name as CommandName;
-  const rest = argv.slice(1);
+  const rest = named.rest;
   if (rest.includes("--help") || rest.includes("-h")) {
     console.log(commandHelp(command));
     return 0;
@@ -98,7 +115,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   try {
-    return await COMMANDS[command].run(parsed.options, parsed.positional);
+    return await (COMMANDS[command] as Command<CommandName>).run(parsed.options, parsed.positional);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     console.error(`api2lake ${command}: ${error.message}`);

@@ -1,7 +1,7 @@
 import * as path from "path";
 import { startDemoApi, DEFAULT_SIZES, DEFAULT_API_KEY, DEFAULT_BEARER_TOKEN } from "../sources/demo-api/server";
 import type { DemoSizes } from "../sources/demo-api/server";
-import type { ParsedOptions } from "./options";
+import type { CommandOptions } from "./options";
 import { executeRun, printSummary } from "./run";
 import { loadPreset, PRESET_NAMES } from "./presets";
 import { exitCodeOf, handleInterrupts } from "./interrupts";
@@ -22,8 +22,8 @@ function scaledSizes(scale: number): DemoSizes {
 /** The fleet preset's vehicle stats are sliced by day; the demo asks for the first three days of 2024. */
 export const DEMO_RANGE = { from: "2024-01-01", to: "2024-01-03" } as const;
 
-export async function demoCommand(options: ParsedOptions): Promise<number> {
-  const api = await startDemoApi({ port: 0, seed: Number(options.seed), sizes: scaledSizes(Number(options.scale)) });
+export async function demoCommand(options: CommandOptions<"demo">): Promise<number> {
+  const api = await startDemoApi({ port: 0, seed: options.seed, sizes: scaledSizes(options.scale) });
   Object.assign(process.env, demoEnvironment(api.url));
   // Ctrl-C as in `run`: the pages in hand are committed as a partial run (exit 130); a second one aborts.
   const stopHandling = handleInterrupts();
@@ -36,7 +36,7 @@ export async function demoCommand(options: ParsedOptions): Promise<number> {
       to: DEMO_RANGE.to,
       options: options,
     });
-    printSummary(manifest, path.resolve(options.out ?? "./out"));
+    printSummary(manifest, path.resolve(options.out));
     return exitCodeOf(manifest.status);
   } finally {
     stopHandling();
@@ -44,8 +44,8 @@ export async function demoCommand(options: ParsedOptions): Promise<number> {
   }
 }
 
-export async function demoApiCommand(options: ParsedOptions): Promise<number> {
-  const api = await startDemoApi({ port: Number(options.port), seed: Number(options.seed), sizes: scaledSizes(Number(options.scale)) });
+export async function demoApiCommand(options: CommandOptions<"demo-api">): Promise<number> {
+  const api = await startDemoApi({ port: options.port, seed: options.seed, sizes: scaledSizes(options.scale) });
   console.log(`demo API on ${api.url} (X-API-Key: ${DEFAULT_API_KEY}, or Authorization: Bearer ${DEFAULT_BEARER_TOKEN}); Ctrl-C to stop`);
   console.log(`try: curl -H 'X-API-Key: ${DEFAULT_API_KEY}' '${api.url}/commerce/customers?page=1&per_page=5'`);
   await new Promise<void>((resolve) => {

@@ -17,7 +17,7 @@ import { redactDeep, type Secrets } from "../sources/rest/auth/redact";
 import { selectEntities } from "../sources/rest/entity-selection";
 import { parseRangeArgs, parseDateArg, type DateRange, type Slice } from "../sources/rest/slices";
 import { readState, planSlices, advanceWatermark, recordBackfill } from "../sources/rest/state";
-import type { ParsedOptions } from "./options";
+import { conditionalProblems, textValue, withDefaults, type DefaultedOptions, type ParsedOptions } from "./options";
 import { buildGraph, type EntityRun } from "./graph";
 import { entityCounts, manifestChecks, outcomeRules, type EntityCounts, type RunManifest, type SchemaReport } from "./manifest";
 import { readSchema, readSchemaPlan, persistSchemas } from "./schema-state";
@@ -30,7 +30,7 @@ import { exportJobsWorkbook } from "../sinks/workbook";
 export interface RunRequest {
   sources: readonly SourceConfig[];
   /** `--entities`: comma list, ALL, or a file of names. */
-  entities: string;
+  entities: string | readonly string[];
   from?: string;
   to?: string;
   options: ParsedOptions;
@@ -40,13 +40,19 @@ export function newRunId(now: Date = new Date()): string {
   return now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z") + "-" + crypto.randomBytes(3).toString("hex");
 }
 
-export function sinkTarget(options: ParsedOptions): SinkTarget {
+/**
+ * Where a run lands, from the sink options (defaults and the `--sink gcp` requirements come
+ * from the declarations in pipeline/options.ts).
+ * @throws UsageError naming the missing options of `--sink gcp`
+ */
+export function sinkTarget(given: ParsedOptions): SinkTarget {
+  const options = withDefaults("run", given);
+  const missing = conditionalProblems(options);
+  if (missing.length) throw new UsageError(missing.join("; "));
   if (options.sink === "gcp") {
-    const missing = (["project", "bucket"] as const).filter((k) => !options[k]);
-    if (missing.length) throw new UsageError(`--sink gcp needs ${missing.map((m) => "--" + m).join(" and ")}`);
-    return { kind: "gcp", project: options.project!, bucket: options.bucket!, datasetPrefix: options.datasetPrefix ?? "", bigtableInstance: options.bigtableInstance ?? "api2lake", location: options.location ?? "EU", timeoutMs: Number(options.gcpTimeoutMs ?? "60000") };
+    return { kind: "gcp", project: options.project!, bucket: options.bucket!, datasetPrefix: options.datasetPrefix, bigtableInstance: options.bigtableInstance, location: options.location, timeoutMs: options.gcpTimeoutMs };
   }
-  return { kind: "local", out: path.resolve(options.out ?? "./out") };
+  return { kind: "local", out: path.resolve(options.out) };
 }
 
 /** How a run picks its slices: a backfill of a range, or an incremental run (optionally from a date). */
@@ -87,7 +93,7 @@ async function readSchemas(target: SinkTarget, source: SourceConfig, entities: r
 /** The run's plan, checked before anything runs: every problem here is a usage error. */
 async function planRun(request: RunRequest, target: SinkTarget): Promise<{ runs: EntityRun[]; mode: SliceMode }> {
   try {
-    runnerOptions(request.options, target);
+    runnerOptions(withDefaults("run", request.options), target);
     const findings = checkSources(request.sources);
     for (const warning of findings.warnings) console.error(`warning: ${warning}`);
     if (findings.errors.length) throw new UsageError(findings.errors.join("\n"));
@@ -116,7 +122,7 @@ export async function executeRun(request: RunRequest): Promise<RunManifest> {
   const runId = newRunId(startedAt);
   const target = sinkTarget(request.options);
   const serving = request.sources.some((source) => Object.values(source.entities).some((entity) => entity.serving !== undefined));
-  const claim = await claimOut(target, runId, startedAt, request.options, serving);
+  const claim = await claimOut(target, runId, startedAt, withDefaults("run", request.options), serving);
   try {
     return await executeClaimedRun(request, runId, startedAt, target, claim.rolledBack);
   } finally {
@@ -130,7 +136,7 @@ export async function executeRun(request: RunRequest): Promise<RunManifest> {
  * holds, fails here with a message naming the holder instead of after all the fetching.
  */
 async function claimOut(
-  target: SinkTarget, runId: string, startedAt: Date, options: ParsedOptions, serving: boolean,
+  target: SinkTarget, runId: string, startedAt: Date, options: DefaultedOptions<"run">, serving: boolean,
 ): Promise<{ release: () => Promise<void>; rolledBack: string[] }> {
   if (target.kind !== "local") return claimBucket(target, runId, startedAt, options, serving);
   const lock = acquireOutLock(target.out, runId, startedAt);
@@ -159,7 +165,7 @@ async function claimOut(
  * the resource and its option. A run that only writes a Dataflow template asks nothing (offline).
  */
 async function claimBucket(
-  target: Extract<SinkTarget, { kind: "gcp" }>, runId: string, startedAt: Date, options: ParsedOptions, serving: boolean,
+  target: Extract<SinkTarget, { kind: "gcp" }>, runId: string, startedAt: Date, options: DefaultedOptions<"run">, serving: boolean,
 ): Promise<{ release: () => Promise<void>; rolledBack: string[] }> {
   const none = { release: async () => undefined, rolledBack: [] as string[] };
   const runner = (() => {
@@ -172,7 +178,7 @@ async function claimBucket(
   if (typeof runner.templateLocation === "string") return none;
   const probes = liveProbes(target);
   await checkBucket(target, probes);
-  const lock = await acquireBucketLock({ project: target.project, bucket: target.bucket, runId: runId, now: startedAt, staleAfterMs: Number(options.lockStaleHours ?? "6") * 3_600_000 });
+  const lock = await acquireBucketLock({ project: target.project, bucket: target.bucket, runId: runId, now: startedAt, staleAfterMs: options.lockStaleHours * 3_600_000 });
   try {
     await checkServices(target, probes, { serving: serving });
   } catch (error) {
@@ -186,7 +192,7 @@ async function executeClaimedRun(request: RunRequest, runId: string, startedAt: 
   const planned = await planRun(request, target);
   const runs = planned.runs;
   const backfill = planned.mode.kind === "backfill";
-  const maxWorkers = Number(request.options.maxWorkers ?? "8");
+  const maxWorkers = withDefaults("run", request.options).requestConcurrency;
   return runAndRecord({
     runId: runId,
     startedAt: startedAt,
@@ -254,7 +260,8 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
   const errors: string[] = [];
   let counters: Record<string, number> = {};
   let graphSucceeded = false;
-  const runnerConfig: Record<string, unknown> = { jobName: `api2lake-${run.runId.toLowerCase()}`, ...runnerOptions(run.options, run.target) };
+  const options = withDefaults("run", run.options);
+  const runnerConfig: Record<string, unknown> = { jobName: `api2lake-${run.runId.toLowerCase()}`, ...runnerOptions(options, run.target) };
   const template = typeof runnerConfig.templateLocation === "string" ? runnerConfig.templateLocation : undefined;
   try {
     const result = await createRunner(runnerConfig).run((root: Root) => run.build(root));
@@ -266,14 +273,14 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
   if (template) {
     // Building a template runs no job here: nothing to commit, no watermark, no manifest.
     const written = await templateWritten(template).catch(() => false);
-    return { ...emptyManifest(run), status: written ? "succeeded" : "failed", template_location: template, errors: written ? [] : [`no template was written to ${template}`, ...errors] };
+    return { ...emptyManifest(run, options), status: written ? "succeeded" : "failed", template_location: template, errors: written ? [] : [`no template was written to ${template}`, ...errors] };
   }
 
   const lake = await openLake(run.target);
   const entities = entityCounts(counters, run.entities);
   // Dataflow's job service returns no counters ("monitoring infos not yet supported"): then the
   // checks cannot be computed, and the manifest says so instead of passing 0 = 0.
-  const countsKnown = graphSucceeded && (run.options.runner !== "dataflow" || Object.keys(counters).length > 0);
+  const countsKnown = graphSucceeded && (options.runner !== "dataflow" || Object.keys(counters).length > 0);
   if (graphSucceeded && !countsKnown) errors.push("the runner reported no counters: per-stage counts and their checks are unavailable for this run");
   const checks = countsKnown ? manifestChecks(entities) : [];
   const outcome = countsKnown ? outcomeRules(entities, run.maxDeadShare) : [];
@@ -310,7 +317,7 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
     status: interrupted && graphSucceeded ? "partial" : errors.length ? "failed" : "succeeded",
     started_at: run.startedAt.toISOString(),
     finished_at: new Date().toISOString(),
-    runner: run.options.runner ?? "direct",
+    runner: options.runner,
     sink: run.target.kind,
     sources: run.sources,
     options: publicOptions(run.options),
@@ -370,24 +377,25 @@ async function deadLetterSamples(target: SinkTarget, runId: string, entities: Re
 function publicOptions(options: ParsedOptions): Record<string, string> {
   const out: Record<string, string> = {};
   for (const entry of Object.entries(options)) {
-    if (entry[1] !== undefined) out[entry[0]] = /key|token|secret|password/i.test(entry[0]) ? "***" : entry[1];
+    if (entry[1] !== undefined) out[entry[0]] = /key|token|secret|password/i.test(entry[0]) ? "***" : textValue(entry[1]);
   }
   return out;
 }
 
-function runnerOptions(options: ParsedOptions, target: SinkTarget): Record<string, unknown> {
+function runnerOptions(options: DefaultedOptions<"run">, target: SinkTarget): Record<string, unknown> {
   if (options.runner !== "dataflow") return { runner: "direct" };
   if (target.kind !== "gcp") throw new UsageError("--runner dataflow needs --sink gcp (workers cannot write to your laptop)");
   // A Flex Template launch passes Dataflow's own options (templateLocation, jobName, ...) through
   // the launcher as JSON; they win over the defaults derived here.
   const fromLauncher = process.env.API2LAKE_DATAFLOW_OPTIONS ? (JSON.parse(process.env.API2LAKE_DATAFLOW_OPTIONS) as Record<string, unknown>) : {};
-  return { runner: "dataflow", project: target.project, region: process.env.API2LAKE_REGION ?? "europe-west1", tempLocation: `gs://${target.bucket}/tmp`, stagingLocation: `gs://${target.bucket}/staging`, ...fromLauncher };
+  const workers = options.maxNumWorkers !== undefined ? { maxNumWorkers: options.maxNumWorkers } : {};
+  return { runner: "dataflow", project: target.project, region: options.region, tempLocation: `gs://${target.bucket}/tmp`, stagingLocation: `gs://${target.bucket}/staging`, ...workers, ...fromLauncher };
 }
 
-function emptyManifest(run: GraphRun): RunManifest {
+function emptyManifest(run: GraphRun, options: DefaultedOptions<"run">): RunManifest {
   const now = new Date().toISOString();
   return {
-    run_id: run.runId, status: "succeeded", started_at: run.startedAt.toISOString(), finished_at: now, runner: run.options.runner ?? "direct",
+    run_id: run.runId, status: "succeeded", started_at: run.startedAt.toISOString(), finished_at: now, runner: options.runner,
     sink: run.target.kind, sources: run.sources, options: publicOptions(run.options), entities: entityCounts({}, run.entities),
     name_mappings: {}, dataproducts: {}, checks: [], lake_files: 0, errors: [],
   };

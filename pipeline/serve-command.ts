@@ -1,16 +1,16 @@
-import type { ParsedOptions } from "./options";
+import type { CommandOptions } from "./options";
 import { openServingStore } from "../sinks/open-backends";
 import { sinkTarget } from "./run";
 
 /** `api2lake serve read <table> [--prefix P] [--limit N]`: rows in key order, typed cells decoded. */
-export async function serveCommand(options: ParsedOptions, positional: string[]): Promise<number> {
+export async function serveCommand(options: CommandOptions<"serve">, positional: string[]): Promise<number> {
   if (positional[0] !== "read" || !positional[1]) {
     console.error("usage: api2lake serve read <table> [--prefix P] [--limit N] [--sink local|gcp]");
     return 2;
   }
   const store = await openServingStore(sinkTarget(options));
   try {
-    const rows = await store.read(positional[1], { prefix: options.prefix, limit: Number(options.limit ?? "20") });
+    const rows = await store.read(positional[1], { prefix: options.prefix, limit: options.limit });
     for (const row of rows) {
       const cells: Record<string, unknown> = {};
       for (const family of Object.keys(row.cells)) {

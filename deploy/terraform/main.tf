@@ -299,15 +299,16 @@ resource "google_cloud_scheduler_job" "batch" {
         containerSpecGcsPath = local.template_spec_path
         # Template parameters: names declared in pipeline/options.ts (deploy/metadata.json).
         parameters = {
-          config           = var.config
-          entities         = var.entities
-          maxWorkers       = tostring(var.max_workers)
-          project          = var.project
-          bucket           = google_storage_bucket.lake.name
-          datasetPrefix    = var.dataset_prefix
-          bigtableInstance = google_bigtable_instance.serving.name
-          location         = var.location
+          config             = var.config
+          entities           = var.entities
+          requestConcurrency = tostring(var.request_concurrency)
+          project            = var.project
+          bucket             = google_storage_bucket.lake.name
+          datasetPrefix      = var.dataset_prefix
+          bigtableInstance   = google_bigtable_instance.serving.name
+          location           = var.location
         }
+        # Dataflow's runtime environment: maxWorkers here is the API's VM count (api2lake --maxNumWorkers).
         environment = {
           serviceAccountEmail  = google_service_account.pipeline.email
           tempLocation         = "gs://${google_storage_bucket.lake.name}/tmp"

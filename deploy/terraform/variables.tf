@@ -72,8 +72,8 @@ variable "entities" {
   default     = "ALL"
 }
 
-variable "max_workers" {
-  description = "Concurrent requests per source (api2lake --maxWorkers)."
+variable "request_concurrency" {
+  description = "Requests in flight per source in each worker process (api2lake --requestConcurrency)."
   type        = number
   default     = 8
 }
@@ -91,7 +91,7 @@ variable "time_zone" {
 }
 
 variable "dataflow_max_workers" {
-  description = "Upper bound of Dataflow workers per job."
+  description = "Upper bound of Dataflow worker VMs per job (the launch environment's maxWorkers; api2lake --maxNumWorkers)."
   type        = number
   default     = 4
 }
