@@ -13,7 +13,8 @@ import { checkSources } from "./config-checks";
 import { rollBackOrphanedRuns } from "./orphaned-runs";
 import { stopRequested } from "../sources/rest/stop";
 import { mergeSecrets, openSecrets } from "../sources/rest/secrets";
-import { redactDeep, type Secrets } from "../sources/rest/auth/redact";
+import { redactDeep, variants, type Secrets } from "../sources/rest/auth/redact";
+import { secretManagerValuesRead } from "../sources/rest/secret-manager";
 import { selectEntities } from "../sources/rest/entity-selection";
 import { parseRangeArgs, parseDateArg, type DateRange, type Slice } from "../sources/rest/slices";
 import { readState, planSlices, advanceWatermark, recordBackfill } from "../sources/rest/state";
@@ -332,8 +333,10 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
     dead_letter_samples: graphSucceeded ? await deadLetterSamples(run.target, run.runId, entities) : {},
     rolled_back_runs: run.rolledBack ?? [],
   };
-  // Secrets are values: whatever an error message or a sample carried, none leaves in clear.
-  return recordManifest(lake, run, run.secrets ? redactDeep(manifest, run.secrets) : manifest);
+  // Secrets are values: whatever an error message or a sample carried, none leaves in clear
+  // (including the Secret Manager values this process read, when the workers ran here).
+  const secrets = mergeSecrets([run.secrets ?? { values: [], queryParams: [] }, { values: secretManagerValuesRead().flatMap(variants), queryParams: [] }]);
+  return recordManifest(lake, run, redactDeep(manifest, secrets));
 }
 
 async function recordManifest(lake: Lake, run: GraphRun, manifest: RunManifest): Promise<RunManifest> {
