@@ -227,6 +227,14 @@ resource "google_artifact_registry_repository_iam_member" "pipeline_pull" {
   member     = "serviceAccount:${google_service_account.pipeline.email}"
 }
 
+# The workers read the secrets that source configs reference as ${sm:projects/P/secrets/ID/versions/V}.
+resource "google_secret_manager_secret_iam_member" "pipeline" {
+  for_each  = var.pipeline_secrets
+  secret_id = each.value
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.pipeline.email}"
+}
+
 # publisher: publish to its topic, pull its image, read its secrets.
 resource "google_pubsub_topic_iam_member" "publisher" {
   topic  = google_pubsub_topic.invoices.id

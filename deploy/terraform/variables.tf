@@ -114,6 +114,12 @@ variable "publisher_schedule" {
   default     = "30 * * * *"
 }
 
+variable "pipeline_secrets" {
+  description = "Secret ids that the batch's source configs reference as $${sm:projects/P/secrets/ID/versions/V}: the workers may read them."
+  type        = set(string)
+  default     = []
+}
+
 variable "publisher_secrets" {
   description = "Environment variables of the publisher read from Secret Manager: NAME => secret id (latest version). The config's $${VAR} references go here."
   type        = map(string)
