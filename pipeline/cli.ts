@@ -99,6 +99,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.log(usage());
     return name ? 0 : 1;
   }
+  if (name === "template") {
+    console.error("api2lake template: give a subcommand: metadata, build or launch (api2lake template <subcommand> --help)");
+    return 2;
+  }
   if (!(name in COMMANDS)) {
     console.error(`unknown command "${name}". Commands: ${Object.keys(COMMANDS).join(", ")}`);
     return 2;

@@ -96,6 +96,9 @@ test("without gcloud on PATH the commands are a clear usage error (exit 2); temp
   const build = cli(["template", "build", "--image", IMAGE, "--templateFile", SPEC, "--templateOut", path.join(empty, "m.json")], [empty]);
   assert.equal(build.status, 2);
   assert.match(build.stderr, /gcloud is not on PATH/);
+  const bare = cli(["template"], [empty]);
+  assert.equal(bare.status, 2);
+  assert.equal(bare.stderr.trim(), "api2lake template: give a subcommand: metadata, build or launch (api2lake template <subcommand> --help)");
   const meta = cli(["template", "metadata", "--templateOut", path.join(empty, "meta.json")], [empty]);
   assert.equal(meta.status, 0, meta.stderr);
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(empty, "meta.json"), "utf8")), templateMetadata());
