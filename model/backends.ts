@@ -175,6 +175,6 @@ export type SinkTarget =
       bigtableInstance: string;
       /** BigQuery location for datasets. */
       location: string;
-      /** Ceiling for each Cloud call; retried a bounded number of times (stores' own default when absent). */
-      timeoutMs?: number;
+      /** Ceiling in ms for each Cloud call (`--gcpTimeoutMs`); retried a bounded number of times. */
+      timeoutMs: number;
     };

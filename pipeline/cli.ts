@@ -2,11 +2,11 @@ import * as fs from "fs";
 import * as path from "path";
 import { OPTIONS, optionsHelp, parseOptions } from "./options";
 import { UsageError } from "./usage-error";
-import type { CommandName, ParsedOptions } from "./options";
+import type { CommandName, CommandOptions } from "./options";
 import { runCommand } from "./run-command";
 import { demoCommand, demoApiCommand } from "./demo-command";
 import { serveCommand } from "./serve-command";
-import { templateCommand } from "./template-command";
+import { templateBuildCommand, templateLaunchCommand, templateMetadataCommand } from "./template-command";
 import { queryCommand } from "./query-command";
 import { tablesCommand } from "./tables-command";
 import { publishCommand, streamCommand } from "./stream-command";
@@ -14,13 +14,13 @@ import { schemaCommand } from "./schema-command";
 import { reportCommand } from "./report-command";
 
 /** One entry per command: what it does and how it runs. `--help` is derived from OPTIONS. */
-interface Command {
+interface Command<C extends CommandName> {
   summary: string;
   usage: string;
-  run(options: ParsedOptions, positional: string[]): Promise<number>;
+  run(options: CommandOptions<C>, positional: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<CommandName, Command> = {
+const COMMANDS: { [C in CommandName]: Command<C> } = {
   run: {
     summary: "Extract, clean and land the entities of a source config (batch).",
     usage: "api2lake run --config <file.yaml|preset> [--entities a,b] [--from D --to D] [--sink local|gcp]",
@@ -71,12 +71,28 @@ const COMMANDS: Record<CommandName, Command> = {
     usage: "api2lake report [--out ./out | --sink gcp --project P --bucket B] [--reportOut <dir>] [--config <file|preset>]",
     run: (options) => reportCommand(options),
   },
-  template: {
+  "template metadata": {
     summary: "Write the Flex Template metadata derived from the option declarations.",
-    usage: "api2lake template [--templateOut deploy/metadata.json]",
-    run: (options) => templateCommand(options),
+    usage: "api2lake template metadata [--templateOut deploy/metadata.json]",
+    run: (options) => templateMetadataCommand(options),
+  },
+  "template build": {
+    summary: "Write the metadata and build the Flex Template spec (gcloud dataflow flex-template build).",
+    usage: "api2lake template build --image <image> --templateFile gs://B/templates/api2lake.json [--print]",
+    run: (options) => templateBuildCommand(options),
+  },
+  "template launch": {
+    summary: "Launch the Flex Template once with typed parameters (gcloud dataflow flex-template run).",
+    usage: "api2lake template launch --templateFile gs://B/templates/api2lake.json --config C --project P --bucket B [--print]",
+    run: (options) => templateLaunchCommand(options),
   },
 };
+
+/** `template build` etc.: a command word followed by a subcommand word. */
+function commandName(argv: readonly string[]): { name: string; rest: readonly string[] } {
+  if (argv[0] === "template" && argv[1] !== undefined && !argv[1].startsWith("-")) return { name: `template ${argv[1]}`, rest: argv.slice(2) };
+  return { name: argv[0], rest: argv.slice(1) };
+}
 
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;
@@ -97,17 +113,19 @@ export function commandHelp(name: CommandName): string {
 
 export async function main(argv: readonly string[]): Promise<number> {
   if (!process.env.API2LAKE_DEBUG) console.debug = () => undefined; // the SDK logs every bundle at debug level
-  const name = argv[0];
+  const named = commandName(argv);
+  const name = named.name;
   if (name === "--version" || name === "-V" || name === "version") {
     console.log(packageVersion());
     return 0;
   }
-  if (name === "help" && argv[1] !== undefined) {
-    if (!(argv[1] in COMMANDS)) {
-      console.error(`unknown command "${argv[1]}". Commands: ${Object.keys(COMMANDS).join(", ")}`);
+  if (name === "help" && named.rest[0] !== undefined) {
+    const asked = commandName(named.rest).name ?? "";
+    if (!(asked in COMMANDS)) {
+      console.error(`unknown command "${asked}". Commands: ${Object.keys(COMMANDS).join(", ")}`);
       return 2;
     }
-    console.log(commandHelp(argv[1] as CommandName));
+    console.log(commandHelp(asked as CommandName));
     return 0;
   }
   // Without a command there is nothing to do: usage on stderr, exit 2 (a usage error), as the README says.
@@ -119,12 +137,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.log(usage());
     return 0;
   }
+  if (name === "template") {
+    console.error("api2lake template: give a subcommand: metadata, build or launch (api2lake template <subcommand> --help)");
+    return 2;
+  }
   if (!(name in COMMANDS)) {
     console.error(`unknown command "${name}". Commands: ${Object.keys(COMMANDS).join(", ")}`);
     return 2;
   }
   const command = name as CommandName;
-  const rest = argv.slice(1);
+  const rest = named.rest;
   if (rest.includes("--help") || rest.includes("-h")) {
     console.log(commandHelp(command));
     return 0;
@@ -135,7 +157,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   try {
-    return await COMMANDS[command].run(parsed.options, parsed.positional);
+    return await (COMMANDS[command] as Command<CommandName>).run(parsed.options, parsed.positional);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     console.error(`api2lake ${command}: ${error.message}`);

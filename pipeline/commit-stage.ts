@@ -6,7 +6,8 @@ import { openLake, openWarehouse } from "../sinks/open-backends";
 import type { SinkReport } from "../sinks/beam-sinks";
 import { stopRequested } from "../sources/rest/stop";
 import { mergeSecrets, openSecrets } from "../sources/rest/secrets";
-import { redactDeep } from "../sources/rest/auth/redact";
+import { redactDeep, variants } from "../sources/rest/auth/redact";
+import { secretManagerValuesRead } from "../sources/rest/secret-manager";
 import { advanceWatermark, recordBackfill } from "../sources/rest/state";
 import type { Slice } from "../sources/rest/slices";
 import { pathMapping } from "../transforms/schema-contract";
@@ -195,7 +196,8 @@ export async function commitRun(spec: CommitSpec, inputs: readonly CommitInput[]
     rolled_back_runs: spec.rolledBack,
   };
   // Secrets are values: whatever an error message or a sample carried, none leaves in clear.
-  const secrets = mergeSecrets(spec.sealedSources.map((s) => openSecrets(s).secrets));
+  // (including the Secret Manager values this worker read: sources/rest/secret-manager.ts)
+  const secrets = mergeSecrets([...spec.sealedSources.map((s) => openSecrets(s).secrets), { values: secretManagerValuesRead().flatMap(variants), queryParams: [] }]);
   return recordManifest(lake, spec.target, redactDeep(manifest, secrets));
 }
 

@@ -1,7 +1,7 @@
 import * as path from "path";
 import { startDemoApi, DEFAULT_SIZES, DEFAULT_API_KEY, DEFAULT_BEARER_TOKEN } from "../sources/demo-api/server";
 import type { DemoSizes } from "../sources/demo-api/server";
-import type { ParsedOptions } from "./options";
+import type { CommandOptions } from "./options";
 import { executeRun, printSummary } from "./run";
 import { loadPreset, PRESET_NAMES } from "./presets";
 import { exitCodeOf, handleInterrupts } from "./interrupts";
@@ -25,8 +25,8 @@ function scaledSizes(scale: number): DemoSizes {
 /** The fleet preset's vehicle stats are sliced by day; the demo asks for the first three days of 2024. */
 export const DEMO_RANGE = { from: "2024-01-01", to: "2024-01-03" } as const;
 
-export async function demoCommand(options: ParsedOptions): Promise<number> {
-  const api = await startDemoApi({ port: 0, seed: Number(options.seed), sizes: scaledSizes(Number(options.scale)) });
+export async function demoCommand(options: CommandOptions<"demo">): Promise<number> {
+  const api = await startDemoApi({ port: 0, seed: options.seed, sizes: scaledSizes(options.scale) });
   Object.assign(process.env, demoEnvironment(api.url));
   // Ctrl-C as in `run`: the pages in hand are committed as a partial run (exit 130); a second one aborts.
   const stopHandling = handleInterrupts();
@@ -42,7 +42,7 @@ export async function demoCommand(options: ParsedOptions): Promise<number> {
       options: options,
     });
     shown.stop();
-    printSummary(manifest, path.resolve(options.out ?? "./out"), shown.summaryStream);
+    printSummary(manifest, path.resolve(options.out), shown.summaryStream);
     return exitCodeOf(manifest.status);
   } finally {
     if (shown) shown.stop();
@@ -51,11 +51,10 @@ export async function demoCommand(options: ParsedOptions): Promise<number> {
   }
 }
 
-export async function demoApiCommand(options: ParsedOptions): Promise<number> {
-  const port = Number(options.port);
-  if (port > 65535) throw new UsageError(`--port: ${port} is not a TCP port (0-65535; 0 = any free port)`);
-  const api = await startDemoApi({ port: port, seed: Number(options.seed), sizes: scaledSizes(Number(options.scale)) }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === "EADDRINUSE") throw new UsageError(`--port ${port} is in use by another process: pick another, or 0 for any free port`);
+export async function demoApiCommand(options: CommandOptions<"demo-api">): Promise<number> {
+  if (options.port > 65535) throw new UsageError(`--port: ${options.port} is not a TCP port (0-65535; 0 = any free port)`);
+  const api = await startDemoApi({ port: options.port, seed: options.seed, sizes: scaledSizes(options.scale) }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "EADDRINUSE") throw new UsageError(`--port ${options.port} is in use by another process: pick another, or 0 for any free port`);
     throw error;
   });
   console.log(`demo API on ${api.url} (X-API-Key: ${DEFAULT_API_KEY}, or Authorization: Bearer ${DEFAULT_BEARER_TOKEN}); Ctrl-C to stop`);

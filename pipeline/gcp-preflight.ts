@@ -22,7 +22,7 @@ export interface GcpProbes {
 /** The real probes: `bucket.exists()`, `instance.exists()` and a `SELECT 1` through the warehouse's client. */
 export function liveProbes(target: GcpTarget): GcpProbes {
   // A preflight answers in seconds or the service is not reachable: at most 15 s each, retries included.
-  const timeoutMs = Math.min(target.timeoutMs ?? 60_000, 15_000);
+  const timeoutMs = Math.min(target.timeoutMs, 15_000);
   return {
     bucketExists: async () => {
       const storage = new Storage({ projectId: target.project, apiEndpoint: process.env.API2LAKE_STORAGE_ENDPOINT });

@@ -1,4 +1,4 @@
-import type { ParsedOptions } from "./options";
+import type { CommandOptions } from "./options";
 import { localPaths, openWarehouse } from "../sinks/open-backends";
 import { openDuckDbReadOnly } from "../sinks/warehouse-duckdb-read-only";
 import type { Row } from "../model/row";
@@ -13,7 +13,7 @@ import { chooseFormat, formatRows } from "./row-output";
  * DuckDB file is opened read-only (writes are refused by the engine) and must exist; while a run
  * holds it, the command fails at once naming that run.
  */
-export async function queryCommand(options: ParsedOptions, positional: string[]): Promise<number> {
+export async function queryCommand(options: CommandOptions<"query">, positional: string[]): Promise<number> {
   const sql = positional.join(" ").trim();
   if (!sql) {
     console.error('usage: api2lake query "SELECT * FROM hub.customers LIMIT 5" [--out ./out] [--format table|jsonl|csv]');

@@ -1,5 +1,5 @@
 import * as path from "path";
-import type { ParsedOptions } from "./options";
+import type { CommandOptions } from "./options";
 import { executeRun, printSummary } from "./run";
 import { resolveConfigPath } from "./presets";
 import { loadSourceConfig } from "../sources/rest/config-loader";
@@ -18,18 +18,14 @@ export function loadConfig(config: string): SourceConfig {
   }
 }
 
-export async function runCommand(options: ParsedOptions): Promise<number> {
-  if (!options.config) {
-    console.error("api2lake run: --config is required (a YAML file or a preset name)");
-    return 2;
-  }
+export async function runCommand(options: CommandOptions<"run">): Promise<number> {
   const source = loadConfig(options.config);
   const stopHandling = handleInterrupts();
   const shown = startRunConsole(options, openSecrets(source).secrets);
   try {
-    const manifest = await executeRun({ sources: [source], entities: options.entities ?? "ALL", from: options.from, to: options.to, options: options });
+    const manifest = await executeRun({ sources: [source], entities: options.entities, from: options.from, to: options.to, options: options });
     shown.stop();
-    printSummary(manifest, path.resolve(options.out ?? "./out"), shown.summaryStream);
+    printSummary(manifest, path.resolve(options.out), shown.summaryStream);
     return exitCodeOf(manifest.status);
   } finally {
     shown.stop();

@@ -12,14 +12,14 @@ import { startConfiguredRunLog, useRunLog, type LogLevel } from "./run-log";
 export function startRunConsole(
   options: ParsedOptions, secrets: Secrets,
 ): { summaryStream?: NodeJS.WritableStream; stop: () => void } {
-  const jsonLogs = options["json-logs"] === "true";
+  const jsonLogs = options["json-logs"] === true;
   const level = (options.logLevel ?? "info") as LogLevel;
   useRunLog(startConfiguredRunLog({ level: level, echo: jsonLogs ? process.stdout : undefined, secrets: secrets }));
   // Dataflow runs the DoFns on its workers: no event reaches this process, so no display is started.
   const dataflow = options.runner === "dataflow";
-  if (dataflow && options.quiet !== "true") {
+  if (dataflow && options.quiet !== true) {
     process.stderr.write("progress: the job runs on Dataflow workers, no live display here (see the job's page in the Cloud console)\n");
   }
-  const progress = startProgress({ quiet: options.quiet === "true" || dataflow });
+  const progress = startProgress({ quiet: options.quiet === true || dataflow });
   return { summaryStream: jsonLogs ? process.stderr : undefined, stop: progress.stop };
 }

@@ -12,11 +12,12 @@ import { checkBucket, checkServices, liveProbes } from "./gcp-preflight";
 import { checkSources } from "./config-checks";
 import { rollBackOrphanedRuns } from "./orphaned-runs";
 import { mergeSecrets, openSecrets, sealForWorkers } from "../sources/rest/secrets";
-import { redactDeep, type Secrets } from "../sources/rest/auth/redact";
+import { redactDeep, variants, type Secrets } from "../sources/rest/auth/redact";
+import { secretManagerValuesRead } from "../sources/rest/secret-manager";
 import { selectEntities } from "../sources/rest/entity-selection";
 import { parseRangeArgs, parseDateArg, type DateRange, type Slice } from "../sources/rest/slices";
 import { readState, planSlices } from "../sources/rest/state";
-import type { ParsedOptions } from "./options";
+import { conditionalProblems, textValue, withDefaults, type DefaultedOptions, type ParsedOptions } from "./options";
 import { buildGraph, type EntityRun } from "./graph";
 import { entityCounts, type RunManifest } from "./manifest";
 import { readSchema } from "./schema-state";
@@ -30,7 +31,7 @@ import { pythonBeamInterpreter, runPortable } from "./portable-runner";
 export interface RunRequest {
   sources: readonly SourceConfig[];
   /** `--entities`: comma list, ALL, or a file of names. */
-  entities: string;
+  entities: string | readonly string[];
   from?: string;
   to?: string;
   options: ParsedOptions;
@@ -40,13 +41,19 @@ export function newRunId(now: Date = new Date()): string {
   return now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z") + "-" + crypto.randomBytes(3).toString("hex");
 }
 
-export function sinkTarget(options: ParsedOptions): SinkTarget {
+/**
+ * Where a run lands, from the sink options (defaults and the `--sink gcp` requirements come
+ * from the declarations in pipeline/options.ts).
+ * @throws UsageError naming the missing options of `--sink gcp`
+ */
+export function sinkTarget(given: ParsedOptions): SinkTarget {
+  const options = withDefaults("run", given);
+  const missing = conditionalProblems(options);
+  if (missing.length) throw new UsageError(missing.join("; "));
   if (options.sink === "gcp") {
-    const missing = (["project", "bucket"] as const).filter((k) => !options[k]);
-    if (missing.length) throw new UsageError(`--sink gcp needs ${missing.map((m) => "--" + m).join(" and ")}`);
-    return { kind: "gcp", project: options.project!, bucket: options.bucket!, datasetPrefix: options.datasetPrefix ?? "", bigtableInstance: options.bigtableInstance ?? "api2lake", location: options.location ?? "EU", timeoutMs: Number(options.gcpTimeoutMs ?? "60000") };
+    return { kind: "gcp", project: options.project!, bucket: options.bucket!, datasetPrefix: options.datasetPrefix, bigtableInstance: options.bigtableInstance, location: options.location, timeoutMs: options.gcpTimeoutMs };
   }
-  return { kind: "local", out: path.resolve(options.out ?? "./out") };
+  return { kind: "local", out: path.resolve(options.out) };
 }
 
 /** How a run picks its slices: a backfill of a range, or an incremental run (optionally from a date). */
@@ -99,7 +106,7 @@ async function readCursors(target: SinkTarget, source: SourceConfig, entities: r
 /** The run's plan, checked before anything runs: every problem here is a usage error. */
 async function planRun(request: RunRequest, target: SinkTarget): Promise<{ runs: EntityRun[]; mode: SliceMode }> {
   try {
-    runnerOptions(request.options, target);
+    runnerOptions(withDefaults("run", request.options), target);
     const findings = checkSources(request.sources);
     for (const warning of findings.warnings) console.error(`warning: ${warning}`);
     if (findings.errors.length) throw new UsageError(findings.errors.join("\n"));
@@ -130,7 +137,7 @@ export async function executeRun(request: RunRequest): Promise<RunManifest> {
   const runId = newRunId(startedAt);
   const target = sinkTarget(request.options);
   const serving = request.sources.some((source) => Object.values(source.entities).some((entity) => entity.serving !== undefined));
-  const claim = await claimOut(target, runId, startedAt, request.options, serving);
+  const claim = await claimOut(target, runId, startedAt, withDefaults("run", request.options), serving);
   try {
     return await executeClaimedRun(request, runId, startedAt, target, claim.rolledBack);
   } finally {
@@ -144,7 +151,7 @@ export async function executeRun(request: RunRequest): Promise<RunManifest> {
  * holds, fails here with a message naming the holder instead of after all the fetching.
  */
 async function claimOut(
-  target: SinkTarget, runId: string, startedAt: Date, options: ParsedOptions, serving: boolean,
+  target: SinkTarget, runId: string, startedAt: Date, options: DefaultedOptions<"run">, serving: boolean,
 ): Promise<{ release: () => Promise<void>; rolledBack: string[] }> {
   if (target.kind !== "local") return claimBucket(target, runId, startedAt, options, serving);
   const lock = acquireOutLock(target.out, runId, startedAt);
@@ -173,7 +180,7 @@ async function claimOut(
  * the resource and its option. A run that only writes a Dataflow template asks nothing (offline).
  */
 async function claimBucket(
-  target: Extract<SinkTarget, { kind: "gcp" }>, runId: string, startedAt: Date, options: ParsedOptions, serving: boolean,
+  target: Extract<SinkTarget, { kind: "gcp" }>, runId: string, startedAt: Date, options: DefaultedOptions<"run">, serving: boolean,
 ): Promise<{ release: () => Promise<void>; rolledBack: string[] }> {
   const none = { release: async () => undefined, rolledBack: [] as string[] };
   const runner = (() => {
@@ -186,7 +193,7 @@ async function claimBucket(
   if (typeof runner.templateLocation === "string") return none;
   const probes = liveProbes(target);
   await checkBucket(target, probes);
-  const lock = await acquireBucketLock({ project: target.project, bucket: target.bucket, runId: runId, now: startedAt, staleAfterMs: Number(options.lockStaleHours ?? "6") * 3_600_000 });
+  const lock = await acquireBucketLock({ project: target.project, bucket: target.bucket, runId: runId, now: startedAt, staleAfterMs: options.lockStaleHours * 3_600_000 });
   try {
     await checkServices(target, probes, { serving: serving });
   } catch (error) {
@@ -200,7 +207,7 @@ async function executeClaimedRun(request: RunRequest, runId: string, startedAt: 
   const planned = await planRun(request, target);
   const runs = planned.runs;
   const backfill = planned.mode.kind === "backfill";
-  const maxWorkers = Number(request.options.maxWorkers ?? "8");
+  const maxWorkers = withDefaults("run", request.options).requestConcurrency;
   // The schemas this run extended, its watermarks or backfilled slices and the jobs workbook: made
   // permanent by the graph's commit stage, only when the run met every rule.
   const promotions: Promotion[] = [
@@ -268,13 +275,14 @@ function deadShareLimits(runs: readonly EntityRun[]): Record<string, number> {
  * nothing: the driver writes a failed manifest with the error and no counts.
  */
 export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
-  const runnerConfig: Record<string, unknown> = { jobName: `api2lake-${run.runId.toLowerCase()}`, ...runnerOptions(run.options, run.target) };
+  const options = withDefaults("run", run.options);
+  const runnerConfig: Record<string, unknown> = { jobName: `api2lake-${run.runId.toLowerCase()}`, ...runnerOptions(options, run.target) };
   const template = typeof runnerConfig.templateLocation === "string" ? runnerConfig.templateLocation : undefined;
   const spec: CommitSpec = {
     runId: run.runId,
     startedAt: run.startedAt.toISOString(),
     target: run.target,
-    runner: run.options.runner ?? "direct",
+    runner: options.runner,
     options: publicOptions(run.options),
     sources: run.sources,
     entities: run.entities,
@@ -294,7 +302,7 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
   if (template) {
     // Building a template runs no job here: the job commits itself when a launch runs it.
     const written = await templateWritten(template).catch(() => false);
-    return { ...emptyManifest(run), status: written ? "succeeded" : "failed", template_location: template, errors: written ? [] : [`no template was written to ${template}`, ...(failure ? [failure] : [])] };
+    return { ...emptyManifest(run, options), status: written ? "succeeded" : "failed", template_location: template, errors: written ? [] : [`no template was written to ${template}`, ...(failure ? [failure] : [])] };
   }
   const lake = await openLake(run.target);
   if (failure === undefined) {
@@ -302,20 +310,22 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
     if (written) return written;
     failure = `the graph finished but its commit stage wrote no manifest (runs/${run.runId}.json)`;
   }
-  const failed: RunManifest = { ...emptyManifest(run), status: "failed", committed: false, finished_at: new Date().toISOString(), errors: [failure], outcome: [], dead_letter_samples: {}, rolled_back_runs: run.rolledBack ?? [] };
-  return recordManifest(lake, run.target, run.secrets ? redactDeep(failed, run.secrets) : failed);
+  const failed: RunManifest = { ...emptyManifest(run, options), status: "failed", committed: false, finished_at: new Date().toISOString(), errors: [failure], outcome: [], dead_letter_samples: {}, rolled_back_runs: run.rolledBack ?? [] };
+  // Secrets are values: none leaves in clear (nor the Secret Manager values this process read).
+  const secrets = mergeSecrets([run.secrets ?? { values: [], queryParams: [] }, { values: secretManagerValuesRead().flatMap(variants), queryParams: [] }]);
+  return recordManifest(lake, run.target, redactDeep(failed, secrets));
 }
 
 /** Options are flags, never secrets (those come from the environment), but mask anything key-like anyway. */
 function publicOptions(options: ParsedOptions): Record<string, string> {
   const out: Record<string, string> = {};
   for (const entry of Object.entries(options)) {
-    if (entry[1] !== undefined) out[entry[0]] = /key|token|secret|password/i.test(entry[0]) ? "***" : entry[1];
+    if (entry[1] !== undefined) out[entry[0]] = /key|token|secret|password/i.test(entry[0]) ? "***" : textValue(entry[1]);
   }
   return out;
 }
 
-function runnerOptions(options: ParsedOptions, target: SinkTarget): Record<string, unknown> {
+function runnerOptions(options: DefaultedOptions<"run">, target: SinkTarget): Record<string, unknown> {
   // The local portable job service's python, checked here so that a missing venv is a usage error before any fetching.
   if (options.runner === "portable") return { runner: "portable", python: pythonBeamInterpreter() };
   if (options.runner !== "dataflow") return { runner: "direct" };
@@ -323,13 +333,14 @@ function runnerOptions(options: ParsedOptions, target: SinkTarget): Record<strin
   // A Flex Template launch passes Dataflow's own options (templateLocation, jobName, ...) through
   // the launcher as JSON; they win over the defaults derived here.
   const fromLauncher = process.env.API2LAKE_DATAFLOW_OPTIONS ? (JSON.parse(process.env.API2LAKE_DATAFLOW_OPTIONS) as Record<string, unknown>) : {};
-  return { runner: "dataflow", project: target.project, region: process.env.API2LAKE_REGION ?? "europe-west1", tempLocation: `gs://${target.bucket}/tmp`, stagingLocation: `gs://${target.bucket}/staging`, ...fromLauncher };
+  const workers = options.maxNumWorkers !== undefined ? { maxNumWorkers: options.maxNumWorkers } : {};
+  return { runner: "dataflow", project: target.project, region: options.region, tempLocation: `gs://${target.bucket}/tmp`, stagingLocation: `gs://${target.bucket}/staging`, ...workers, ...fromLauncher };
 }
 
-function emptyManifest(run: GraphRun): RunManifest {
+function emptyManifest(run: GraphRun, options: DefaultedOptions<"run">): RunManifest {
   const now = new Date().toISOString();
   return {
-    run_id: run.runId, status: "succeeded", started_at: run.startedAt.toISOString(), finished_at: now, runner: run.options.runner ?? "direct",
+    run_id: run.runId, status: "succeeded", started_at: run.startedAt.toISOString(), finished_at: now, runner: options.runner,
     sink: run.target.kind, sources: run.sources, options: publicOptions(run.options), entities: entityCounts({}, run.entities),
     name_mappings: {}, dataproducts: {}, checks: [], lake_files: 0, errors: [],
   };

@@ -1,4 +1,4 @@
-import type { ParsedOptions } from "./options";
+import type { CommandOptions } from "./options";
 import { loadConfig } from "./run-command";
 import { sinkTarget } from "./run";
 import { readSchema, schemaStatePath } from "./schema-state";
@@ -12,8 +12,8 @@ import { UsageError } from "./usage-error";
  * from `state/<source>/<entity>.schema.json` in `--out` (or the bucket with `--sink gcp`).
  * Exit 0 when printed, 1 when the entity has no committed run yet, 2 on a usage error.
  */
-export async function schemaCommand(options: ParsedOptions, positional: string[]): Promise<number> {
-  if (!options.config || positional.length !== 1) {
+export async function schemaCommand(options: CommandOptions<"schema">, positional: string[]): Promise<number> {
+  if (positional.length !== 1) {
     throw new UsageError("usage: api2lake schema <entity> --config <file.yaml|preset>");
   }
   const source = loadConfig(options.config);

@@ -1,5 +1,5 @@
 import * as path from "path";
-import type { ParsedOptions } from "./options";
+import type { CommandOptions } from "./options";
 import type { SourceConfig } from "../model/source-config";
 import { selectEntities } from "../sources/rest/entity-selection";
 import { parseRangeArgs } from "../sources/rest/slices";
@@ -40,17 +40,8 @@ export async function publishEntity(source: SourceConfig, entity: string, topic:
   return { published: published, failures: failures };
 }
 
-function configOf(options: ParsedOptions): SourceConfig {
-  if (!options.config) throw new UsageError("--config is required (a YAML file or a preset name)");
-  return loadConfig(options.config);
-}
-
-export async function publishCommand(options: ParsedOptions): Promise<number> {
-  if (!options.topic) {
-    console.error("api2lake publish: --topic is required");
-    return 2;
-  }
-  const source = configOf(options);
+export async function publishCommand(options: CommandOptions<"publish">): Promise<number> {
+  const source = loadConfig(options.config);
   const entities = await selectEntities(Object.keys(source.entities), options.entities).catch((e: Error) => {
     throw new UsageError(e.message);
   });
@@ -73,20 +64,16 @@ export async function publishCommand(options: ParsedOptions): Promise<number> {
   }
 }
 
-export async function streamCommand(options: ParsedOptions): Promise<number> {
-  if (!options.subscription || !options.entity) {
-    console.error("api2lake stream: --subscription and --entity are required");
-    return 2;
-  }
-  const source = configOf(options);
+export async function streamCommand(options: CommandOptions<"stream">): Promise<number> {
+  const source = loadConfig(options.config);
   const stream = startStream(new PubSubMessageSubscription(options.subscription, { projectId: options.project }), {
     source: source,
     entity: options.entity,
     target: sinkTarget(options),
     options: options,
-    batchSize: Number(options.batchSize ?? "500"),
-    maxBatches: Number(options.maxBatches ?? "0"),
-    onBatch: (m) => console.log(`batch ${m.run_id}: ${m.status}, ${m.entities[options.entity!]?.fetched ?? 0} messages, ${m.entities[options.entity!]?.kept ?? 0} kept${m.errors.length ? `: ${m.errors.join("; ")}` : ""}`),
+    batchSize: options.batchSize,
+    maxBatches: options.maxBatches,
+    onBatch: (m) => console.log(`batch ${m.run_id}: ${m.status}, ${m.entities[options.entity]?.fetched ?? 0} messages, ${m.entities[options.entity]?.kept ?? 0} kept${m.errors.length ? `: ${m.errors.join("; ")}` : ""}`),
   });
   // The batch in hand finishes (sinks commit, then ack); then the loop ends.
   const stop = () => stream.stop();
@@ -94,7 +81,7 @@ export async function streamCommand(options: ParsedOptions): Promise<number> {
   process.once("SIGTERM", stop);
   try {
     const done = await stream.done;
-    console.log(`stream stopped after ${done.batches} pulls: ${done.messages} messages landed, ${done.failedBatches} batches failed (nacked for redelivery); out ${path.resolve(options.out ?? "./out")}`);
+    console.log(`stream stopped after ${done.batches} pulls: ${done.messages} messages landed, ${done.failedBatches} batches failed (nacked for redelivery); out ${path.resolve(options.out)}`);
     return done.failedBatches ? 1 : 0;
   } finally {
     process.removeListener("SIGINT", stop);

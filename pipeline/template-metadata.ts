@@ -21,7 +21,7 @@ export function templateMetadata(): { name: string; description: string; paramet
       name: name,
       label: name.replace(/([A-Z])/g, " $1").replace(/^./, (c) => c.toUpperCase()),
       helpText: spec.help + (spec.example ? ` (Example: ${spec.example})` : ""),
-      isOptional: name !== "config",
+      isOptional: !(spec.required ?? []).includes("run"),
     };
     if (regexes) parameter.regexes = regexes;
     if (spec.default !== undefined) parameter.defaultValue = spec.default;
@@ -41,7 +41,9 @@ export function optionsMarkdown(): string {
     const spec: OptionSpec = OPTIONS[name];
     const values = spec.type === "enum" && spec.values ? ` (${spec.values.join(" \\| ")})` : "";
     const example = spec.example ? ` e.g. \`${spec.example}\`` : "";
-    rows.push(`| \`--${name}\` | ${spec.commands.join(", ")} | ${spec.default ? `\`${spec.default}\`` : ""} | ${spec.help}${values}${example} |`);
+    const required = spec.required?.length ? ` Required for ${spec.required.join(", ")}.` : "";
+    const when = spec.requiredWhen ? ` Required with \`--${spec.requiredWhen.option} ${spec.requiredWhen.value}\`.` : "";
+    rows.push(`| \`--${name}\` | ${spec.commands.join(", ")} | ${spec.default ? `\`${spec.default}\`` : ""} | ${spec.help}${values}${example}${required}${when} |`);
   }
   return rows.join("\n");
 }

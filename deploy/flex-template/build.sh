@@ -23,7 +23,7 @@ ctx="${context_only:-$(mktemp -d)}"
 mkdir -p "$ctx"
 cd "$root"
 node scripts/build.js                              # dist/ must be fresh: it ships in the tarball
-node bin/api2lake.js template                      # deploy/metadata.json from the declarations
+node bin/api2lake.js template metadata             # deploy/metadata.json from the declarations
 tarball="$(npm pack --silent --pack-destination "$ctx" | tail -n 1)"
 mv "$ctx/$tarball" "$ctx/api2lake.tgz"
 cp package-lock.json deploy/metadata.json deploy/flex-template/launcher.py deploy/flex-template/Dockerfile "$ctx/"

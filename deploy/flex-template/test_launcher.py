@@ -14,13 +14,13 @@ def cli(**params):
 
 
 def test_parameters_map_to_flags_of_the_same_name():
-    args = cli(config="presets/commerce.yaml", entities="customers,sales", project="my-project", bucket="my-lake", datasetPrefix="dev_", maxWorkers="4")
+    args = cli(config="presets/commerce.yaml", entities="customers,sales", project="my-project", bucket="my-lake", datasetPrefix="dev_", requestConcurrency="4")
     assert args == ["run", "--runner", "dataflow", "--sink", "gcp", "--config", "presets/commerce.yaml", "--entities", "customers,sales",
-                    "--maxWorkers", "4", "--project", "my-project", "--bucket", "my-lake", "--datasetPrefix", "dev_"]
+                    "--requestConcurrency", "4", "--project", "my-project", "--bucket", "my-lake", "--datasetPrefix", "dev_"]
 
 
 def test_every_declared_parameter_becomes_its_own_flag():
-    values = {"from": "2024-01-01", "to": "10/01/2024", "maxWorkers": "3", "sink": "gcp", "project": "my-project", "bucket": "my-lake", "datasetPrefix": "p_", "batchSize": "10"}
+    values = {"from": "2024-01-01", "to": "10/01/2024", "requestConcurrency": "3", "sink": "gcp", "project": "my-project", "bucket": "my-lake", "datasetPrefix": "p_", "batchSize": "10"}
     params = {p["name"]: values.get(p["name"]) or p.get("defaultValue") or "x" for p in METADATA["parameters"]}
     args = cli(**params)
     flags = [a[2:] for a in args if a.startswith("--")]
@@ -38,7 +38,7 @@ def test_missing_required_config_is_refused():
         cli(config="")
 
 
-@pytest.mark.parametrize("name,value", [("from", "yesterday"), ("to", "2024-1-10"), ("maxWorkers", "0"), ("project", "My_Project"), ("bucket", "gs://lake"), ("datasetPrefix", "dev-")])
+@pytest.mark.parametrize("name,value", [("from", "yesterday"), ("to", "2024-1-10"), ("requestConcurrency", "0"), ("project", "My_Project"), ("bucket", "gs://lake"), ("datasetPrefix", "dev-")])
 def test_regex_violations_are_refused(name, value):
     with pytest.raises(launcher.LaunchError, match=f"parameter '{name}'.*does not match"):
         cli(config="commerce", **{name: value})
@@ -53,10 +53,10 @@ def test_unknown_parameters_are_refused_with_the_declared_names():
 
 def test_every_problem_is_reported_at_once():
     with pytest.raises(launcher.LaunchError) as error:
-        cli(nope="1", maxWorkers="-1")
+        cli(nope="1", requestConcurrency="-1")
     lines = str(error.value).splitlines()
     assert len(lines) == 3, lines
-    assert any("nope" in l for l in lines) and any("config" in l for l in lines) and any("maxWorkers" in l for l in lines)
+    assert any("nope" in l for l in lines) and any("config" in l for l in lines) and any("requestConcurrency" in l for l in lines)
 
 
 def test_the_template_always_lands_in_gcp():
@@ -97,10 +97,10 @@ def test_main_execs_node_on_the_installed_project(capsys):
 
 def test_main_refuses_an_invalid_launch_without_running_anything(capsys):
     calls = []
-    code = launcher.main(["--entities=ALL", "--maxWorkers=many"], {}, lambda cmd, env: calls.append(cmd))
+    code = launcher.main(["--entities=ALL", "--requestConcurrency=many"], {}, lambda cmd, env: calls.append(cmd))
     assert code == 2 and calls == []
     err = capsys.readouterr().err
-    assert "missing required parameter 'config'" in err and "maxWorkers" in err
+    assert "missing required parameter 'config'" in err and "requestConcurrency" in err
 
 
 def test_secret_looking_values_never_reach_the_log(tmp_path, monkeypatch, capsys):

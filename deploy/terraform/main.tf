@@ -227,6 +227,14 @@ resource "google_artifact_registry_repository_iam_member" "pipeline_pull" {
   member     = "serviceAccount:${google_service_account.pipeline.email}"
 }
 
+# The workers read the secrets that source configs reference as ${sm:projects/P/secrets/ID/versions/V}.
+resource "google_secret_manager_secret_iam_member" "pipeline" {
+  for_each  = var.pipeline_secrets
+  secret_id = each.value
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.pipeline.email}"
+}
+
 # publisher: publish to its topic, pull its image, read its secrets.
 resource "google_pubsub_topic_iam_member" "publisher" {
   topic  = google_pubsub_topic.invoices.id
@@ -299,15 +307,16 @@ resource "google_cloud_scheduler_job" "batch" {
         containerSpecGcsPath = local.template_spec_path
         # Template parameters: names declared in pipeline/options.ts (deploy/metadata.json).
         parameters = {
-          config           = var.config
-          entities         = var.entities
-          maxWorkers       = tostring(var.max_workers)
-          project          = var.project
-          bucket           = google_storage_bucket.lake.name
-          datasetPrefix    = var.dataset_prefix
-          bigtableInstance = google_bigtable_instance.serving.name
-          location         = var.location
+          config             = var.config
+          entities           = var.entities
+          requestConcurrency = tostring(var.request_concurrency)
+          project            = var.project
+          bucket             = google_storage_bucket.lake.name
+          datasetPrefix      = var.dataset_prefix
+          bigtableInstance   = google_bigtable_instance.serving.name
+          location           = var.location
         }
+        # Dataflow's runtime environment: maxWorkers here is the API's VM count (api2lake --maxNumWorkers).
         environment = {
           serviceAccountEmail  = google_service_account.pipeline.email
           tempLocation         = "gs://${google_storage_bucket.lake.name}/tmp"

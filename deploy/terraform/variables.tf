@@ -72,8 +72,8 @@ variable "entities" {
   default     = "ALL"
 }
 
-variable "max_workers" {
-  description = "Concurrent requests per source (api2lake --maxWorkers)."
+variable "request_concurrency" {
+  description = "Requests in flight per source in each worker process (api2lake --requestConcurrency)."
   type        = number
   default     = 8
 }
@@ -91,7 +91,7 @@ variable "time_zone" {
 }
 
 variable "dataflow_max_workers" {
-  description = "Upper bound of Dataflow workers per job."
+  description = "Upper bound of Dataflow worker VMs per job (the launch environment's maxWorkers; api2lake --maxNumWorkers)."
   type        = number
   default     = 4
 }
@@ -112,6 +112,12 @@ variable "publisher_schedule" {
   description = "Cron schedule of the publisher job."
   type        = string
   default     = "30 * * * *"
+}
+
+variable "pipeline_secrets" {
+  description = "Secret ids that the batch's source configs reference as $${sm:projects/P/secrets/ID/versions/V}: the workers may read them."
+  type        = set(string)
+  default     = []
 }
 
 variable "publisher_secrets" {

@@ -11,8 +11,9 @@ import * as ExcelJS from "exceljs";
 
 const HEADER_CELLS = new Set(["entity", "entities", "name", "names", "table", "tables"]);
 
-export async function selectEntities(known: readonly string[], spec: string | undefined): Promise<string[]> {
-  const value = (spec ?? "").trim();
+export async function selectEntities(known: readonly string[], spec: string | readonly string[] | undefined): Promise<string[]> {
+  // A typed `--entities` is a list; a single item may be ALL or a file name.
+  const value = (typeof spec === "string" ? spec : (spec ?? []).join(",")).trim();
   if (value === "" || value.toUpperCase() === "ALL") return known.slice();
   const fromFile = looksLikeFile(value);
   const names = fromFile ? await readNames(value) : value.split(",").map((s) => s.trim()).filter((s) => s !== "");

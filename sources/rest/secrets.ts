@@ -1,5 +1,6 @@
 import type { AuthConfig, SourceConfig } from "../../model/source-config";
 import { secretsOf, variants, type Secrets } from "./auth/redact";
+import { accessSecretVersion, hasSecretManagerReferences, resolveSecretManagerReferences, type AccessSecret } from "./secret-manager";
 
 /**
  * Secrets are values, not key names: every value a `${NAME}` reference brought into a config
@@ -71,6 +72,21 @@ export function openSecrets(source: SourceConfig, env: Env = process.env): { sou
   const resolved = resolveReferences(source, env, new Set(source.publicVariables ?? []));
   const opened = resolved.value as SourceConfig;
   return { source: opened, secrets: withAuth(resolved.secretValues, opened.auth) };
+}
+
+/**
+ * `openSecrets`, then every `${sm:projects/P/secrets/S/versions/V}` reference resolved with
+ * Secret Manager (sources/rest/secret-manager.ts): what the process that makes the requests
+ * calls. The secrets to mask include the Secret Manager values and the auth built from them.
+ * @throws Error naming the key path and the variable or the secret version (never a value)
+ */
+export async function openSecretsWhereRequested(
+  source: SourceConfig, env: Env = process.env, access: AccessSecret = accessSecretVersion,
+): Promise<{ source: SourceConfig; secrets: Secrets }> {
+  const opened = openSecrets(source, env);
+  if (!hasSecretManagerReferences(opened.source)) return opened;
+  const resolved = await resolveSecretManagerReferences(opened.source, access);
+  return { source: resolved.value, secrets: mergeSecrets([opened.secrets, withAuth(resolved.secretValues, resolved.value.auth)]) };
 }
 
 /**

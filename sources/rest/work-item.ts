@@ -3,10 +3,10 @@ import type { Row } from "../../model/row";
 import type { SourceConfig } from "../../model/source-config";
 import { fetchSeries, type FetchContext } from "./fetch-pages";
 import { planSlices } from "./state";
-import { openSecrets, resolveReferences } from "./secrets";
+import { openSecretsWhereRequested, resolveReferences } from "./secrets";
+import { deadLetter } from "../../model/dead-letter";
 import { redact, redactDeep } from "./auth/redact";
 import type { DateRange, Slice } from "./slices";
-import { deadLetter } from "../../model/dead-letter";
 import { cursorStart, maxRecordCursor, laterCursor, type CursorValue } from "./cursor";
 import { includedColumns, missingParents, parentRef, type ParentRef } from "./parent-child";
 
@@ -174,7 +174,15 @@ export function planChildItems(source: SourceConfig, record: RestRecord, options
  * letters) - the API's own next URL, e.g. `?api_key=<secret>`, is lineage too.
  */
 export async function fetchWorkItem(source: SourceConfig, item: WorkItem, ctx: FetchContext): Promise<RestElement[]> {
-  const opened = openSecrets(source);
+  let opened: Awaited<ReturnType<typeof openSecretsWhereRequested>>;
+  try {
+    opened = await openSecretsWhereRequested(source);
+  } catch (error) {
+    // A secret that cannot be resolved here stops this series before any request: a fetch dead
+    // letter naming the key path and the variable or secret version (the run then fails).
+    const payload = { entity: item.entity, slice: item.slice ?? null, path_params: item.pathParams };
+    return [{ deadLetter: deadLetter({ stage: "fetch", error: `secrets: ${(error as Error).message}`, payload: payload, source: source.name, run_id: ctx.runId, entity: item.entity }) }];
+  }
   const clean = (text: string) => redact(text, opened.secrets);
   const entity = source.entities[item.entity];
   if (item.problem !== undefined) {

@@ -89,3 +89,14 @@ test("terraform fmt accepts the HCL (when a terraform binary is on PATH)", (t) =
   const fmt = spawnSync("terraform", ["fmt", "-check", "-diff", TF], { encoding: "utf8" });
   assert.equal(fmt.status, 0, `terraform fmt -check ${TF}:\n${fmt.stdout}${fmt.stderr}`);
 });
+
+test("no launch name means two things: requests in flight are requestConcurrency, worker VMs are the environment's maxWorkers", () => {
+  const params = launchParameters();
+  assert.equal(params.get("requestConcurrency"), "tostring(var.request_concurrency)");
+  assert.ok(!params.has("maxWorkers"), "maxWorkers is Dataflow's VM count, not an api2lake parameter");
+  const environment = /\benvironment\s*=\s*\{[\s\S]*?\bmaxWorkers\s*=\s*(\S+)/.exec(main);
+  assert.ok(environment, "main.tf: no maxWorkers in the launch environment block");
+  assert.equal(environment[1], "var.dataflow_max_workers");
+  assert.match(read("variables.tf"), /variable "request_concurrency"[\s\S]*?default\s*=\s*8\b/);
+  assert.equal(option("requestConcurrency")?.default, "8", "the Terraform default follows the option's");
+});

@@ -48,7 +48,7 @@ export async function runGolden(config: string, sizes: Partial<DemoSizes>, opts:
       entities: opts.entities ?? "ALL",
       from: opts.from,
       to: opts.to,
-      options: { out: out, runner: "direct", sink: "local", maxWorkers: "8" },
+      options: { out: out, runner: "direct", sink: "local", requestConcurrency: 8 },
     });
     return { out: out, manifest: manifest };
   } finally {

@@ -55,7 +55,7 @@ async function runWith(config: (url: string) => SourceConfig, handler: (url: str
   });
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-messy-values-"));
   try {
-    const manifest = await executeRun({ sources: [config(server.url)], entities: "ALL", options: { out: out, runner: "direct", sink: "local", maxWorkers: "4" } });
+    const manifest = await executeRun({ sources: [config(server.url)], entities: "ALL", options: { out: out, runner: "direct", sink: "local", requestConcurrency: 4 } });
     return { out: out, manifest: manifest };
   } finally {
     await server.close();
@@ -162,7 +162,7 @@ test("integers beyond 2^53 (as the lossless reader hands them over) stay four ex
 
 test("one record that makes the cleaner throw is an unprocessable dead letter; the others land", async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-unprocessable-"));
-  const options = { out: out, runner: "direct", sink: "local" };
+  const options = { out: out, runner: "direct" as const, sink: "local" as const };
   const source = sourceSchema.parse({ name: "events", baseUrl: "http://127.0.0.1:9", entities: { events: { path: "/events", primaryKey: ["id"] } } });
   const message = (id: number, publishTime: string): InboundMessage => ({ id: `m${id}`, data: JSON.stringify({ id: id, n: id * 10 }), publishTime: publishTime, attributes: {} });
   // a publish time that is no time reaches the lineage step, which throws on it

@@ -33,7 +33,7 @@ after(async () => {
 });
 
 const gcp = (): ParsedOptions => ({
-  sink: "gcp", project: emu.project, bucket: BUCKET, datasetPrefix: PREFIX, location: "US", maxWorkers: "4", runner: "direct", gcpTimeoutMs: "5000",
+  sink: "gcp", project: emu.project, bucket: BUCKET, datasetPrefix: PREFIX, location: "US", requestConcurrency: 4, runner: "direct", gcpTimeoutMs: 5000,
 });
 const gcpTarget = (): SinkTarget => ({ kind: "gcp", project: emu.project, bucket: BUCKET, datasetPrefix: PREFIX, bigtableInstance: "x", location: "US", timeoutMs: 5000 });
 
@@ -51,7 +51,7 @@ async function jobTables(target: SinkTarget, dataset: string): Promise<{ rows: s
 
 test("jobs: BigQuery recomputes the dataproducts from its hub as DuckDB does; each row names the run that computed it", async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-dp-gcp-"));
-  const local = await executeRun({ sources: [loadPreset("jobs")], entities: "ALL", options: { out: out, runner: "direct", maxWorkers: "4" } });
+  const local = await executeRun({ sources: [loadPreset("jobs")], entities: "ALL", options: { out: out, runner: "direct", requestConcurrency: 4 } });
   assert.equal(local.status, "succeeded", local.errors.join("; "));
   const expected = await jobTables({ kind: "local", out: out }, "dataproducts");
   assert.ok(expected.rows.length > 10);

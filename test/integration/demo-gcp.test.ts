@@ -81,9 +81,9 @@ async function snapshot(target: SinkTarget, tables: { schema: string; name: stri
 
 test("the whole demo with --sink gcp (emulators) lands every hub and dataproducts table as --sink local does", async () => {
   const localOut = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-demo-gcp-local-"));
-  const local = await runDemo({ sink: "local", out: localOut, maxWorkers: "4", runner: "direct" });
+  const local = await runDemo({ sink: "local", out: localOut, requestConcurrency: 4, runner: "direct" });
   assert.equal(local.status, "succeeded", local.errors.join("; "));
-  const cloud = await runDemo({ sink: "gcp", project: emu.project, bucket: BUCKET, datasetPrefix: PREFIX, bigtableInstance: "serving", location: "US", maxWorkers: "4", runner: "direct", gcpTimeoutMs: "20000" });
+  const cloud = await runDemo({ sink: "gcp", project: emu.project, bucket: BUCKET, datasetPrefix: PREFIX, bigtableInstance: "serving", location: "US", requestConcurrency: 4, runner: "direct", gcpTimeoutMs: 20000 });
   assert.equal(cloud.status, "succeeded", cloud.errors.join("; "));
   assert.deepEqual(cloud.entities, local.entities, "per-stage counts differ between the backends");
   assert.deepEqual(cloud.checks.filter((c) => !c.ok), []);

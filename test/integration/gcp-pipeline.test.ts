@@ -24,7 +24,7 @@ let api: DemoApi;
 let localOut: string;
 
 function gcpOptions(): ParsedOptions {
-  return { sink: "gcp", project: emu.project, bucket: BUCKET, datasetPrefix: PREFIX, bigtableInstance: "serving", location: "US", maxWorkers: "4", runner: "direct", gcpTimeoutMs: "5000" };
+  return { sink: "gcp", project: emu.project, bucket: BUCKET, datasetPrefix: PREFIX, bigtableInstance: "serving", location: "US", requestConcurrency: 4, runner: "direct", gcpTimeoutMs: 5000 };
 }
 const gcpTarget = (): SinkTarget => ({ kind: "gcp", project: emu.project, bucket: BUCKET, datasetPrefix: PREFIX, bigtableInstance: "serving", location: "US", timeoutMs: 5000 });
 
@@ -86,7 +86,7 @@ after(async () => {
 });
 
 test("two presets with --sink gcp land the same rows as with --sink local", async () => {
-  const local = await runBoth({ sink: "local", out: localOut, maxWorkers: "4", runner: "direct" });
+  const local = await runBoth({ sink: "local", out: localOut, requestConcurrency: 4, runner: "direct" });
   assert.equal(local.status, "succeeded", local.errors.join("; "));
   const cloud = await runBoth(gcpOptions());
   assert.equal(cloud.status, "succeeded", cloud.errors.join("; "));

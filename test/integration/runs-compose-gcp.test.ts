@@ -47,7 +47,7 @@ async function freshTarget(): Promise<GcpTarget> {
 }
 
 const options = (t: GcpTarget): ParsedOptions => ({
-  sink: "gcp", project: t.project, bucket: t.bucket, datasetPrefix: t.datasetPrefix, location: "US", maxWorkers: "4", runner: "direct", gcpTimeoutMs: "20000",
+  sink: "gcp", project: t.project, bucket: t.bucket, datasetPrefix: t.datasetPrefix, location: "US", requestConcurrency: 4, runner: "direct", gcpTimeoutMs: 20000,
 });
 
 /**

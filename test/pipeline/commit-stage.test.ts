@@ -39,7 +39,7 @@ const FROM = "2024-01-02T00:00:00Z";
 const TO = "2024-01-05T00:00:00Z";
 
 function backfill(out: string): Promise<RunManifest> {
-  return executeRun({ sources: sources(), entities: "ALL", from: FROM, to: TO, options: { out: out, runner: "direct", maxWorkers: "4" } });
+  return executeRun({ sources: sources(), entities: "ALL", from: FROM, to: TO, options: { out: out, runner: "direct", requestConcurrency: 4 } });
 }
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-commit-"));

@@ -27,7 +27,7 @@ async function averages(out: string): Promise<string> {
 
 test("a run whose pages kept failing fails and leaves the dataproducts as the last complete run left them", async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-gate-"));
-  const options = { out: out, runner: "direct", maxWorkers: "4" };
+  const options = { out: out, runner: "direct" as const, requestConcurrency: 4 };
   const good = await executeRun({ sources: [loadPreset("airquality")], entities: "ALL", options: options });
   assert.equal(good.status, "succeeded", good.errors.join("; "));
   const complete = await averages(out);
@@ -35,7 +35,7 @@ test("a run whose pages kept failing fails and leaves the dataproducts as the la
 
   api.setFaults([{ path: "/v3/getStationHourlyAvg/283164601", kind: "status", status: 500 }]);
   try {
-    const partial = await executeRun({ sources: [loadPreset("airquality")], entities: "ALL", options: { ...options, maxWorkers: "4" } });
+    const partial = await executeRun({ sources: [loadPreset("airquality")], entities: "ALL", options: { ...options, requestConcurrency: 4 } });
     assert.equal(partial.status, "failed");
     assert.ok(partial.entities.readings.fetch_failed_pages > 0);
     assert.ok(partial.errors.some((e) => /kept failing/.test(e)));
@@ -64,7 +64,7 @@ test("a failed slice withholds only the station's local days it overlaps; the re
   // 23:00Z) is in both, so it is withheld; the Abidjan station's two days are recomputed.
   api.setFaults([{ path: "/v3/getStationHourlyAvg/283164601", kind: "status", status: 500, afterRequests: 1 }]);
   try {
-    const m = await executeRun({ sources: [source], entities: "ALL", from: "2024-01-01T00:00:00Z", to: "2024-01-03T00:00:00Z", options: { out: out, runner: "direct", maxWorkers: "1" } });
+    const m = await executeRun({ sources: [source], entities: "ALL", from: "2024-01-01T00:00:00Z", to: "2024-01-03T00:00:00Z", options: { out: out, runner: "direct", requestConcurrency: 1 } });
     assert.equal(m.status, "failed");
     assert.equal(m.entities.readings.fetch_failed_pages, 1);
     assert.equal(m.entities.readings.dataproduct_keys_withheld, 1);

@@ -37,12 +37,12 @@ function slicedAirquality(): SourceConfig {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 async function backfill(out: string, source: SourceConfig, fromMs: number, toMs: number): Promise<void> {
-  const m = await executeRun({ sources: [source], entities: "ALL", from: iso(fromMs), to: iso(toMs), options: { out: out, runner: "direct", maxWorkers: "4" } });
+  const m = await executeRun({ sources: [source], entities: "ALL", from: iso(fromMs), to: iso(toMs), options: { out: out, runner: "direct", requestConcurrency: 4 } });
   assert.equal(m.status, "succeeded", `${iso(fromMs)}..${iso(toMs)}: ${m.errors.join("; ")}`);
 }
 
 async function runEntities(out: string, source: SourceConfig, entities: string): Promise<void> {
-  const m = await executeRun({ sources: [source], entities: entities, options: { out: out, runner: "direct", maxWorkers: "4" } });
+  const m = await executeRun({ sources: [source], entities: entities, options: { out: out, runner: "direct", requestConcurrency: 4 } });
   assert.equal(m.status, "succeeded", `--entities ${entities}: ${m.errors.join("; ")}`);
 }
 

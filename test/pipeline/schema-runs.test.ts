@@ -29,7 +29,7 @@ function source(contract?: Record<string, string>) {
 
 async function run(out: string, records: unknown[], contract?: Record<string, string>): Promise<RunManifest> {
   served = records;
-  const manifest = await executeRun({ sources: [source(contract)], entities: "ALL", options: { out: out, runner: "direct", sink: "local", maxWorkers: "2" } });
+  const manifest = await executeRun({ sources: [source(contract)], entities: "ALL", options: { out: out, runner: "direct", sink: "local", requestConcurrency: 2 } });
   assert.equal(manifest.status, "succeeded", manifest.errors.join("; "));
   return manifest;
 }

@@ -23,7 +23,7 @@ test("reportQueries: DuckDB schemas locally, prefixed BigQuery datasets with --s
   const local = reportQueries({ kind: "local", out: "/tmp/x" });
   assert.equal(local.table("dataproducts", "jobs_by_skill"), 'dataproducts."jobs_by_skill"');
   assert.match(local.deadLetters("o'brien"), /^SELECT 'o''brien' AS entity, stage, error, COUNT\(\*\) AS letters FROM lake\."o'brien_error_records"/);
-  const gcp = reportQueries({ kind: "gcp", project: "acme-1", bucket: "b", datasetPrefix: "dev_", bigtableInstance: "i", location: "EU" });
+  const gcp = reportQueries({ kind: "gcp", project: "acme-1", bucket: "b", datasetPrefix: "dev_", bigtableInstance: "i", location: "EU", timeoutMs: 60000 });
   assert.equal(gcp.table("dataproducts", "sensor_forecast"), "`acme-1.dev_dataproducts.sensor_forecast`");
   assert.equal(gcp.tablesOf("lake"), "SELECT table_name FROM `acme-1.dev_lake`.INFORMATION_SCHEMA.TABLES ORDER BY table_name");
   assert.match(gcp.dailyAverages, /CAST\(day AS STRING\)/);

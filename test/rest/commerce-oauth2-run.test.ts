@@ -22,7 +22,7 @@ test("commerce-oauth2 preset, full run: hub.orders from GraphQL pages behind sho
   Object.assign(process.env, env);
   try {
     const source = loadSourceConfig("presets/commerce-oauth2.yaml", { env: env });
-    const manifest = await executeRun({ sources: [source], entities: "ALL", options: { out: out, runner: "direct", sink: "local", maxWorkers: "1" } });
+    const manifest = await executeRun({ sources: [source], entities: "ALL", options: { out: out, runner: "direct", sink: "local", requestConcurrency: 1 } });
     assert.equal(manifest.status, "succeeded");
     const want: Row[] = [];
     for (let j = 0; j < SIZES.sales; j++) {

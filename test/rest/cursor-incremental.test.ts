@@ -30,7 +30,7 @@ test("cursor field with a lag window: the second run re-reads the last hour, lan
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-cursor-"));
   try {
     const source = sourceSchema.parse(vehiclesSource(api.url, { cursorField: "updated_at", param: "updated_since", initial: "2025-06-01T00:00:00Z", lag: "PT1H" }));
-    const options = { out: out, runner: "direct", sink: "local", maxWorkers: "2" };
+    const options = { out: out, runner: "direct" as const, sink: "local" as const, requestConcurrency: 2 };
     const first = await executeRun({ sources: [source], entities: "ALL", options: options });
     assert.equal(first.status, "succeeded", first.errors.join("\n"));
     assert.equal(api.stats().byPath["/fleet/vehicles"], 3);

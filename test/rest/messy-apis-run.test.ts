@@ -78,7 +78,7 @@ test("a run over messy APIs lands every record exactly and succeeds", async () =
       gone: { path: "/gone", primaryKey: ["id"], responseActions: [{ status: 404, action: "ignore" }] },
     },
   }, "test/messy.yaml", { env: {} });
-  const manifest = await executeRun({ sources: [source], entities: "ALL", options: { out: out, runner: "direct", maxWorkers: "2" } });
+  const manifest = await executeRun({ sources: [source], entities: "ALL", options: { out: out, runner: "direct", requestConcurrency: 2 } });
   assert.equal(manifest.status, "succeeded", manifest.errors.join("; "));
   const e = manifest.entities;
   assert.deepEqual([e.capped.fetched, e.capped.kept, e.capped.pages], [120, 120, 4]);

@@ -36,7 +36,7 @@ async function withDemo(body: (api: DemoApi, source: SourceConfig, out: string) 
 }
 
 const run = (source: SourceConfig, out: string) =>
-  executeRun({ sources: [source], entities: "ALL", options: { out: out, runner: "direct", sink: "local", maxWorkers: "4" } });
+  executeRun({ sources: [source], entities: "ALL", options: { out: out, runner: "direct", sink: "local", requestConcurrency: 4 } });
 
 const statRows = (vehicle: number, stats: number[]) => stats.map((j) => {
   const s = catalogStat(SEED, vehicle, j);
