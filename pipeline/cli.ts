@@ -8,6 +8,7 @@ import { templateCommand } from "./template-command";
 import { queryCommand } from "./query-command";
 import { publishCommand, streamCommand } from "./stream-command";
 import { schemaCommand } from "./schema-command";
+import { replayCommand } from "./replay-command";
 
 /** One entry per command: what it does and how it runs. `--help` is derived from OPTIONS. */
 interface Command {
@@ -19,7 +20,7 @@ interface Command {
 const COMMANDS: Record<CommandName, Command> = {
   run: {
     summary: "Extract, clean and land the entities of a source config (batch).",
-    usage: "api2lake run --config <file.yaml|preset> [--entities a,b] [--from D --to D] [--sink local|gcp]",
+    usage: "api2lake run --config <file.yaml|preset> [--entities a,b] [--from D --to D] [--from-raw] [--sink local|gcp]",
     run: (options) => runCommand(options),
   },
   demo: {
@@ -56,6 +57,11 @@ const COMMANDS: Record<CommandName, Command> = {
     summary: "Show an entity's schema: source path -> column and type, variant columns, collisions, contract.",
     usage: "api2lake schema <entity> --config <file.yaml|preset> [--out ./out] [--sink local|gcp]",
     run: (options, positional) => schemaCommand(options, positional),
+  },
+  replay: {
+    summary: "Push an entity's dead letters back through the pipeline once their cause is fixed (each lands once).",
+    usage: "api2lake replay --deadletters <entity> [--run R] --config <file.yaml|preset> [--sink local|gcp]",
+    run: (options) => replayCommand(options),
   },
   template: {
     summary: "Write the Flex Template metadata derived from the option declarations.",

@@ -3,7 +3,7 @@
  * validation. CLI flags, `--help`, the Flex Template metadata and the README options table
  * are all derived from this table (pipeline/cli.ts, deploy/template-metadata.ts).
  */
-export type OptionType = "string" | "integer" | "enum" | "date" | "path" | "list";
+export type OptionType = "string" | "integer" | "enum" | "date" | "path" | "list" | "flag";
 
 export interface OptionSpec {
   type: OptionType;
@@ -21,21 +21,21 @@ export interface OptionSpec {
   env?: string;
 }
 
-export type CommandName = "run" | "demo" | "demo-api" | "serve" | "query" | "publish" | "stream" | "template" | "schema";
+export type CommandName = "run" | "demo" | "demo-api" | "serve" | "query" | "publish" | "stream" | "template" | "schema" | "replay";
 
 const DATE = "^(\\d{4}-\\d{2}-\\d{2}|\\d{2}/\\d{2}/\\d{4})$";
 // Streaming micro-batches run on the direct runner; an unbounded Dataflow read does not exist yet.
-const RUN_LIKE: readonly CommandName[] = ["run", "demo"];
-const SINKS: readonly CommandName[] = ["run", "demo", "stream", "serve", "query"];
+const RUN_LIKE: readonly CommandName[] = ["run", "demo", "replay"];
+const SINKS: readonly CommandName[] = ["run", "demo", "stream", "serve", "query", "replay"];
 
 export const OPTIONS = {
-  config: { type: "path", help: "Source config YAML (see README) or the name of a built-in preset.", example: "presets/commerce.yaml", commands: ["run", "publish", "stream", "schema"], template: true },
+  config: { type: "path", help: "Source config YAML (see README) or the name of a built-in preset.", example: "presets/commerce.yaml", commands: ["run", "publish", "stream", "schema", "replay"], template: true },
   entities: { type: "list", help: "Entities to extract: a comma list, ALL, or a file listing names (.txt, .csv, .xlsx first column).", example: "customers,sales", default: "ALL", commands: ["run", "publish"], template: true },
   from: { type: "date", help: "First day of the date range (ISO or dd/MM/yyyy). With --to, a backfill of exactly the missing slices.", example: "2024-01-01", pattern: DATE, commands: ["run", "publish"], template: true },
   to: { type: "date", help: "Last day of the date range, inclusive.", example: "10/01/2024", pattern: DATE, commands: ["run", "publish"], template: true },
-  maxWorkers: { type: "integer", help: "Concurrent requests per source in this process.", default: "8", pattern: "^[1-9][0-9]*$", commands: ["run", "demo", "publish"], template: true },
+  maxWorkers: { type: "integer", help: "Concurrent requests per source in this process.", default: "8", pattern: "^[1-9][0-9]*$", commands: ["run", "demo", "publish", "replay"], template: true },
   runner: { type: "enum", help: "Beam runner.", values: ["direct", "dataflow"], default: "direct", commands: RUN_LIKE },
-  out: { type: "path", help: "Local output folder: lake/, warehouse.duckdb, serving/, runs/, state/.", default: "./out", commands: ["run", "demo", "stream", "serve", "query", "schema"] },
+  out: { type: "path", help: "Local output folder: lake/, warehouse.duckdb, serving/, runs/, state/.", default: "./out", commands: ["run", "demo", "stream", "serve", "query", "schema", "replay"] },
   sink: { type: "enum", help: "Where data lands: local (embedded DuckDB, LevelDB, files) or gcp (GCS, BigQuery, Bigtable).", values: ["local", "gcp"], default: "local", commands: [...SINKS, "schema"], template: true },
   project: { type: "string", help: "Google Cloud project (sink gcp).", example: "my-project", env: "GOOGLE_CLOUD_PROJECT", pattern: "^[a-z][-a-z0-9]{4,28}[a-z0-9]$", commands: [...SINKS, "publish", "schema"], template: true },
   bucket: { type: "string", help: "Cloud Storage bucket for the lake, manifests and state (sink gcp).", example: "my-lake", pattern: "^[a-z0-9][-_.a-z0-9]{1,220}[a-z0-9]$", commands: [...SINKS, "schema"], template: true },
@@ -54,6 +54,9 @@ export const OPTIONS = {
   scale: { type: "integer", help: "Multiplies the demo API's default sizes.", default: "1", pattern: "^[1-9][0-9]*$", commands: ["demo-api", "demo"] },
   prefix: { type: "string", help: "Row-key prefix to scan.", example: "283181971#", commands: ["serve"] },
   limit: { type: "integer", help: "Rows to print.", default: "20", pattern: "^[1-9][0-9]*$", commands: ["serve"] },
+  fromRaw: { type: "flag", help: "Rebuild hub, dataproducts and serving rows from the raw lake instead of calling the API (--from/--to pick raw dt= days).", commands: ["run"] },
+  deadletters: { type: "string", help: "Entity whose dead letters (lake/deadletter/<entity>/) are pushed back through the pipeline.", example: "customers", pattern: "^[a-z][a-z0-9_]*$", commands: ["replay"] },
+  run: { type: "string", help: "Replay only the dead letters of this run id.", example: "20260110T060000Z-a1b2c3", commands: ["replay"] },
   templateOut: { type: "path", help: "Where to write the Flex Template metadata.", default: "deploy/metadata.json", commands: ["template"] },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -65,6 +68,7 @@ export function validateOption(name: OptionName, value: string): string | undefi
   const spec: OptionSpec = OPTIONS[name];
   if (spec.type === "enum" && spec.values && !spec.values.includes(value))
     return `--${name}: "${value}" is not one of ${spec.values.join(", ")}`;
+  if (spec.type === "flag" && value !== "true" && value !== "false") return `--${name}: "${value}" is not true or false`;
   if (spec.type === "integer" && !/^-?\d+$/.test(value)) return `--${name}: "${value}" is not an integer`;
   if (spec.pattern && !new RegExp(spec.pattern).test(value))
     return `--${name}: "${value}" does not match ${spec.pattern}${spec.example ? ` (e.g. ${spec.example})` : ""}`;
@@ -86,10 +90,15 @@ export function parseOptions(command: CommandName, argv: readonly string[]): { o
       continue;
     }
     const eq = arg.indexOf("=");
-    const name = (eq > 0 ? arg.slice(2, eq) : arg.slice(2)) as OptionName;
+    // `--from-raw` is `--fromRaw`: every flag may be spelled in kebab case too.
+    const name = (eq > 0 ? arg.slice(2, eq) : arg.slice(2)).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as OptionName;
     const spec: OptionSpec | undefined = Object.prototype.hasOwnProperty.call(OPTIONS, name) ? OPTIONS[name] : undefined;
     if (!spec || !spec.commands.includes(command)) {
       errors.push(`unknown option --${name} for "${command}" (see api2lake ${command} --help)`);
+      continue;
+    }
+    if (spec.type === "flag" && eq < 0) {
+      options[name] = "true";
       continue;
     }
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
@@ -122,7 +131,7 @@ export function optionsHelp(command: CommandName): string {
     if (!spec.commands.includes(command)) continue;
     const kind = spec.type === "enum" && spec.values ? spec.values.join("|") : spec.type;
     const extra = [spec.default !== undefined && spec.default !== "" ? `default ${spec.default}` : "", spec.example ? `e.g. ${spec.example}` : "", spec.env ? `env ${spec.env}` : ""].filter(Boolean).join("; ");
-    lines.push(`  --${name} <${kind}>`.padEnd(34) + spec.help + (extra ? ` (${extra})` : ""));
+    lines.push((spec.type === "flag" ? `  --${name}` : `  --${name} <${kind}>`).padEnd(34) + spec.help + (extra ? ` (${extra})` : ""));
   }
   return lines.join("\n");
 }

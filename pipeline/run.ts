@@ -18,7 +18,8 @@ import { selectEntities } from "../sources/rest/entity-selection";
 import { parseRangeArgs, parseDateArg, type DateRange, type Slice } from "../sources/rest/slices";
 import { readState, planSlices, advanceWatermark, recordBackfill } from "../sources/rest/state";
 import type { ParsedOptions } from "./options";
-import { buildGraph, type EntityRun } from "./graph";
+import { buildGraph, type EntityRun, type LakeRead } from "./graph";
+import { promoteReplayState } from "../sources/replay-state";
 import { entityCounts, manifestChecks, outcomeRules, type EntityCounts, type RunManifest, type SchemaReport } from "./manifest";
 import { readSchema, readSchemaPlan, persistSchemas } from "./schema-state";
 import { schemaReport } from "./schema-report";
@@ -34,6 +35,8 @@ export interface RunRequest {
   from?: string;
   to?: string;
   options: ParsedOptions;
+  /** Read from the lake instead of the API (`--from-raw`, `replay`): no slices, no watermark moves. */
+  read?: LakeRead;
 }
 
 export function newRunId(now: Date = new Date()): string {
@@ -91,7 +94,8 @@ async function planRun(request: RunRequest, target: SinkTarget): Promise<{ runs:
     const findings = checkSources(request.sources);
     for (const warning of findings.warnings) console.error(`warning: ${warning}`);
     if (findings.errors.length) throw new UsageError(findings.errors.join("\n"));
-    const mode: SliceMode = request.from && request.to
+    // A lake read plans no slices: its --from/--to pick raw days (run-command.ts), not API ranges.
+    const mode: SliceMode = request.read ? { kind: "incremental" } : request.from && request.to
       ? { kind: "backfill", range: parseRangeArgs(request.from, request.to) }
       : request.to
         ? (() => { throw new Error("--to needs --from (a backfill of the range); --from alone runs incrementally from that date"); })()
@@ -99,7 +103,8 @@ async function planRun(request: RunRequest, target: SinkTarget): Promise<{ runs:
     const runs: EntityRun[] = [];
     for (const source of request.sources) {
       const entities = await selectEntities(Object.keys(source.entities), request.entities);
-      runs.push({ source: source, entities: entities, slices: await planEntitySlices(target, source, entities, mode), schemas: await readSchemas(target, source, entities) });
+      const slices = request.read ? {} : await planEntitySlices(target, source, entities, mode);
+      runs.push({ source: source, entities: entities, slices: slices, schemas: await readSchemas(target, source, entities) });
     }
     return { runs: runs, mode: mode };
   } catch (error) {
@@ -197,10 +202,12 @@ async function executeClaimedRun(request: RunRequest, runId: string, startedAt: 
     secrets: mergeSecrets(request.sources.map((s) => openSecrets(s).secrets)),
     maxDeadShare: deadShareLimits(runs),
     rolledBack: rolledBack,
-    build: (root: Root) => buildGraph(root, { runId: runId, target: target, maxWorkers: maxWorkers, runs: runs }),
+    build: (root: Root) => buildGraph(root, { runId: runId, target: target, maxWorkers: maxWorkers, runs: runs, ...(request.read ? { read: request.read } : {}) }),
     afterCommit: async (lake) => {
       // The schemas this run extended become the persisted ones only now that it committed.
       await persistSchemas(lake, runId, runs.flatMap((r) => r.entities));
+      // Dead letters this run replayed are skipped by later replays only now that it committed.
+      await promoteReplayState(lake, runId, runs.flatMap((r) => r.entities));
       for (const run of runs) {
         for (const name of Object.keys(run.slices ?? {})) {
           const slices = (run.slices ?? {})[name];
