@@ -5,7 +5,7 @@ import { fetchSeries, type FetchContext } from "./fetch-pages";
 import { planSlices } from "./state";
 import { openSecrets, resolveReferences } from "./secrets";
 import { redact, redactDeep } from "./auth/redact";
-import type { DateRange, Slice } from "./slices";
+import { sliceBoundProblem, type DateRange, type Slice } from "./slices";
 
 /**
  * Work items (one request series each) and their fetch as a plain async function, which is
@@ -91,6 +91,11 @@ export function planWorkItems(source: SourceConfig, options: PlanOptions = {}): 
       const planned = options.slices ? options.slices[name] : undefined;
       if (planned) slices = planned;
       else if (options.range) slices = planSlices(options.range, null, [], { step: entity.slices.step });
+      // A bound the entity's pattern cannot write exactly would fetch another window: refuse it here.
+      for (const slice of slices) {
+        const problem = slice ? sliceBoundProblem(slice, entity.slices.format) : undefined;
+        if (problem) throw new Error(`source ${source.name}, entity ${name}: ${problem}`);
+      }
     }
     for (const pathParams of pathParamCombinations(entity.pathParams)) {
       for (const slice of slices) items.push(slice ? { entity: name, pathParams: pathParams, slice: slice } : { entity: name, pathParams: pathParams });
