@@ -12,6 +12,7 @@ import { loadConfig, runCommand } from "../../pipeline/run-command";
 import { parseOptions } from "../../pipeline/options";
 import type { RunManifest } from "../../pipeline/manifest";
 import { lakeRows, filesUnder, sql } from "../golden/helpers";
+import { rawShardElements, rawShardsOf } from "../../sources/raw-lake";
 
 /**
  * `api2lake run --from-raw`: the fleet preset's drivers (10-digit phones without a country code,
@@ -115,3 +116,36 @@ test("--from-raw --from/--to read only the raw dt= days in range; a rebuild leav
   assert.equal(api.stats().total, requests, "a rebuild called the API");
   assert.equal(fs.readFileSync(path.join(out, "state", "fleet", "vehicle_stats.json"), "utf8"), state, "a rebuild changed the entity state");
 });
+
+test("raw shards back to records: the entity's dt= days in range; lineage taken off; unreadable lines name file and line", () => {
+  const paths = [
+    "raw/drivers/dt=2026-11-02/r2-b-0-0.ndjson",
+    "raw/drivers/dt=2026-11-01/r1-a-0-0.ndjson",
+    "raw/drivers_requests/dt=2026-11-01/r1-a-0-0.ndjson",
+    "raw/drivers/dt=2026-11-03/r3-c-0-0.ndjson",
+  ];
+  assert.deepEqual(rawShardsOf(paths, "drivers").map((s) => s.path), [paths[1], paths[0], paths[3]]);
+  assert.deepEqual(rawShardsOf(paths, "drivers", { from: "2026-11-02", to: "2026-11-02" }).map((s) => s.path), [paths[0]]);
+  assert.deepEqual(rawShardsOf(paths, "drivers", { to: "2026-11-01" }).map((s) => s.path), [paths[1]]);
+
+  const line = JSON.stringify({ id: "7", phone: "4155550199", _ingested_at: "2026-11-01T10:00:00.000Z", _run_id: "r1", _source: "/fleet/drivers", _page: "2", _payload_hash: "h" });
+  const text = [line, "", "{\"id\":\"8\"}", "{not json"].join("\n");
+  const elements = rawShardElements(text, { entity: "drivers", path: paths[1] }, { source: "fleet", runId: "r9" });
+  assert.deepEqual(elements.filter((e) => "record" in e), [
+    { record: { source: "fleet", entity: "drivers", record: { id: "7", phone: "4155550199" }, _source: "/fleet/drivers", _page: "2", fetched_at: "2026-11-01T10:00:00.000Z" } },
+  ]);
+  const dead = elements.flatMap((e) => ("deadLetter" in e ? [[e.deadLetter.stage, e.deadLetter.error, e.deadLetter.run_id]] : []));
+  assert.deepEqual(dead, [
+    ["parse", `raw lake ${paths[1]} line 3: lineage column "_ingested_at" is missing or not a string`, "r9"],
+    ["parse", `raw lake ${paths[1]} line 4: not JSON (${jsonError("{not json")})`, "r9"],
+  ]);
+});
+
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+    return "";
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
