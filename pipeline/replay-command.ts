@@ -20,7 +20,8 @@ export async function replayCommand(options: ParsedOptions): Promise<number> {
   }
   const source = loadConfig(options.config);
   const entity = options.deadletters;
-  if (!source.entities[entity]) throw new UsageError(`--deadletters: ${source.name} has no entity "${entity}" (known: ${Object.keys(source.entities).join(", ")})`);
+  if (!source.entities[entity])
+    throw new UsageError(`--deadletters: ${source.name} has no entity "${entity}" (known: ${Object.keys(source.entities).join(", ")})`);
   const stopHandling = handleInterrupts();
   try {
     const read = options.run === undefined ? { kind: "deadletters" as const } : { kind: "deadletters" as const, run: options.run };

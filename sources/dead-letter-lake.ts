@@ -97,7 +97,8 @@ export function planReplay(
         payload = undefined;
       }
       if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
-        dead(`dead letter of run ${letter.run_id} (${letter.stage}: ${letter.error}): its payload is not a JSON object, so it cannot be replayed`, letter.payload, letter.source);
+        const why = `dead letter of run ${letter.run_id} (${letter.stage}: ${letter.error}): its payload is not a JSON object, so it cannot be replayed`;
+        dead(why, letter.payload, letter.source);
         continue;
       }
       const at = Number.isNaN(Date.parse(letter.failed_at)) ? new Date(0).toISOString() : new Date(letter.failed_at).toISOString();
@@ -107,7 +108,10 @@ export function planReplay(
       elements.push({ record: record });
     }
   }
-  return { elements: elements, record: { source: ids.source, entity: ids.entity, replayed: [...new Set(replayed)].sort(), unreplayable: unreplayable, alreadyReplayed: alreadyReplayed } };
+  const record: ReplayRecord = {
+    source: ids.source, entity: ids.entity, replayed: [...new Set(replayed)].sort(), unreplayable: unreplayable, alreadyReplayed: alreadyReplayed,
+  };
+  return { elements: elements, record: record };
 }
 
 /** Reads the entity's letters, skips those a committed replay took, records the run's pending replay (worker side). */
@@ -126,7 +130,8 @@ export async function replayDeadLetters(target: SinkTarget, ids: { source: strin
  * only writer of the run's pending replay record.
  */
 export function readDeadLetterLake(target: SinkTarget, source: string, entity: string, options: { runId: string; run?: string }) {
-  const ids = options.run === undefined ? { source: source, entity: entity, runId: options.runId } : { source: source, entity: entity, runId: options.runId, run: options.run };
+  const base = { source: source, entity: entity, runId: options.runId };
+  const ids = options.run === undefined ? base : { ...base, run: options.run };
   return withName(`ReadDeadLetters_${source}_${entity}`, function readDeadLetterSource(root: Root): ReadRestOutput {
     const read = root
       .apply(withName("StartRead", impulse()))

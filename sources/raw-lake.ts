@@ -73,7 +73,8 @@ export function rawLineToRecord(line: string, source: string, entity: string): O
   for (const column of ["_ingested_at", "_source", "_page"]) {
     if (typeof raw[column] !== "string") return failed(`lineage column "${column}" is missing or not a string`);
   }
-  if (Number.isNaN(Date.parse(raw._ingested_at as string))) return failed(`lineage column "_ingested_at" is not a timestamp: ${JSON.stringify(raw._ingested_at)}`);
+  if (Number.isNaN(Date.parse(raw._ingested_at as string)))
+    return failed(`lineage column "_ingested_at" is not a timestamp: ${JSON.stringify(raw._ingested_at)}`);
   const record: Row = {};
   const lineage = new Set<string>(LINEAGE_COLUMNS);
   for (const key of Object.keys(raw)) if (!lineage.has(key)) record[key] = raw[key];
