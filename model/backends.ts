@@ -34,6 +34,8 @@ export interface Lake {
   readText(relativePath: string): Promise<string | undefined>;
   /** Committed object paths under a prefix (relative to the lake root). */
   list(prefix: string): Promise<string[]>;
+  /** The text of one committed object, by a path `list` returned (a rebuild or a replay reads shards back). */
+  readShard(objectPath: string): Promise<string>;
 }
 
 export interface ColumnSpec {
@@ -54,6 +56,12 @@ export interface TableSpec {
    * value sorts before every other value.
    */
   orderBy?: string;
+  /**
+   * Hub tables only: a row with the stored `_payload_hash` and `orderBy` value replaces the
+   * stored row (counted `updated`) instead of being left `unchanged`. A rebuild from the raw lake
+   * sets it: the payloads are the stored ones, the cleaning config that made the row may not be.
+   */
+  rewriteUnchanged?: boolean;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Duration } from "luxon";
+import { DateTime, Duration } from "luxon";
 
 /**
  * The declarative source config (the presets are written in it, and so are users' own APIs).
@@ -157,8 +157,15 @@ export const sliceSchema = z.object({
   endParam: z.string().optional(),
   /** ISO-8601 duration of one slice; one day by default. */
   step: z.string().default("P1D"),
-  /** How bounds are written: `iso` timestamps, `date` (yyyy-MM-dd), or epoch milliseconds. */
-  format: z.enum(["iso", "date", "epoch_ms"]).default("iso"),
+  /**
+   * How bounds are written (in UTC): `iso` timestamps, `date` (yyyy-MM-dd), epoch milliseconds, or a
+   * luxon pattern (https://moment.github.io/luxon/#/formatting?id=table-of-tokens) such as AirQino's
+   * `yyyyMMdd-HHmm` (`20260910-0000`).
+   */
+  format: z.union([
+    z.enum(["iso", "date", "epoch_ms"]),
+    z.string().min(1).refine(isBoundPattern, "must be iso, date, epoch_ms or a luxon pattern that writes a time and reads it back (e.g. yyyyMMdd-HHmm)"),
+  ]).default("iso"),
 }).strict();
 
 /** An ISO-8601 duration as luxon reads it (`PT1H`, `P1D`, `PT0S`). */
@@ -190,6 +197,22 @@ export const incrementalSchema = z.object({
   .refine((i) => i.lag === undefined || typeof i.initial === "string",
     { message: "lag is a duration: it needs a timestamp cursor (initial is a number)", path: ["lag"] });
 export type IncrementalConfig = z.infer<typeof incrementalSchema>;
+
+/**
+ * True when a luxon pattern writes an instant as text that reads back to the same UTC day at
+ * least (a pattern without the day, or with free letters luxon cannot read back, is refused).
+ */
+export function isBoundPattern(pattern: string): boolean {
+  const probe = DateTime.fromMillis(Date.UTC(2024, 10, 23, 13, 45), { zone: "utc" });
+  const back = DateTime.fromFormat(probe.toFormat(pattern), pattern, { zone: "utc" });
+  return back.isValid && back.toFormat("yyyy-MM-dd") === probe.toFormat("yyyy-MM-dd");
+}
+
+/**
+ * An `attach` value naming a value of the request rather than a body path: `{path.<name>}` (a
+ * path parameter's value) or `{slice.start}` / `{slice.end}` (the slice bounds, UTC ISO-8601).
+ */
+export const REQUEST_REFERENCE = /^\{(path|slice)\.([A-Za-z_][A-Za-z0-9_]*)\}$/;
 
 export const aggregateSchema = z.discriminatedUnion("type", [
   z.object({
@@ -256,7 +279,10 @@ export const entitySchema = z.object({
    * with `$` (`$.data.orders.edges[*].node`, evaluated by jsonpath-plus).
    */
   recordsPath: jsonPath.default("data"),
-  /** Body fields copied into every record, e.g. `{ station_id: "header.station_id" }`. */
+  /**
+   * Values copied into every record: a body path (`{ station_name: "header.station_name" }`), or a
+   * value of the request (`{ station_id: "{path.station_id}" }`, `{ window_start: "{slice.start}" }`).
+   */
   attach: z.record(z.string(), jsonPath).default({}),
   paginator: paginatorSchema.optional(),
   primaryKey: z.array(columnName).min(1),
@@ -332,6 +358,7 @@ export const sourceSchema = z.object({
     }
   }
   checkParents(source.entities, ctx);
+  for (const [name, entity] of Object.entries(source.entities)) checkRequestReferences(name, entity, source.publicVariables, ctx);
 });
 
 /** Placeholders `{parent.<field>}` in an entity's path, params and body strings. */
@@ -368,5 +395,31 @@ function checkParents(entities: Record<string, EntityConfig>, ctx: z.RefinementC
     }
   }
 }
+
+/**
+ * `attach` references to the request must name something the request has: a declared path
+ * parameter (whose values are not secrets: records land everywhere), or a slice bound of an
+ * entity with `slices`.
+ */
+function checkRequestReferences(name: string, entity: z.infer<typeof entitySchema>, publicVariables: readonly string[], ctx: z.RefinementCtx): void {
+  for (const [field, ref] of Object.entries(entity.attach)) {
+    if (!ref.startsWith("{")) continue;
+    const at = ["entities", name, "attach", field];
+    const m = REQUEST_REFERENCE.exec(ref);
+    if (!m) {
+      ctx.addIssue({ code: "custom", path: at, message: `${JSON.stringify(ref)} is not a request reference: use {path.<name>}, {slice.start} or {slice.end} (or a body path)` });
+    } else if (m[1] === "path") {
+      const values = entity.pathParams[m[2]];
+      if (values === undefined) ctx.addIssue({ code: "custom", path: at, message: `{path.${m[2]}}: entity ${name} has no path parameter ${m[2]} (pathParams: ${Object.keys(entity.pathParams).join(", ") || "none"})` });
+      const secret = (values ?? []).flatMap((v) => [...v.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((x) => x[1])).find((v) => !publicVariables.includes(v));
+      if (secret !== undefined) ctx.addIssue({ code: "custom", path: at, message: `{path.${m[2]}}: its values come from \${${secret}}, a secret, which must not land in records (list it in publicVariables if it is not secret)` });
+    } else if (m[2] !== "start" && m[2] !== "end") {
+      ctx.addIssue({ code: "custom", path: at, message: `{slice.${m[2]}}: a slice has start and end` });
+    } else if (entity.slices === undefined) {
+      ctx.addIssue({ code: "custom", path: at, message: `{slice.${m[2]}} needs slices on entity ${name}` });
+    }
+  }
+}
+
 export type SourceConfig = z.infer<typeof sourceSchema>;
 export type SourceConfigInput = z.input<typeof sourceSchema>;

@@ -12,6 +12,7 @@ import { tablesCommand } from "./tables-command";
 import { publishCommand, streamCommand } from "./stream-command";
 import { schemaCommand } from "./schema-command";
 import { reportCommand } from "./report-command";
+import { replayCommand } from "./replay-command";
 
 /** One entry per command: what it does and how it runs. `--help` is derived from OPTIONS. */
 interface Command<C extends CommandName> {
@@ -23,7 +24,7 @@ interface Command<C extends CommandName> {
 const COMMANDS: { [C in CommandName]: Command<C> } = {
   run: {
     summary: "Extract, clean and land the entities of a source config (batch).",
-    usage: "api2lake run --config <file.yaml|preset> [--entities a,b] [--from D --to D] [--sink local|gcp]",
+    usage: "api2lake run --config <file.yaml|preset> [--entities a,b] [--from D --to D] [--from-raw] [--sink local|gcp]",
     run: (options) => runCommand(options),
   },
   demo: {
@@ -70,6 +71,11 @@ const COMMANDS: { [C in CommandName]: Command<C> } = {
     summary: "Write the HTML report (charts, run history, 2-hour forecast) and the jobs workbook from the warehouse.",
     usage: "api2lake report [--out ./out | --sink gcp --project P --bucket B] [--reportOut <dir>] [--config <file|preset>]",
     run: (options) => reportCommand(options),
+  },
+  replay: {
+    summary: "Push an entity's dead letters back through the pipeline once their cause is fixed (each lands once).",
+    usage: "api2lake replay --deadletters <entity> [--run R] --config <file.yaml|preset> [--sink local|gcp]",
+    run: (options) => replayCommand(options),
   },
   "template metadata": {
     summary: "Write the Flex Template metadata derived from the option declarations.",

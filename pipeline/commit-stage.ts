@@ -14,6 +14,7 @@ import { pathMapping } from "../transforms/schema-contract";
 import { entityCounts, manifestChecks, outcomeRules, type EntityCounts, type RunManifest, type SchemaReport } from "./manifest";
 import { persistSchemas, readSchemaPlan } from "./schema-state";
 import { promoteCursorState } from "./cursor-state";
+import { promoteReplayState } from "../sources/replay-state";
 import { schemaReport } from "./schema-report";
 import { sumTallies, type Tally } from "./tally";
 import { finishRunLog } from "./run-log";
@@ -61,7 +62,9 @@ export type Promotion =
    * kept failing, since the pending cursors leave out every series that stopped early (a failed
    * child keeps its parent's cursor); without that, one failing child would hold every parent.
    */
-  | { kind: "cursors"; entities: string[] };
+  | { kind: "cursors"; entities: string[] }
+  /** The dead letters a replay took (sources/replay-state.ts): later replays skip them. */
+  | { kind: "replayed"; entities: string[] };
 
 /** Everything the stage needs, as plain data (it is serialized into the graph; no secret values). */
 export interface CommitSpec {
@@ -215,6 +218,9 @@ export async function promote(lake: Lake, target: SinkTarget, runId: string, pro
       return;
     case "cursors":
       await promoteCursorState(lake, runId, promotion.entities);
+      return;
+    case "replayed":
+      await promoteReplayState(lake, runId, promotion.entities);
       return;
   }
 }

@@ -10,6 +10,8 @@ import { readRest, type ReadRestOutput } from "../sources/rest/read-rest";
 import { sealForWorkers } from "../sources/rest/secrets";
 import type { RestRecord, PageSummary } from "../sources/rest/work-item";
 import { readMessages, type InboundMessage } from "../sources/messages";
+import { readRawLake } from "../sources/raw-lake";
+import { readDeadLetterLake } from "../sources/dead-letter-lake";
 import type { Slice, DateRange } from "../sources/rest/slices";
 import { keyOf, pickLatest } from "../transforms/dedupe";
 import { observeRecord, mergeObservations, planSchema, schemaColumnSpecs, compileLakeRenamer, type PathObservations, type SchemaPlan } from "../transforms/schema-contract";
@@ -43,7 +45,16 @@ export interface GraphPlan {
   target: SinkTarget;
   maxWorkers: number;
   runs: readonly EntityRun[];
+  /** Read records from the lake instead of the API (absent: a REST read); only the read step differs. */
+  read?: LakeRead;
 }
+
+/**
+ * Where a run reads records when it does not call the API: `raw` rebuilds from the raw lake
+ * (`--from-raw`; `from`/`to` are inclusive `yyyy-MM-dd` days of its `dt=` partitions),
+ * `deadletters` replays an entity's dead letters (only run `run`'s when given).
+ */
+export type LakeRead = { kind: "raw"; from?: string; to?: string } | { kind: "deadletters"; run?: string };
 
 /** A clean row travels with its exploded children, so only the kept version's children land. */
 interface CleanRecord {
@@ -73,13 +84,18 @@ export function buildGraph(root: Root, plan: GraphPlan): PCollection<CommitInput
     // DoFns capture `${VAR}` references, never secret values (the graph and a template hold none).
     const source = sealForWorkers(run.source);
     // readRest returns a named composite whose output is a record of PCollections.
-    const read = root.apply(readRest(source, { runId: plan.runId, entities: run.entities, slices: run.slices, range: run.range, maxWorkers: plan.maxWorkers, cursors: run.cursors }) as never) as unknown as ReadRestOutput;
+    const read = plan.read
+      ? readFromLake(root, plan.read, plan, source.name, run.entities)
+      : root.apply(readRest(source, { runId: plan.runId, entities: run.entities, slices: run.slices, range: run.range, maxWorkers: plan.maxWorkers, cursors: run.cursors }) as never) as unknown as ReadRestOutput;
     // The commit stage waits for the run's pending cursors to be recorded (promoted with the run).
-    results.push(recordCursorCandidates(read.cursors, plan.target, plan.runId, source.name).apply(withName(`CursorsRecorded_${source.name}`, parDo({
-      process: function* (_: PendingCursors) {
-        yield { done: "cursors" } as CommitInput;
-      },
-    }))));
+    // A run that reads the lake fetches nothing: no cursor moves.
+    if (plan.read === undefined) {
+      results.push(recordCursorCandidates(read.cursors, plan.target, plan.runId, source.name).apply(withName(`CursorsRecorded_${source.name}`, parDo({
+        process: function* (_: PendingCursors) {
+          yield { done: "cursors" } as CommitInput;
+        },
+      }))));
+    }
     for (const entityName of run.entities) {
       const entity = source.entities[entityName];
       const records = read.records.apply(withName(`Select_${entityName}`, parDo({
@@ -124,6 +140,17 @@ function readFailuresOf(entityName: string) {
       if (d.entity === entityName) yield d;
     },
   }));
+}
+
+/** The lake read that replaces a REST read (a replay reads one entity: the command checks it). */
+function readFromLake(root: Root, read: LakeRead, plan: GraphPlan, source: string, entities: readonly string[]): ReadRestOutput {
+  if (read.kind === "raw") {
+    const days = { ...(read.from === undefined ? {} : { from: read.from }), ...(read.to === undefined ? {} : { to: read.to }) };
+    return root.apply(readRawLake(plan.target, source, { runId: plan.runId, entities: entities, days: days }) as never) as unknown as ReadRestOutput;
+  }
+  if (entities.length !== 1) throw new Error(`a dead-letter replay reads one entity, got ${entities.length}`);
+  const options = read.run === undefined ? { runId: plan.runId } : { runId: plan.runId, run: read.run };
+  return root.apply(readDeadLetterLake(plan.target, source, entities[0], options) as never) as unknown as ReadRestOutput;
 }
 
 /**
@@ -202,7 +229,9 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
     .apply(withName(`SplitCleaned_${name}`, split<{ raw: Row; clean: CleanRecord; dead: DeadLetter; tally: Tally }>(["raw", "clean", "dead", "tally"])));
   results.push(cleaned.tally.apply(asTally(`CleanCounts_${name}`)));
 
-  results.push(cleaned.raw.apply(writeLake(target, "raw", name, runId)).apply(sinkResults(`RawWritten_${name}`)));
+  // A run that reads the lake (rebuild, replay) writes no raw files: the raw layer already holds
+  // those payloads. Its lake-table append below skips them by `_payload_hash` (a lost warehouse is refilled).
+  if (plan.read === undefined) results.push(cleaned.raw.apply(writeLake(target, "raw", name, runId)).apply(sinkResults(`RawWritten_${name}`)));
   results.push(cleaned.raw
     .apply(withName(`SanitizeLakeColumns_${name}`, parDo({
       process: function* (this: { rename?: (row: Row) => Row }, row: Row, ctx: { schema: { lookup: () => SchemaPlan } }) {
@@ -259,7 +288,9 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
       yield schemaColumnSpecs(p);
     },
   })));
-  const hubWrites = latest.record.apply(writeHub(target, { ...tables.hub, orderBy: entity.orderBy }, children, {
+  // A rebuild re-cleans the stored payloads: the hub takes the new rows even where the payload is the same.
+  const rewrite = plan.read?.kind === "raw" ? { rewriteUnchanged: true } : {};
+  const hubWrites = latest.record.apply(writeHub(target, { ...tables.hub, orderBy: entity.orderBy, ...rewrite }, children, {
     columns: singletonSide(hubColumns, schemaColumnSpecs(schemaPlan.fallback)),
   }))
     .apply(withName(`SplitHubWrites_${name}`, split<{ accepted: CleanRecord; merged: HubMergeCounts }>(["accepted", "merged"])));

@@ -30,14 +30,14 @@ export interface OptionSpec {
 }
 
 export type CommandName =
-  | "run" | "demo" | "demo-api" | "serve" | "query" | "publish" | "stream" | "schema" | "report" | "tables"
+  | "run" | "demo" | "demo-api" | "serve" | "query" | "publish" | "stream" | "schema" | "report" | "tables" | "replay"
   | "template metadata" | "template build" | "template launch";
 
 const DATE = "^(\\d{4}-\\d{2}-\\d{2}|\\d{2}/\\d{2}/\\d{4})$";
 const POSITIVE = "^[1-9][0-9]*$";
 // Streaming micro-batches run on the direct runner; an unbounded Dataflow read does not exist yet.
-const RUN_LIKE = ["run", "demo"] as const;
-const SINKS = ["run", "demo", "stream", "serve", "query", "report", "tables"] as const;
+const RUN_LIKE = ["run", "demo", "replay"] as const;
+const SINKS = ["run", "demo", "stream", "serve", "query", "report", "tables", "replay"] as const;
 /** Commands that open the lake of a `--sink` (schema reads only the lake). */
 const STORES = [...SINKS, "schema"] as const;
 const GCP = { option: "sink", value: "gcp" } as const;
@@ -45,11 +45,11 @@ const TEMPLATE_GCLOUD = ["template build", "template launch"] as const;
 const LAUNCH = ["template launch"] as const;
 
 export const OPTIONS = {
-  config: { type: "path", help: "Source config YAML (see README) or the name of a built-in preset.", example: "presets/commerce.yaml", commands: ["run", "publish", "stream", "schema", "report", ...LAUNCH], required: ["run", "publish", "stream", "schema", ...LAUNCH], template: true },
+  config: { type: "path", help: "Source config YAML (see README) or the name of a built-in preset.", example: "presets/commerce.yaml", commands: ["run", "publish", "stream", "schema", "report", "replay", ...LAUNCH], required: ["run", "publish", "stream", "schema", "replay", ...LAUNCH], template: true },
   entities: { type: "list", help: "Entities to extract: a comma list, ALL, or a file listing names (.txt, .csv, .xlsx first column).", example: "customers,sales", default: "ALL", commands: ["run", "publish", ...LAUNCH], template: true },
   from: { type: "date", help: "First day of the date range (ISO or dd/MM/yyyy). With --to, a backfill of exactly the missing slices.", example: "2024-01-01", pattern: DATE, commands: ["run", "publish", ...LAUNCH], template: true },
   to: { type: "date", help: "Last day of the date range, inclusive.", example: "10/01/2024", pattern: DATE, commands: ["run", "publish", ...LAUNCH], template: true },
-  requestConcurrency: { type: "integer", help: "Requests in flight per source in one process (a Dataflow worker is one such process). Was --maxWorkers.", default: "8", pattern: POSITIVE, commands: ["run", "demo", "publish", ...LAUNCH], template: true },
+  requestConcurrency: { type: "integer", help: "Requests in flight per source in one process (a Dataflow worker is one such process). Was --maxWorkers.", default: "8", pattern: POSITIVE, commands: ["run", "demo", "publish", "replay", ...LAUNCH], template: true },
   runner: { type: "enum", help: "Beam runner: direct (in process), portable (local portable job service, many bundles; see Runners), dataflow.", values: ["direct", "portable", "dataflow"], default: "direct", commands: RUN_LIKE },
   region: { type: "string", help: "Dataflow region of the job (Beam's region).", default: "europe-west1", env: "API2LAKE_REGION", pattern: "^[a-z]+-[a-z]+[0-9]+$", commands: [...RUN_LIKE, ...LAUNCH] },
   maxNumWorkers: { type: "integer", help: "Dataflow: most worker VMs of the job (Beam's maxNumWorkers; Dataflow decides when absent).", pattern: POSITIVE, commands: [...RUN_LIKE, ...LAUNCH] },
@@ -72,10 +72,13 @@ export const OPTIONS = {
   scale: { type: "integer", help: "Multiplies the demo API's default sizes.", default: "1", pattern: POSITIVE, commands: ["demo-api", "demo"] },
   prefix: { type: "string", help: "Row-key prefix to scan.", example: "283181971#", commands: ["serve"] },
   limit: { type: "integer", help: "Rows to print.", default: "20", pattern: POSITIVE, commands: ["serve"] },
+  fromRaw: { type: "boolean", help: "Rebuild hub, dataproducts and serving rows from the raw lake instead of calling the API (--from/--to pick raw dt= days).", default: "false", commands: ["run"] },
+  deadletters: { type: "string", help: "Entity whose dead letters (lake/deadletter/<entity>/) are pushed back through the pipeline.", example: "customers", pattern: "^[a-z][a-z0-9_]*$", commands: ["replay"], required: ["replay"] },
+  run: { type: "string", help: "Replay only the dead letters of this run id.", example: "20260110T060000Z-a1b2c3", commands: ["replay"] },
   reportOut: { type: "path", help: "Folder of the report: report.html and jobs.xlsx (default <out>/report; ./report with --sink gcp).", example: "./out/report", commands: ["report"] },
   quiet: { type: "boolean", help: "No progress display (the summary still prints).", default: "false", commands: RUN_LIKE },
   logLevel: { type: "enum", help: "Lowest level of the run log runs/<run_id>.log (debug: every request and page).", values: ["debug", "info", "warn", "error"], default: "info", commands: RUN_LIKE },
-  "json-logs": { type: "boolean", help: "Also write the run log's JSON lines to stdout (the summary then goes to stderr).", default: "false", commands: RUN_LIKE },
+  jsonLogs: { type: "boolean", help: "Also write the run log's JSON lines to stdout (the summary then goes to stderr).", default: "false", commands: RUN_LIKE },
   format: { type: "enum", help: "Output of rows: an aligned table (default on a terminal), JSON lines (default otherwise) or CSV.", values: ["table", "jsonl", "csv"], commands: ["query", "tables"] },
   templateOut: { type: "path", help: "Where to write the Flex Template metadata.", default: "deploy/metadata.json", commands: ["template metadata", "template build"] },
   templateFile: { type: "string", help: "gs:// path of the Flex Template spec (terraform output template_spec_gcs_path).", example: "gs://my-lake/templates/api2lake.json", pattern: "^gs://[a-z0-9][-_.a-z0-9]*[a-z0-9]/.+\\.json$", commands: TEMPLATE_GCLOUD, required: TEMPLATE_GCLOUD },
@@ -187,7 +190,8 @@ export function parseOptions<C extends CommandName>(command: C, argv: readonly s
       continue;
     }
     const eq = arg.indexOf("=");
-    const name = (eq > 0 ? arg.slice(2, eq) : arg.slice(2)) as OptionName;
+    // `--from-raw` is `--fromRaw`: every flag may be spelled in kebab case too.
+    const name = (eq > 0 ? arg.slice(2, eq) : arg.slice(2)).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as OptionName;
     const spec: OptionSpec | undefined = Object.prototype.hasOwnProperty.call(OPTIONS, name) ? OPTIONS[name] : undefined;
     if (!spec || !spec.commands.includes(command)) {
       const renamed = Object.prototype.hasOwnProperty.call(RENAMED, name) ? RENAMED[name] : "";

@@ -12,7 +12,7 @@ import { startConfiguredRunLog, useRunLog, type LogLevel } from "./run-log";
 export function startRunConsole(
   options: ParsedOptions, secrets: Secrets,
 ): { summaryStream?: NodeJS.WritableStream; stop: () => void } {
-  const jsonLogs = options["json-logs"] === true;
+  const jsonLogs = options.jsonLogs === true;
   const level = (options.logLevel ?? "info") as LogLevel;
   useRunLog(startConfiguredRunLog({ level: level, echo: jsonLogs ? process.stdout : undefined, secrets: secrets }));
   // Dataflow runs the DoFns on its workers: no event reaches this process, so no display is started.

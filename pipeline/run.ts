@@ -18,7 +18,7 @@ import { selectEntities } from "../sources/rest/entity-selection";
 import { parseRangeArgs, parseDateArg, type DateRange, type Slice } from "../sources/rest/slices";
 import { readState, planSlices } from "../sources/rest/state";
 import { conditionalProblems, textValue, withDefaults, type DefaultedOptions, type ParsedOptions } from "./options";
-import { buildGraph, type EntityRun } from "./graph";
+import { buildGraph, type EntityRun, type LakeRead } from "./graph";
 import { entityCounts, type RunManifest } from "./manifest";
 import { readSchema } from "./schema-state";
 import { UsageError } from "./usage-error";
@@ -35,6 +35,8 @@ export interface RunRequest {
   from?: string;
   to?: string;
   options: ParsedOptions;
+  /** Read from the lake instead of the API (`--from-raw`, `replay`): no slices, no watermark moves. */
+  read?: LakeRead;
 }
 
 export function newRunId(now: Date = new Date()): string {
@@ -110,7 +112,8 @@ async function planRun(request: RunRequest, target: SinkTarget): Promise<{ runs:
     const findings = checkSources(request.sources);
     for (const warning of findings.warnings) console.error(`warning: ${warning}`);
     if (findings.errors.length) throw new UsageError(findings.errors.join("\n"));
-    const mode: SliceMode = request.from && request.to
+    // A lake read plans no slices: its --from/--to pick raw days (run-command.ts), not API ranges.
+    const mode: SliceMode = request.read ? { kind: "incremental" } : request.from && request.to
       ? { kind: "backfill", range: parseRangeArgs(request.from, request.to) }
       : request.to
         ? (() => { throw new Error("--to needs --from (a backfill of the range); --from alone runs incrementally from that date"); })()
@@ -120,7 +123,7 @@ async function planRun(request: RunRequest, target: SinkTarget): Promise<{ runs:
       const entities = await selectEntities(Object.keys(source.entities), request.entities);
       const orphans = missingParents(source, entities);
       if (orphans.length) throw new UsageError(`${source.name}: ${orphans.join("; ")}`);
-      runs.push({ source: source, entities: entities, slices: await planEntitySlices(target, source, entities, mode), schemas: await readSchemas(target, source, entities), cursors: await readCursors(target, source, entities) });
+      runs.push({ source: source, entities: entities, slices: request.read ? {} : await planEntitySlices(target, source, entities, mode), schemas: await readSchemas(target, source, entities), cursors: await readCursors(target, source, entities) });
     }
     return { runs: runs, mode: mode };
   } catch (error) {
@@ -213,6 +216,8 @@ async function executeClaimedRun(request: RunRequest, runId: string, startedAt: 
   const promotions: Promotion[] = [
     { kind: "schemas", entities: runs.flatMap((r) => [...r.entities]) },
     { kind: "cursors", entities: runs.flatMap((r) => [...r.entities]) },
+    // Dead letters a replay took are skipped by later replays only once it committed.
+    { kind: "replayed", entities: runs.flatMap((r) => [...r.entities]) },
   ];
   for (const run of runs) {
     for (const name of Object.keys(run.slices ?? {})) {
@@ -232,7 +237,7 @@ async function executeClaimedRun(request: RunRequest, runId: string, startedAt: 
     maxDeadShare: deadShareLimits(runs),
     rolledBack: rolledBack,
     promotions: promotions,
-    build: (root: Root) => buildGraph(root, { runId: runId, target: target, maxWorkers: maxWorkers, runs: runs }),
+    build: (root: Root) => buildGraph(root, { runId: runId, target: target, maxWorkers: maxWorkers, runs: runs, ...(request.read ? { read: request.read } : {}) }),
   });
 }
 

@@ -139,6 +139,14 @@ export class GcsLake implements Lake {
     }
   }
 
+  async readShard(objectPath: string): Promise<string> {
+    const norm = objectPath.replace(/\\/g, "/");
+    if (norm.startsWith("/") || norm.split("/").includes("..") || norm.startsWith(PENDING_DIR + "/"))
+      throw new Error(`lake object path must be a committed path inside the lake: ${objectPath}`);
+    const got = await this.bucket.file(`${LAKE_DIR}/${norm}`).download();
+    return got[0].toString("utf8");
+  }
+
   async list(prefix: string): Promise<string[]> {
     const norm = prefix.replace(/\\/g, "/").replace(/^\/+/, "");
     if (norm.split("/").includes("..")) throw new Error(`lake prefix must stay inside the lake: ${prefix}`);

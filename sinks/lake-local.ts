@@ -85,6 +85,13 @@ export class LocalLake implements Lake {
       .sort();
   }
 
+  async readShard(objectPath: string): Promise<string> {
+    const norm = objectPath.replace(/\\/g, "/");
+    if (norm.startsWith("/") || norm.split("/").includes("..") || norm.startsWith(PENDING + "/"))
+      throw new Error(`lake object path must be a committed path inside the lake: ${objectPath}`);
+    return fs.promises.readFile(path.join(this.root, norm), "utf8");
+  }
+
   private pendingDir(runId: string): string {
     return path.join(this.root, PENDING, runId);
   }

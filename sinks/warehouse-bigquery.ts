@@ -169,7 +169,8 @@ export class BigQueryWarehouse implements Warehouse {
     const keyNames = keys.map((k) => findField(fields, k, `${this.dataset("hub")}.${table.name} primary key`).name as string);
     // No such column yet: every stored and incoming version is null, which the rule accepts in arrival order.
     const orderBy = fields.find((f) => table.orderBy !== undefined && (f.name as string).toLowerCase() === table.orderBy.toLowerCase())?.name as string | undefined;
-    const hash = fields.find((f) => (f.name as string).toLowerCase() === "_payload_hash")?.name as string | undefined;
+    // A rebuild re-cleans stored payloads: the same payload must still replace (rewriteUnchanged).
+    const hash = table.rewriteUnchanged ? undefined : fields.find((f) => (f.name as string).toLowerCase() === "_payload_hash")?.name as string | undefined;
     // The batch is reduced to the newest row per key first (the emulator's MERGE takes a table,
     // not a subquery, as its source); the rows it beat are older_ignored.
     const newest = newestPerKey(rows, keyNames, fields, orderBy);

@@ -150,7 +150,8 @@ export class DuckDbWarehouse implements Warehouse {
       const keyCols = keys.map((k) => findColumn(cols, k, `hub.${table.name} primary key`));
       // No such column yet: every stored and incoming version is null, which the rule accepts in arrival order.
       const order = table.orderBy === undefined ? undefined : cols.find((x) => x.name.toLowerCase() === table.orderBy?.toLowerCase());
-      const hash = cols.find((x) => x.name.toLowerCase() === "_payload_hash");
+      // A rebuild re-cleans stored payloads: the same payload must still replace (rewriteUnchanged).
+      const hash = table.rewriteUnchanged ? undefined : cols.find((x) => x.name.toLowerCase() === "_payload_hash");
       const target = `hub.${ident(table.name)}`;
       const decided = `_api2lake_decided_${++this.db.staging}`;
       const staged: string[] = [];

@@ -14,6 +14,7 @@ import { sliceParams, type Slice } from "./slices";
 import { cursorParamText, descPageReachedStart, type CursorValue } from "./cursor";
 import { entityForParent, type ParentRef } from "./parent-child";
 import { emitProgress } from "../../model/progress-events";
+import { isRequestReference, requestValue } from "./request-values";
 
 /**
  * The fetch core: one request series (an entity, one combination of path parameters, one
@@ -316,7 +317,9 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
     }
     const outside = outcome.parsed ? takeMarkers(outcome.body, outcome.parsed).nonFinite : 0;
     const attached: Record<string, unknown> = {};
-    for (const [field, path] of Object.entries(entity.attach)) attached[field] = getPath(outcome.body, path);
+    for (const [field, path] of Object.entries(entity.attach)) {
+      attached[field] = isRequestReference(path) ? requestValue(path, { pathParams: request.pathParams ?? {}, slice: request.slice }) : getPath(outcome.body, path);
+    }
     const info: PageRequestInfo = {
       url: clean(url.href), status: outcome.status, page: page, fetched_at: new Date(ctx.clock ? ctx.clock.now() : Date.now()).toISOString(),
       attempts: outcome.attempts, rejected: extracted.records.length - records.length, non_finite_nulled: outside,

@@ -1,7 +1,9 @@
+import { DateTime } from "luxon";
+
 /**
  * Date-range slices: `--from/--to` parsing, ISO-8601 step durations, splitting a range into
- * slices and writing each slice's bounds as query parameters. Pure UTC arithmetic, no
- * third-party modules (this runs inside Beam workers).
+ * slices and writing each slice's bounds as query parameters. Pure UTC arithmetic; bounds in a
+ * luxon pattern are written and checked with luxon.
  */
 
 /** A half-open time range `[start, end)`, both UTC ISO-8601 timestamps with milliseconds. */
@@ -15,7 +17,8 @@ export interface DateRange {
   to: Date;
 }
 
-export type SliceFormat = "iso" | "date" | "epoch_ms";
+/** `iso`, `date`, `epoch_ms`, or a luxon pattern such as `yyyyMMdd-HHmm` (model/source-config.ts checks it). */
+export type SliceFormat = string;
 
 export interface SliceParamsConfig {
   startParam: string;
@@ -111,12 +114,29 @@ export function splitRange(range: DateRange, step: string): Slice[] {
   return slices;
 }
 
-/** A bound as the API wants it: ISO timestamp, `yyyy-MM-dd`, or epoch milliseconds. */
+/** A bound as the API wants it: ISO timestamp, `yyyy-MM-dd`, epoch milliseconds, or a luxon pattern in UTC. */
 export function formatBound(iso: string, format: SliceFormat): string {
   const date = new Date(iso);
   if (format === "date") return date.toISOString().slice(0, 10);
   if (format === "epoch_ms") return String(date.getTime());
-  return date.toISOString();
+  if (format === "iso") return date.toISOString();
+  return DateTime.fromMillis(date.getTime(), { zone: "utc" }).toFormat(format);
+}
+
+/**
+ * Why a slice's bounds cannot be written exactly in a luxon pattern (e.g. a bound at 00:30 in
+ * `yyyyMMdd-HH` would ask for another hour than the slice's), or undefined when they can (and for
+ * the built-in formats). A request for the wrong window would overlap or skip data in silence.
+ */
+export function sliceBoundProblem(slice: Slice, format: SliceFormat): string | undefined {
+  if (format === "iso" || format === "date" || format === "epoch_ms") return undefined;
+  for (const bound of [slice.start, slice.end]) {
+    const text = formatBound(bound, format);
+    const back = DateTime.fromFormat(text, format, { zone: "utc" });
+    if (!back.isValid || back.toMillis() !== Date.parse(bound))
+      return `slice bound ${bound} cannot be written exactly as ${format} (it reads back as ${back.isValid ? back.toISO() : "no time"}): align --from/--to and the step with the pattern`;
+  }
+  return undefined;
 }
 
 /** The query parameters that carry a slice's bounds (the end bound is exclusive). */

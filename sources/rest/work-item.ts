@@ -6,7 +6,7 @@ import { planSlices } from "./state";
 import { openSecretsWhereRequested, resolveReferences } from "./secrets";
 import { deadLetter } from "../../model/dead-letter";
 import { redact, redactDeep } from "./auth/redact";
-import type { DateRange, Slice } from "./slices";
+import { sliceBoundProblem, type DateRange, type Slice } from "./slices";
 import { cursorStart, maxRecordCursor, laterCursor, type CursorValue } from "./cursor";
 import { includedColumns, missingParents, parentRef, type ParentRef } from "./parent-child";
 
@@ -128,6 +128,11 @@ export function planWorkItems(source: SourceConfig, options: PlanOptions = {}): 
       const planned = options.slices ? options.slices[name] : undefined;
       if (planned) slices = planned;
       else if (options.range) slices = planSlices(options.range, null, [], { step: entity.slices.step });
+      // A bound the entity's pattern cannot write exactly would fetch another window: refuse it here.
+      for (const slice of slices) {
+        const problem = slice ? sliceBoundProblem(slice, entity.slices.format) : undefined;
+        if (problem) throw new Error(`source ${source.name}, entity ${name}: ${problem}`);
+      }
     }
     for (const pathParams of pathParamCombinations(entity.pathParams)) {
       for (const slice of slices) {

@@ -47,7 +47,7 @@ const ABIDJAN_READINGS: Reading[] = [
   reading("2024-10-27 03:00:00", 4, 40),
 ];
 
-async function runWith(config: (url: string) => SourceConfig, handler: (url: string) => unknown): Promise<{ out: string; manifest: RunManifest }> {
+async function runWith(config: (url: string) => SourceConfig, handler: (url: string) => unknown, range: { from?: string; to?: string } = {}): Promise<{ out: string; manifest: RunManifest }> {
   const server = await startServer((req, res) => {
     const body = handler(req.url ?? "/");
     if (body === undefined) json(res, { error: "not found" }, 404);
@@ -55,7 +55,7 @@ async function runWith(config: (url: string) => SourceConfig, handler: (url: str
   });
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-messy-values-"));
   try {
-    const manifest = await executeRun({ sources: [config(server.url)], entities: "ALL", options: { out: out, runner: "direct", sink: "local", requestConcurrency: 4 } });
+    const manifest = await executeRun({ sources: [config(server.url)], entities: "ALL", ...range, options: { out: out, runner: "direct" as const, sink: "local", requestConcurrency: 4 } });
     return { out: out, manifest: manifest };
   } finally {
     await server.close();
@@ -70,10 +70,13 @@ test("airquality preset: DST overlap readings are four instants, a gap is dead-l
     },
     (url) => {
       const station = /^\/v3\/getStationHourlyAvg\/(\d+)/.exec(url)?.[1];
-      if (station === ROME) return { header: { station_id: ROME }, data: ROME_READINGS };
-      if (station === ABIDJAN) return { header: { station_id: ABIDJAN }, data: ABIDJAN_READINGS };
+      // AirQino's header has no station id: the preset takes it from the path.
+      if (station === ROME) return { header: { station_name: "Rome" }, data: ROME_READINGS };
+      if (station === ABIDJAN) return { header: { station_name: "Abidjan" }, data: ABIDJAN_READINGS };
       return undefined;
     },
+    // The preset's readings are sliced by day: one slice, answered with the whole page by this stub.
+    { from: "2024-01-01", to: "2024-01-01" },
   );
   assertRunSucceeded(run.manifest);
   const m = run.manifest.entities.readings;

@@ -78,11 +78,12 @@ async function landed(t: GcpTarget): Promise<Record<string, string[]>> {
   return bigQueryLandedState(t, emu.env.API2LAKE_BIGQUERY_ENDPOINT);
 }
 
-/** The airquality preset with its readings fetched in daily slices (`from`/`to` query parameters). */
+/** The airquality preset, whose readings are fetched in daily slices. */
 function slicedAirquality(): SourceConfig {
   const source = loadPreset("airquality");
-  const readings = { ...source.entities.readings, slices: { startParam: "from", endParam: "to", step: "P1D", format: "iso" as const } };
-  return { ...source, entities: { ...source.entities, readings: readings } };
+  // Daily slices are the preset's own (AirQino's start_date/end_date, yyyyMMdd-HHmm).
+  assert.deepEqual(source.entities.readings.slices, { startParam: "start_date", endParam: "end_date", step: "P1D", format: "yyyyMMdd-HHmm" });
+  return source;
 }
 
 /** Rome's station's readings on its local day 2024-03-30, from a landed state's daily averages. */

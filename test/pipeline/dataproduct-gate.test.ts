@@ -28,14 +28,18 @@ async function averages(out: string): Promise<string> {
 test("a run whose pages kept failing fails and leaves the dataproducts as the last complete run left them", async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-gate-"));
   const options = { out: out, runner: "direct" as const, requestConcurrency: 4 };
-  const good = await executeRun({ sources: [loadPreset("airquality")], entities: "ALL", options: options });
+  // The preset's readings are sliced by day: from 2023-12-31 (Rome's first local hour is 23:00Z) through 2024-01-03.
+  const range = { from: "2023-12-31", to: "2024-01-03" };
+  const good = await executeRun({ sources: [loadPreset("airquality")], entities: "ALL", ...range, options: options });
   assert.equal(good.status, "succeeded", good.errors.join("; "));
   const complete = await averages(out);
   assert.equal(JSON.parse(complete).length, 6, "two stations x three days");
 
+  // A backfill fetches only slices not fetched before: forget them, so the same range is fetched again.
+  fs.rmSync(path.join(out, "state", "airquality", "readings.json"));
   api.setFaults([{ path: "/v3/getStationHourlyAvg/283164601", kind: "status", status: 500 }]);
   try {
-    const partial = await executeRun({ sources: [loadPreset("airquality")], entities: "ALL", options: { ...options, requestConcurrency: 4 } });
+    const partial = await executeRun({ sources: [loadPreset("airquality")], entities: "ALL", ...range, options: { ...options, requestConcurrency: 4 } });
     assert.equal(partial.status, "failed");
     assert.ok(partial.entities.readings.fetch_failed_pages > 0);
     assert.ok(partial.errors.some((e) => /kept failing/.test(e)));
@@ -56,9 +60,8 @@ test("a run whose pages kept failing fails and leaves the dataproducts as the la
 
 test("a failed slice withholds only the station's local days it overlaps; the rest is recomputed and the run fails", async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-gate-slice-"));
-  const preset = loadPreset("airquality");
-  const readings = { ...preset.entities.readings, slices: { startParam: "from", endParam: "to", step: "P1D", format: "iso" as const } };
-  const source = { ...preset, entities: { ...preset.entities, readings: readings } };
+  // The preset's own daily slices (start_date/end_date).
+  const source = loadPreset("airquality");
   // The Rome station's first request is answered, every later one fails: one of its two daily
   // slices lands, the other fails. Either way exactly one Rome day (2024-01-02, 00:00 local at
   // 23:00Z) is in both, so it is withheld; the Abidjan station's two days are recomputed.

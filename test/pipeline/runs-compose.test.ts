@@ -27,11 +27,12 @@ before(async () => {
 });
 after(async () => api?.close());
 
-/** The airquality preset with its readings fetched in daily slices (`from`/`to` query parameters). */
+/** The airquality preset, whose readings are fetched in daily slices. */
 function slicedAirquality(): SourceConfig {
   const source = loadPreset("airquality");
-  const readings = { ...source.entities.readings, slices: { startParam: "from", endParam: "to", step: "P1D", format: "iso" as const } };
-  return { ...source, entities: { ...source.entities, readings: readings } };
+  // Daily slices are the preset's own (AirQino's start_date/end_date, yyyyMMdd-HHmm).
+  assert.deepEqual(source.entities.readings.slices, { startParam: "start_date", endParam: "end_date", step: "P1D", format: "yyyyMMdd-HHmm" });
+  return source;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

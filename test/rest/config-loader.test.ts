@@ -22,7 +22,8 @@ const cases: [string, Mutator, RegExp | string][] = [
     `${FILE}: entities.customers.paginator.type: "pages" is not one of single_page, page_number, offset, cursor, header_cursor, next_url, link_header`],
   ["unknown auth type", (c) => (c.auth = { type: "oauth", token: "x" }), /auth\.type: "oauth" is not one of none, api_key, bearer, basic/],
   ["bad slice format", (c) => (c.entities.customers.slices = { startParam: "from", format: "dates" }),
-    `${FILE}: entities.customers.slices.format: "dates" is not one of iso, date, epoch_ms`],
+    // A luxon pattern is a format too (issue 12): "dates" is refused as one that cannot read a time back.
+    `${FILE}: entities.customers.slices.format: "dates" is invalid (must be iso, date, epoch_ms or a luxon pattern that writes a time and reads it back (e.g. yyyyMMdd-HHmm))`],
   ["unexpected field lists the valid ones", (c) => (c.entities.customers.paginatr = {}),
     /entities\.customers: unexpected field "paginatr" \(valid fields: path, pathParams, params, recordsPath, attach, paginator,/],
   ["unexpected field inside a paginator variant", (c) => (c.entities.customers.paginator.pageSize = 5),

@@ -45,7 +45,7 @@ export function otherSources(url: string): SourceConfig {
       invoices: { path: "/invoices", primaryKey: ["invoice_id"], recordsPath: "items", params: { limit: "40" }, paginator: { type: "next_url", nextUrlPath: "next" } },
       readings: {
         path: "/v3/getStationHourlyAvg/{station_id}", primaryKey: ["station_id", "timestamp"],
-        pathParams: { station_id: ["283181971", "283164601"] }, attach: { station_id: "header.station_id" },
+        pathParams: { station_id: ["283181971", "283164601"] }, attach: { station_id: "{path.station_id}" },
       },
       jobs: { path: "/jobs/postings", primaryKey: ["id"], recordsPath: "", params: { per_page: "25" }, paginator: { type: "link_header" } },
       jobs_filtered: { path: "/data", primaryKey: ["id"], recordsPath: "", params: { Location: "^Bangalore" } },

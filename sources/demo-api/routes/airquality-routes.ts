@@ -1,4 +1,8 @@
-/** Air-quality routes (AirQino-shaped): single page, header + data. */
+/**
+ * Air-quality routes in AirQino's shape: `/v3/getStationHourlyAvg/<station_id>?start_date=&end_date=`
+ * (bounds `yyyyMMdd-HHmm`, UTC; start inclusive, end exclusive) answers one page
+ * `{ header: { station_name, station_lat, station_lon }, data: [...] }`.
+ */
 import * as luxon from "luxon";
 import { AIRQUALITY_START_MS, airQualityDuplicated, airQualityReading, airQualityReadings, airQualityStation, stationIndexOf, type Reading } from "../datasets/airquality";
 import { HttpError, ok, range, type Route } from "./route";
@@ -8,13 +12,16 @@ export function stationZoneOf(id: string): string {
   return id === "283164601" ? "Europe/Rome" : "Africa/Abidjan";
 }
 
-/** An instant query parameter (ISO timestamp or `YYYY-MM-DD` = UTC midnight), or undefined when absent; 400 when not a date. */
+/**
+ * A range query parameter as AirQino writes it, `yyyyMMdd-HHmm` in UTC (`20240101-0000`), or
+ * undefined when absent; 400 when it is not such a time.
+ */
 function instantParam(query: URLSearchParams, name: string): number | undefined {
   const raw = query.get(name);
   if (raw === null || raw === "") return undefined;
-  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(raw) ? raw + "T00:00:00Z" : raw);
-  if (Number.isNaN(ms)) throw new HttpError(400, `${name} must be an ISO date or timestamp, got ${JSON.stringify(raw)}`);
-  return ms;
+  const at = /^\d{8}-\d{4}$/.test(raw) ? luxon.DateTime.fromFormat(raw, "yyyyMMdd-HHmm", { zone: "utc" }) : undefined;
+  if (!at || !at.isValid) throw new HttpError(400, `${name} must be written yyyyMMdd-HHmm (e.g. 20240101-0000), got ${JSON.stringify(raw)}`);
+  return at.toMillis();
 }
 
 /** No zone is more than 14 hours from UTC: a wall-clock window this much wider holds every reading of an instant window. */
@@ -50,10 +57,13 @@ export const airQualityRoutes: Route[] = [
     handler: (ctx) => {
       const index = stationIndexOf(ctx.params[0], ctx.sizes.stations);
       if (index < 0) throw new HttpError(404, `station ${JSON.stringify(ctx.params[0])} not found`);
-      const from = instantParam(ctx.query, "from");
-      const to = instantParam(ctx.query, "to");
+      const from = instantParam(ctx.query, "start_date");
+      const to = instantParam(ctx.query, "end_date");
       const readings = ctx.emptyPage ? [] : readingsBetween(ctx.seed, index, ctx.sizes.readingsDays, stationZoneOf(ctx.params[0]), from, to);
-      return ok({ header: airQualityStation(ctx.seed, index), data: readings });
+      // The real API's header names the station but carries no id: the id is in the request path.
+      const station = airQualityStation(ctx.seed, index);
+      const header = { station_name: station.station_name, station_lat: station.station_lat, station_lon: station.station_lon };
+      return ok({ header: header, data: readings });
     },
   },
 ];
