@@ -177,4 +177,9 @@ export type SinkTarget =
       location: string;
       /** Ceiling for each Cloud call; retried a bounded number of times (stores' own default when absent). */
       timeoutMs?: number;
+      /**
+       * An unbounded (streaming) graph: each sink gathers a window pane's rows and writes them
+       * at once, instead of once per bundle, so writes per table stay within BigQuery's quotas.
+       */
+      perWindow?: boolean;
     };

@@ -94,7 +94,7 @@ export function buildGraph(root: Root, plan: GraphPlan): void {
  * An entity's dead letters from the read step, counted: a page that kept failing is a failed
  * page; a record refused while reading (not a JSON object) was still fetched.
  */
-function readFailuresOf(entityName: string) {
+export function readFailuresOf(entityName: string) {
   return withName(`SelectReadFailures_${entityName}`, parDo({
     process: function* (d: DeadLetter, ctx: { fetchFailed: { increment: (n: number) => void }; parseFailed: { increment: (n: number) => void }; fetched: { increment: (n: number) => void } }) {
       if (d.entity !== entityName) return;

@@ -24,7 +24,7 @@ export interface OptionSpec {
 export type CommandName = "run" | "demo" | "demo-api" | "serve" | "query" | "publish" | "stream" | "template" | "schema";
 
 const DATE = "^(\\d{4}-\\d{2}-\\d{2}|\\d{2}/\\d{2}/\\d{4})$";
-// Streaming micro-batches run on the direct runner; an unbounded Dataflow read does not exist yet.
+// `stream` takes --runner too: micro-batches on the direct runner, an unbounded job on Dataflow.
 const RUN_LIKE: readonly CommandName[] = ["run", "demo"];
 const SINKS: readonly CommandName[] = ["run", "demo", "stream", "serve", "query"];
 
@@ -34,7 +34,7 @@ export const OPTIONS = {
   from: { type: "date", help: "First day of the date range (ISO or dd/MM/yyyy). With --to, a backfill of exactly the missing slices.", example: "2024-01-01", pattern: DATE, commands: ["run", "publish"], template: true },
   to: { type: "date", help: "Last day of the date range, inclusive.", example: "10/01/2024", pattern: DATE, commands: ["run", "publish"], template: true },
   maxWorkers: { type: "integer", help: "Concurrent requests per source in this process.", default: "8", pattern: "^[1-9][0-9]*$", commands: ["run", "demo", "publish"], template: true },
-  runner: { type: "enum", help: "Beam runner.", values: ["direct", "dataflow"], default: "direct", commands: RUN_LIKE },
+  runner: { type: "enum", help: "Beam runner.", values: ["direct", "dataflow"], default: "direct", commands: [...RUN_LIKE, "stream"] },
   out: { type: "path", help: "Local output folder: lake/, warehouse.duckdb, serving/, runs/, state/.", default: "./out", commands: ["run", "demo", "stream", "serve", "query", "schema"] },
   sink: { type: "enum", help: "Where data lands: local (embedded DuckDB, LevelDB, files) or gcp (GCS, BigQuery, Bigtable).", values: ["local", "gcp"], default: "local", commands: [...SINKS, "schema"], template: true },
   project: { type: "string", help: "Google Cloud project (sink gcp).", example: "my-project", env: "GOOGLE_CLOUD_PROJECT", pattern: "^[a-z][-a-z0-9]{4,28}[a-z0-9]$", commands: [...SINKS, "publish", "schema"], template: true },
@@ -49,6 +49,8 @@ export const OPTIONS = {
   entity: { type: "string", help: "Entity of the config that the streamed messages are.", example: "invoices", commands: ["stream"] },
   batchSize: { type: "integer", help: "Messages per micro-batch when streaming.", default: "500", pattern: "^[1-9][0-9]*$", commands: ["stream"] },
   maxBatches: { type: "integer", help: "Stop streaming after this many pulls, empty ones included (0 = until SIGINT/SIGTERM).", default: "0", pattern: "^[0-9]+$", commands: ["stream"] },
+  paneMinutes: { type: "integer", help: "Streaming on Dataflow: minutes between the panes a day window writes (early, then late ones).", default: "15", pattern: "^[1-9][0-9]*$", commands: ["stream"] },
+  allowedLatenessHours: { type: "integer", help: "Streaming on Dataflow: hours after its day that a window still takes records; older ones go to the oldest open window.", default: "48", pattern: "^[1-9][0-9]*$", commands: ["stream"] },
   port: { type: "integer", help: "Port of the demo API (0 = any free port).", default: "8080", pattern: "^[0-9]+$", commands: ["demo-api"] },
   seed: { type: "integer", help: "Seed of the demo data.", default: "42", pattern: "^[0-9]+$", commands: ["demo-api", "demo"] },
   scale: { type: "integer", help: "Multiplies the demo API's default sizes.", default: "1", pattern: "^[1-9][0-9]*$", commands: ["demo-api", "demo"] },

@@ -375,7 +375,8 @@ function publicOptions(options: ParsedOptions): Record<string, string> {
   return out;
 }
 
-function runnerOptions(options: ParsedOptions, target: SinkTarget): Record<string, unknown> {
+/** The runner's options for `--runner` (Dataflow: project, region, staging; the launcher's JSON wins). */
+export function runnerOptions(options: ParsedOptions, target: SinkTarget): Record<string, unknown> {
   if (options.runner !== "dataflow") return { runner: "direct" };
   if (target.kind !== "gcp") throw new UsageError("--runner dataflow needs --sink gcp (workers cannot write to your laptop)");
   // A Flex Template launch passes Dataflow's own options (templateLocation, jobName, ...) through

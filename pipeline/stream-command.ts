@@ -8,8 +8,15 @@ import { publishRecords, closePubSub, PubSubMessageSubscription } from "../sourc
 import type { Row } from "../model/row";
 import { loadConfig } from "./run-command";
 import { UsageError } from "./usage-error";
-import { sinkTarget } from "./run";
+import { newRunId, runnerOptions, sinkTarget } from "./run";
 import { startStream } from "./stream";
+import { createRunner } from "apache-beam";
+import type { Root } from "apache-beam";
+import { JobState_Enum } from "apache-beam/proto/beam_job_api";
+import { openLake } from "../sinks/open-backends";
+import { readSchema } from "./schema-state";
+import { templateWritten } from "./dataflow-template";
+import { buildStreamingGraph, DEFAULT_WINDOWING, type StreamWindowing } from "./stream-dataflow";
 
 export interface PublishResult {
   published: number;
@@ -78,6 +85,7 @@ export async function streamCommand(options: ParsedOptions): Promise<number> {
     console.error("api2lake stream: --subscription and --entity are required");
     return 2;
   }
+  if (options.runner === "dataflow") return streamOnDataflow(options);
   const source = configOf(options);
   const stream = startStream(new PubSubMessageSubscription(options.subscription, { projectId: options.project }), {
     source: source,
@@ -100,5 +108,91 @@ export async function streamCommand(options: ParsedOptions): Promise<number> {
     process.removeListener("SIGINT", stop);
     process.removeListener("SIGTERM", stop);
     await closePubSub();
+  }
+}
+
+/** `projects/<p>/subscriptions/<s>` from a full path or a bare name and `--project`. */
+export function subscriptionPath(subscription: string, project: string | undefined): string {
+  if (subscription.startsWith("projects/")) return subscription;
+  if (!project) throw new UsageError(`--subscription "${subscription}" needs --project (or a full projects/<p>/subscriptions/<s>)`);
+  return `projects/${project}/subscriptions/${subscription}`;
+}
+
+/** `--paneMinutes` and `--allowedLatenessHours` in ms (declared defaults in pipeline/options.ts). */
+export function streamWindowing(options: ParsedOptions): StreamWindowing {
+  return {
+    firingDelayMs: options.paneMinutes === undefined ? DEFAULT_WINDOWING.firingDelayMs : Number(options.paneMinutes) * 60_000,
+    allowedLatenessMs: options.allowedLatenessHours === undefined ? DEFAULT_WINDOWING.allowedLatenessMs : Number(options.allowedLatenessHours) * 3_600_000,
+  };
+}
+
+/**
+ * The Dataflow options of a streaming job: those of a batch run (project, region, staging, the
+ * launcher's JSON last) plus `streaming` and Streaming Engine, which Dataflow's Runner v2 needs
+ * for streaming (Beam's Python SDK adds the same two experiments to its own streaming jobs,
+ * `_check_and_add_missing_options` in apache_beam/runners/dataflow/dataflow_runner.py). The
+ * job name is stable per entity: Dataflow refuses a second running job of the same name, so
+ * one subscription is not consumed twice by accident.
+ */
+export function streamingRunnerOptions(options: ParsedOptions, entity: string): Record<string, unknown> {
+  const base = runnerOptions(options, sinkTarget(options));
+  const experiments = Array.isArray(base.experiments) ? (base.experiments as string[]) : [];
+  return {
+    jobName: `api2lake-stream-${entity.toLowerCase().replace(/[^a-z0-9-]+/g, "-")}`,
+    ...base,
+    streaming: true,
+    enableStreamingEngine: true,
+    experiments: [...experiments.filter((e) => e !== "enable_streaming_engine" && e !== "enable_windmill_service"), "enable_streaming_engine", "enable_windmill_service"],
+  };
+}
+
+/**
+ * `api2lake stream --runner dataflow --sink gcp`: submits the unbounded graph
+ * (pipeline/stream-dataflow.ts) and returns once Dataflow runs it (or, with `templateLocation`
+ * in API2LAKE_DATAFLOW_OPTIONS, once the template is written). The job then runs until drained
+ * or cancelled in Dataflow; messages are acked by Dataflow's checkpoints, never here.
+ */
+export async function streamOnDataflow(options: ParsedOptions): Promise<number> {
+  if (options.sink !== "gcp") throw new UsageError("--runner dataflow needs --sink gcp (workers cannot write to your laptop)");
+  const source = configOf(options);
+  const entity = options.entity!;
+  if (!source.entities[entity]) throw new UsageError(`--entity "${entity}" is not in ${source.name} (entities: ${Object.keys(source.entities).join(", ")})`);
+  const target = { ...sinkTarget(options), perWindow: true } as const;
+  const subscription = subscriptionPath(options.subscription!, options.project);
+  const runner = streamingRunnerOptions(options, entity);
+  const template = typeof runner.templateLocation === "string" ? runner.templateLocation : undefined;
+  const schema = await readSchema(await openLake(target), source.name, entity);
+  const runId = newRunId();
+  const plan = { runId: runId, target: target, source: source, entity: entity, subscription: subscription, schema: schema, windowing: streamWindowing(options) };
+  let failure: string | undefined;
+  try {
+    const result = await createRunner(runner).runAsync((root: Root) => buildStreamingGraph(root, plan));
+    const state = await untilRunningOrDone(result);
+    if (!template && state !== JobState_Enum.RUNNING) failure = `the Dataflow job ended in state ${JobState_Enum[state]}`;
+  } catch (error) {
+    failure = (error as Error).message;
+  }
+  if (template) {
+    // Beam 2.49's job service reports FAILED after writing a template (see pipeline/dataflow-template.ts).
+    if (await templateWritten(template).catch(() => false)) {
+      console.log(`stream ${runId}: Dataflow streaming template written to ${template}`);
+      return 0;
+    }
+    console.error(`stream ${runId}: no template written to ${template}${failure ? `: ${failure}` : ""}`);
+    return 1;
+  }
+  if (failure) {
+    console.error(`stream ${runId}: ${failure}`);
+    return 1;
+  }
+  console.log(`stream ${runId}: Dataflow job ${String(runner.jobName)} is running (${subscription} -> ${entity}); stop it by draining it in Dataflow`);
+  return 0;
+}
+
+/** Polls the job until it runs or reaches a terminal state (a streaming job never finishes by itself). */
+async function untilRunningOrDone(result: { waitUntilFinish(durationMs?: number): Promise<JobState_Enum> }): Promise<JobState_Enum> {
+  for (;;) {
+    const state = await result.waitUntilFinish(5_000);
+    if (state === JobState_Enum.RUNNING || state === JobState_Enum.DONE || state === JobState_Enum.FAILED || state === JobState_Enum.CANCELLED || state === JobState_Enum.UPDATED || state === JobState_Enum.DRAINED) return state;
   }
 }
