@@ -299,8 +299,8 @@ function bufferingWriter(flush: Flush, maxBufferRows: number, columns?: ColumnsS
 
 /** Per bundle (bounded graphs), or per window pane when the target is a streaming job's. */
 function writerFor(target: SinkTarget, flush: Flush, maxBufferRows: number, columns?: ColumnsSideInput) {
-  if (target.kind === "gcp" && target.perWindow) return paneWriter(flush, columns);
-  return (input: PCollection<Row>): PCollection<SinkReport> => input.apply(bufferingWriter(flush, maxBufferRows, columns));
+  if (target.kind === "gcp" && target.perWindow) return withName("PerPane", paneWriter(flush, columns));
+  return bufferingWriter(flush, maxBufferRows, columns);
 }
 
 /**
