@@ -13,6 +13,7 @@ import { startStream } from "./stream";
 import { createRunner } from "apache-beam";
 import type { Root } from "apache-beam";
 import { JobState_Enum } from "apache-beam/proto/beam_job_api";
+import { PythonService } from "apache-beam/utils/service";
 import { openLake } from "../sinks/open-backends";
 import { readSchema } from "./schema-state";
 import { templateWritten } from "./dataflow-template";
@@ -166,8 +167,7 @@ export async function streamOnDataflow(options: ParsedOptions): Promise<number> 
   const plan = { runId: runId, target: target, source: source, entity: entity, subscription: subscription, schema: schema, windowing: streamWindowing(options) };
   let failure: string | undefined;
   try {
-    const result = await createRunner(runner).runAsync((root: Root) => buildStreamingGraph(root, plan));
-    const state = await untilRunningOrDone(result);
+    const state = await withOwnJobService(async () => untilRunningOrDone(await createRunner(runner).runAsync((root: Root) => buildStreamingGraph(root, plan))));
     if (!template && state !== JobState_Enum.RUNNING) failure = `the Dataflow job ended in state ${JobState_Enum[state]}`;
   } catch (error) {
     failure = (error as Error).message;
@@ -194,5 +194,30 @@ async function untilRunningOrDone(result: { waitUntilFinish(durationMs?: number)
   for (;;) {
     const state = await result.waitUntilFinish(5_000);
     if (state === JobState_Enum.RUNNING || state === JobState_Enum.DONE || state === JobState_Enum.FAILED || state === JobState_Enum.CANCELLED || state === JobState_Enum.UPDATED || state === JobState_Enum.DRAINED) return state;
+  }
+}
+
+const JOB_SERVICE_MODULE = "apache_beam.runners.dataflow.dataflow_job_service";
+
+/**
+ * Runs `work` against a Dataflow job service that this process starts and stops. The SDK stops
+ * the service it starts only when the job reaches a terminal state, which a streaming job does
+ * not: it would outlive api2lake, polling the job. A service given in BEAM_SERVICE_OVERRIDES
+ * (`"python:apache_beam.runners.dataflow.dataflow_job_service": "host:port"`) is used as it is.
+ */
+async function withOwnJobService<T>(work: () => Promise<T>): Promise<T> {
+  const key = "python:" + JOB_SERVICE_MODULE;
+  const saved = process.env.BEAM_SERVICE_OVERRIDES;
+  const overrides = saved ? (JSON.parse(saved) as Record<string, string>) : {};
+  if (overrides[key]) return work();
+  const service = PythonService.forModule(JOB_SERVICE_MODULE, ["--port", "{{PORT}}"]);
+  const address = await service.start();
+  process.env.BEAM_SERVICE_OVERRIDES = JSON.stringify({ ...overrides, [key]: address });
+  try {
+    return await work();
+  } finally {
+    if (saved === undefined) delete process.env.BEAM_SERVICE_OVERRIDES;
+    else process.env.BEAM_SERVICE_OVERRIDES = saved;
+    await service.stop();
   }
 }
