@@ -135,6 +135,8 @@ export function streamWindowing(options: ParsedOptions): StreamWindowing {
  * job name is stable per entity: Dataflow refuses a second running job of the same name, so
  * one subscription is not consumed twice by accident.
  */
+const STREAMING_EXPERIMENTS = ["enable_streaming_engine", "enable_windmill_service"];
+
 export function streamingRunnerOptions(options: ParsedOptions, entity: string): Record<string, unknown> {
   const base = runnerOptions(options, sinkTarget(options));
   const experiments = Array.isArray(base.experiments) ? (base.experiments as string[]) : [];
@@ -143,7 +145,7 @@ export function streamingRunnerOptions(options: ParsedOptions, entity: string): 
     ...base,
     streaming: true,
     enableStreamingEngine: true,
-    experiments: [...experiments.filter((e) => e !== "enable_streaming_engine" && e !== "enable_windmill_service"), "enable_streaming_engine", "enable_windmill_service"],
+    experiments: [...experiments.filter((e) => !STREAMING_EXPERIMENTS.includes(e)), ...STREAMING_EXPERIMENTS],
   };
 }
 
@@ -164,10 +166,14 @@ export async function streamOnDataflow(options: ParsedOptions): Promise<number> 
   const template = typeof runner.templateLocation === "string" ? runner.templateLocation : undefined;
   const schema = await readSchema(await openLake(target), source.name, entity);
   const runId = newRunId();
-  const plan = { runId: runId, target: target, source: source, entity: entity, subscription: subscription, schema: schema, windowing: streamWindowing(options) };
+  const plan = {
+    runId: runId, target: target, source: source, entity: entity, subscription: subscription, schema: schema,
+    windowing: streamWindowing(options),
+  };
   let failure: string | undefined;
   try {
-    const state = await withOwnJobService(async () => untilRunningOrDone(await createRunner(runner).runAsync((root: Root) => buildStreamingGraph(root, plan))));
+    const state = await withOwnJobService(async () =>
+      untilRunningOrDone(await createRunner(runner).runAsync((root: Root) => buildStreamingGraph(root, plan))));
     if (!template && state !== JobState_Enum.RUNNING) failure = `the Dataflow job ended in state ${JobState_Enum[state]}`;
   } catch (error) {
     failure = (error as Error).message;
@@ -185,15 +191,18 @@ export async function streamOnDataflow(options: ParsedOptions): Promise<number> 
     console.error(`stream ${runId}: ${failure}`);
     return 1;
   }
-  console.log(`stream ${runId}: Dataflow job ${String(runner.jobName)} is running (${subscription} -> ${entity}); stop it by draining it in Dataflow`);
+  console.log(`stream ${runId}: Dataflow job ${String(runner.jobName)} is running (${subscription} -> ${entity}); `
+    + "stop it by draining it in Dataflow");
   return 0;
 }
+
+const SETTLED = [JobState_Enum.RUNNING, JobState_Enum.DONE, JobState_Enum.FAILED, JobState_Enum.CANCELLED, JobState_Enum.UPDATED, JobState_Enum.DRAINED];
 
 /** Polls the job until it runs or reaches a terminal state (a streaming job never finishes by itself). */
 async function untilRunningOrDone(result: { waitUntilFinish(durationMs?: number): Promise<JobState_Enum> }): Promise<JobState_Enum> {
   for (;;) {
     const state = await result.waitUntilFinish(5_000);
-    if (state === JobState_Enum.RUNNING || state === JobState_Enum.DONE || state === JobState_Enum.FAILED || state === JobState_Enum.CANCELLED || state === JobState_Enum.UPDATED || state === JobState_Enum.DRAINED) return state;
+    if (SETTLED.includes(state)) return state;
   }
 }
 

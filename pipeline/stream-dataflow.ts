@@ -165,7 +165,8 @@ export function buildStreamingGraph(root: Root, plan: StreamingPlan): void {
     .apply(withName(`DailyWindows_${name}`, windowInto(fixedWindows(DAY_SECONDS), dailyWindowingStrategy(windowing))))
     .apply(withName(`SplitMessages_${name}`, split<{ record: RestRecord; deadLetter: DeadLetter }>(["record", "deadLetter"])));
   const fetchFailures = (parts.deadLetter as PCollection<DeadLetter>).apply(readFailuresOf(name));
-  entityBranch(name, entity, source, parts.record as PCollection<RestRecord>, fetchFailures, { runId: runId, target: plan.target, maxWorkers: 1, runs: [] }, plan.schema);
+  const graphPlan = { runId: runId, target: plan.target, maxWorkers: 1, runs: [] };
+  entityBranch(name, entity, source, parts.record as PCollection<RestRecord>, fetchFailures, graphPlan, plan.schema);
 }
 
 requireForSerialization("api2lake/dist/pipeline/stream-dataflow", {
