@@ -185,4 +185,9 @@ export type SinkTarget =
       location: string;
       /** Ceiling in ms for each Cloud call (`--gcpTimeoutMs`); retried a bounded number of times. */
       timeoutMs: number;
+      /**
+       * An unbounded (streaming) graph: each sink gathers a window pane's rows and writes them
+       * at once, instead of once per bundle, so writes per table stay within BigQuery's quotas.
+       */
+      perWindow?: boolean;
     };

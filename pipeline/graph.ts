@@ -134,7 +134,7 @@ function counterNames<N extends CounterName>(entity: string, counters: readonly 
 }
 
 /** An entity's dead letters from the read step (counted in `entityBranch`). */
-function readFailuresOf(entityName: string) {
+export function readFailuresOf(entityName: string) {
   return withName(`SelectReadFailures_${entityName}`, parDo({
     process: function* (d: DeadLetter) {
       if (d.entity === entityName) yield d;
@@ -386,8 +386,8 @@ interface ObserveContext {
 }
 
 interface ObserveState {
-  acc: PathObservations | undefined;
-  last: { windows: Window[]; timestamp: Instant; pane: PaneInfo } | undefined;
+  /** Per window of the bundle (a streaming bundle may hold several days): observations, and where to emit them. */
+  acc: Map<string, { observed: PathObservations; windows: Window[]; timestamp: Instant; pane: PaneInfo }>;
 }
 
 /**
@@ -412,23 +412,26 @@ function planEntitySchema(
   const planned = records
     .apply(withName(`ObservePaths_${name}`, parDo({
       startBundle: function (this: ObserveState) {
-        this.acc = undefined;
-        this.last = undefined;
+        this.acc = new Map();
       },
       process: function (this: ObserveState, r: RestRecord, ctx: ObserveContext) {
         const rec = r.record;
-        if (rec !== null && typeof rec === "object" && !Array.isArray(rec)) {
-          this.acc = mergeObservations(this.acc ?? {}, observeRecord(rec as Row, explode));
+        if (rec === null || typeof rec !== "object" || Array.isArray(rec)) return undefined;
+        const window = ctx.window.lookup() as Window & { start?: Instant; end?: Instant };
+        const key = window.end === undefined ? "global" : `${String(window.start)}/${String(window.end)}`;
+        let entry = this.acc.get(key);
+        if (entry === undefined) {
+          entry = { observed: {}, windows: [window], timestamp: ctx.timestamp.lookup(), pane: ctx.pane.lookup() };
+          this.acc.set(key, entry);
         }
-        this.last = { windows: [ctx.window.lookup()], timestamp: ctx.timestamp.lookup(), pane: ctx.pane.lookup() };
+        entry.observed = mergeObservations(entry.observed, observeRecord(rec as Row, explode));
         return undefined;
       },
       finishBundle: function (this: ObserveState) {
-        const acc = this.acc;
-        const last = this.last;
-        this.acc = undefined;
-        if (acc === undefined || last === undefined) return [];
-        return [{ value: acc, windows: last.windows, timestamp: last.timestamp, pane: last.pane } as WindowedValue<PathObservations>];
+        const out: WindowedValue<PathObservations>[] = [];
+        for (const entry of this.acc.values()) out.push({ value: entry.observed, windows: entry.windows, timestamp: entry.timestamp, pane: entry.pane });
+        this.acc = new Map();
+        return out;
       },
     }, { window: windowParam(), timestamp: timestampParam(), pane: paneInfoParam() })))
     .apply(withName(`GatherPaths_${name}`, groupBy((_: PathObservations) => name)))

@@ -14,6 +14,8 @@ export const COUNTERS = [
   // Schema contract (model/entity-schema.ts): records refused (also in validate_failed), values nulled, values in
   // variant columns.
   "schema_rows_refused", "schema_values_discarded", "schema_variant_values",
+  // Streaming on Dataflow: records whose event time was older than the allowed lateness, moved to an open window.
+  "event_time_clamped",
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
 

@@ -35,7 +35,7 @@ export type CommandName =
 
 const DATE = "^(\\d{4}-\\d{2}-\\d{2}|\\d{2}/\\d{2}/\\d{4})$";
 const POSITIVE = "^[1-9][0-9]*$";
-// Streaming micro-batches run on the direct runner; an unbounded Dataflow read does not exist yet.
+// `stream` takes --runner too: micro-batches on the direct runner, an unbounded job on Dataflow.
 const RUN_LIKE = ["run", "demo", "replay"] as const;
 const SINKS = ["run", "demo", "stream", "serve", "query", "report", "tables", "replay"] as const;
 /** Commands that open the lake of a `--sink` (schema reads only the lake). */
@@ -50,7 +50,7 @@ export const OPTIONS = {
   from: { type: "date", help: "First day of the date range (ISO or dd/MM/yyyy). With --to, a backfill of exactly the missing slices.", example: "2024-01-01", pattern: DATE, commands: ["run", "publish", ...LAUNCH], template: true },
   to: { type: "date", help: "Last day of the date range, inclusive.", example: "10/01/2024", pattern: DATE, commands: ["run", "publish", ...LAUNCH], template: true },
   requestConcurrency: { type: "integer", help: "Requests in flight per source in one process (a Dataflow worker is one such process). Was --maxWorkers.", default: "8", pattern: POSITIVE, commands: ["run", "demo", "publish", "replay", ...LAUNCH], template: true },
-  runner: { type: "enum", help: "Beam runner: direct (in process), portable (local portable job service, many bundles; see Runners), dataflow.", values: ["direct", "portable", "dataflow"], default: "direct", commands: RUN_LIKE },
+  runner: { type: "enum", help: "Beam runner: direct (in process), portable (local portable job service, many bundles; see Runners), dataflow.", values: ["direct", "portable", "dataflow"], default: "direct", commands: [...RUN_LIKE, "stream"] },
   region: { type: "string", help: "Dataflow region of the job (Beam's region).", default: "europe-west1", env: "API2LAKE_REGION", pattern: "^[a-z]+-[a-z]+[0-9]+$", commands: [...RUN_LIKE, ...LAUNCH] },
   maxNumWorkers: { type: "integer", help: "Dataflow: most worker VMs of the job (Beam's maxNumWorkers; Dataflow decides when absent).", pattern: POSITIVE, commands: [...RUN_LIKE, ...LAUNCH] },
   out: { type: "path", help: "Local output folder: lake/, warehouse.duckdb, serving/, runs/, state/.", default: "./out", commands: ["run", "demo", "stream", "serve", "query", "schema", "report", "tables", "replay"] },
@@ -65,6 +65,8 @@ export const OPTIONS = {
   topic: { type: "string", help: "Pub/Sub topic to publish to (id or projects/P/topics/T).", example: "invoices", commands: ["publish"], required: ["publish"] },
   subscription: { type: "string", help: "Pub/Sub subscription to consume (id or projects/P/subscriptions/S).", example: "invoices-api2lake", commands: ["stream"], required: ["stream"] },
   entity: { type: "string", help: "Entity of the config that the streamed messages are.", example: "invoices", commands: ["stream"], required: ["stream"] },
+  paneMinutes: { type: "integer", help: "Streaming on Dataflow: minutes between the panes a day window writes (early, then late ones).", default: "15", pattern: POSITIVE, commands: ["stream"] },
+  allowedLatenessHours: { type: "integer", help: "Streaming on Dataflow: hours after its day that a window still takes records; older ones go to the oldest open window.", default: "48", pattern: POSITIVE, commands: ["stream"] },
   batchSize: { type: "integer", help: "Messages per micro-batch when streaming.", default: "500", pattern: POSITIVE, commands: ["stream"] },
   maxBatches: { type: "integer", help: "Stop streaming after this many pulls, empty ones included (0 = until SIGINT/SIGTERM).", default: "0", pattern: "^[0-9]+$", commands: ["stream"] },
   port: { type: "integer", help: "Port of the demo API (0 = any free port).", default: "8080", pattern: "^[0-9]+$", commands: ["demo-api"] },

@@ -330,7 +330,8 @@ function publicOptions(options: ParsedOptions): Record<string, string> {
   return out;
 }
 
-function runnerOptions(options: DefaultedOptions<"run">, target: SinkTarget): Record<string, unknown> {
+/** The runner's options for `--runner` (Dataflow: project, region, staging; the launcher's JSON wins). */
+export function runnerOptions(options: DefaultedOptions<"run">, target: SinkTarget): Record<string, unknown> {
   // The local portable job service's python, checked here so that a missing venv is a usage error before any fetching.
   if (options.runner === "portable") return { runner: "portable", python: pythonBeamInterpreter() };
   if (options.runner !== "dataflow") return { runner: "direct" };

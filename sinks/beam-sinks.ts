@@ -10,6 +10,7 @@ import type { ColumnSpec, HubChildBatch, HubMergeResult, LakeLayer, SinkTarget, 
 import type { ServingConfig } from "../model/source-config";
 import { openLake, openServingStore, openWarehouse } from "./open-backends";
 import { buildServingRow, formatUtc, toEpochMillis } from "./serving-row";
+import { paneWriter } from "./pane-writer";
 
 /**
  * Beam sinks: thin DoFns that buffer the rows of a bundle and write them through the backend
@@ -288,6 +289,12 @@ function bufferingWriter(flush: Flush, maxBufferRows: number, columns?: ColumnsS
   );
 }
 
+/** Per bundle (bounded graphs), or per window pane when the target is a streaming job's. */
+function writerFor(target: SinkTarget, flush: Flush, maxBufferRows: number, columns?: ColumnsSideInput) {
+  if (target.kind === "gcp" && target.perWindow) return withName("PerPane", paneWriter(flush, columns));
+  return bufferingWriter(flush, maxBufferRows, columns);
+}
+
 /**
  * Writes rows as NDJSON shards of `<layer>/<entity>/dt=YYYY-MM-DD/<runId>-<shard>.ndjson`, pending
  * until `commitLake(target, runId)` runs after the pipeline succeeded.
@@ -296,7 +303,7 @@ export function writeLake(target: SinkTarget, layer: LakeLayer, entity: string, 
   const spec: LakeSinkSpec = Object.freeze({ target: target, layer: layer, entity: entity, runId: runId, dateField: options.dateField ?? "_ingested_at" });
   const max = options.maxBufferRows ?? DEFAULT_BUFFER_ROWS;
   return withName(`WriteLake(${layer}/${entity})`, (input: PCollection<Row>): PCollection<SinkReport> =>
-    input.apply(bufferingWriter((rows: Row[], shardBase: string) => flushLake(spec, rows, shardBase), max)));
+    input.apply(writerFor(target, (rows: Row[], shardBase: string) => flushLake(spec, rows, shardBase), max)));
 }
 
 /**
@@ -310,7 +317,7 @@ export function writeWarehouse(target: SinkTarget, mode: WarehouseWriteMode, tab
   const max = options.maxBufferRows ?? DEFAULT_BUFFER_ROWS;
   const schema = mode === "dataproduct" ? "dataproducts" : mode;
   return withName(`WriteWarehouse(${schema}.${table.name})`, (input: PCollection<Row>): PCollection<SinkReport> => {
-    if (mode !== "dataproduct") return input.apply(bufferingWriter((rows: Row[], _shard: string, columns?: ColumnSpec[]) => flushWarehouse(spec, rows, columns), max, options.columns));
+    if (mode !== "dataproduct") return input.apply(writerFor(target, (rows: Row[], _shard: string, columns?: ColumnSpec[]) => flushWarehouse(spec, rows, columns), max, options.columns));
     const part = table.partitionColumn;
     return input
       .apply(withName("GroupPartitions", groupBy((row: Row) => (part === undefined ? "" : String(row[part] ?? "")))))
@@ -375,7 +382,7 @@ export function writeErrors(target: SinkTarget, entity: string, options: SinkOpt
   const spec: WarehouseSinkSpec = Object.freeze({ target: target, mode: "errors", table: { name: `${entity}_error_records`, columns: [] }, entity: entity });
   const max = options.maxBufferRows ?? DEFAULT_BUFFER_ROWS;
   return withName(`WriteErrors(${entity})`, (input: PCollection<DeadLetter>): PCollection<SinkReport> =>
-    (input as unknown as PCollection<Row>).apply(bufferingWriter((rows: Row[]) => flushWarehouse(spec, rows), max)));
+    (input as unknown as PCollection<Row>).apply(writerFor(target, (rows: Row[]) => flushWarehouse(spec, rows), max)));
 }
 
 /**
@@ -386,7 +393,7 @@ export function writeServing(target: SinkTarget, config: ServingConfig, options:
   const spec: ServingSinkSpec = Object.freeze({ target: target, config: config, orderBy: options.orderBy });
   const max = options.maxBufferRows ?? DEFAULT_BUFFER_ROWS;
   return withName(`WriteServing(${config.table})`, (input: PCollection<Row>): PCollection<SinkReport> =>
-    input.apply(bufferingWriter((rows: Row[]) => flushServing(spec, rows), max)));
+    input.apply(writerFor(target, (rows: Row[]) => flushServing(spec, rows), max)));
 }
 
 /** Makes the run's lake shards visible (the commit stage does it through the lake; kept for tests and tools). */
