@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as path from "path";
-import { spawn } from "child_process";
+import { spawn, spawnSync } from "child_process";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const SCRIPT = path.join(ROOT, "deploy", "dataflow-check", "check-submission.sh");
@@ -25,4 +25,25 @@ test("the offline Dataflow submission check ends RESULT PASS", async () => {
   assert.deepEqual(failures, []);
   // The batch graph was submitted and its steps found (helper scripts may add more submissions).
   assert.ok(lines.some((l) => l.startsWith("PASS batch: steps: ")), stdout);
+});
+
+/**
+ * The streaming half of `npm run check:dataflow`: `stream --runner dataflow` submitted offline
+ * (deploy/dataflow-check/check-streaming.sh, which reads state from fake-gcs-server): the native
+ * Pub/Sub read as Python's own, day windows, per-pane sinks, the streaming flag, no secret.
+ */
+test("the offline Dataflow streaming submission check ends RESULT PASS", async () => {
+  const install = spawnSync(path.join(ROOT, "test", "emulators", "install.sh"), ["gcs"], { cwd: ROOT, encoding: "utf8" });
+  assert.equal(install.status, 0, install.stderr);
+  const child = spawn(path.join(ROOT, "deploy", "dataflow-check", "check-streaming.sh"), [], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+  const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+  const lines = stdout.trimEnd().split("\n");
+  const failures = lines.filter((l) => l.startsWith("FAIL "));
+  assert.equal(lines[lines.length - 1], "RESULT PASS", `check-streaming.sh exited ${code}:\n${failures.join("\n")}\n${stdout.slice(-4000)}\n${stderr.slice(-2000)}`);
+  assert.equal(code, 0);
+  assert.deepEqual(failures, []);
 });
