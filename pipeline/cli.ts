@@ -8,6 +8,7 @@ import { templateCommand } from "./template-command";
 import { queryCommand } from "./query-command";
 import { publishCommand, streamCommand } from "./stream-command";
 import { schemaCommand } from "./schema-command";
+import { checkCommand } from "./check-command";
 
 /** One entry per command: what it does and how it runs. `--help` is derived from OPTIONS. */
 interface Command {
@@ -56,6 +57,11 @@ const COMMANDS: Record<CommandName, Command> = {
     summary: "Show an entity's schema: source path -> column and type, variant columns, collisions, contract.",
     usage: "api2lake schema <entity> --config <file.yaml|preset> [--out ./out] [--sink local|gcp]",
     run: (options, positional) => schemaCommand(options, positional),
+  },
+  check: {
+    summary: "Try a config: fetch the first page of each entity and show what a run would land (writes nothing).",
+    usage: "api2lake check --config <file.yaml|preset> [--entities a,b] [--from D [--to D]]",
+    run: (options) => checkCommand(options),
   },
   template: {
     summary: "Write the Flex Template metadata derived from the option declarations.",

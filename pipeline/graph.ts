@@ -35,6 +35,8 @@ export interface GraphPlan {
   target: SinkTarget;
   maxWorkers: number;
   runs: readonly EntityRun[];
+  /** `run --limit N`: records per entity for a trial run (absent: no cap). */
+  recordLimit?: number;
 }
 
 /** A clean row travels with its exploded children, so only the kept version's children land. */
@@ -63,7 +65,7 @@ export function buildGraph(root: Root, plan: GraphPlan): void {
     // DoFns capture `${VAR}` references, never secret values (the graph and a template hold none).
     const source = sealForWorkers(run.source);
     // readRest returns a named composite whose output is a record of PCollections.
-    const read = root.apply(readRest(source, { runId: plan.runId, entities: run.entities, slices: run.slices, range: run.range, maxWorkers: plan.maxWorkers }) as never) as unknown as ReadRestOutput;
+    const read = root.apply(readRest(source, { runId: plan.runId, entities: run.entities, slices: run.slices, range: run.range, maxWorkers: plan.maxWorkers, recordLimit: plan.recordLimit }) as never) as unknown as ReadRestOutput;
     for (const entityName of run.entities) {
       const entity = source.entities[entityName];
       const records = read.records.apply(withName(`Select_${entityName}`, parDo({

@@ -21,7 +21,7 @@ export interface OptionSpec {
   env?: string;
 }
 
-export type CommandName = "run" | "demo" | "demo-api" | "serve" | "query" | "publish" | "stream" | "template" | "schema";
+export type CommandName = "run" | "demo" | "demo-api" | "serve" | "query" | "publish" | "stream" | "template" | "schema" | "check";
 
 const DATE = "^(\\d{4}-\\d{2}-\\d{2}|\\d{2}/\\d{2}/\\d{4})$";
 // Streaming micro-batches run on the direct runner; an unbounded Dataflow read does not exist yet.
@@ -29,10 +29,10 @@ const RUN_LIKE: readonly CommandName[] = ["run", "demo"];
 const SINKS: readonly CommandName[] = ["run", "demo", "stream", "serve", "query"];
 
 export const OPTIONS = {
-  config: { type: "path", help: "Source config YAML (see README) or the name of a built-in preset.", example: "presets/commerce.yaml", commands: ["run", "publish", "stream", "schema"], template: true },
-  entities: { type: "list", help: "Entities to extract: a comma list, ALL, or a file listing names (.txt, .csv, .xlsx first column).", example: "customers,sales", default: "ALL", commands: ["run", "publish"], template: true },
-  from: { type: "date", help: "First day of the date range (ISO or dd/MM/yyyy). With --to, a backfill of exactly the missing slices.", example: "2024-01-01", pattern: DATE, commands: ["run", "publish"], template: true },
-  to: { type: "date", help: "Last day of the date range, inclusive.", example: "10/01/2024", pattern: DATE, commands: ["run", "publish"], template: true },
+  config: { type: "path", help: "Source config YAML (see README) or the name of a built-in preset.", example: "presets/commerce.yaml", commands: ["run", "publish", "stream", "schema", "check"], template: true },
+  entities: { type: "list", help: "Entities to extract: a comma list, ALL, or a file listing names (.txt, .csv, .xlsx first column).", example: "customers,sales", default: "ALL", commands: ["run", "publish", "check"], template: true },
+  from: { type: "date", help: "First day of the date range (ISO or dd/MM/yyyy). With --to, a backfill of exactly the missing slices.", example: "2024-01-01", pattern: DATE, commands: ["run", "publish", "check"], template: true },
+  to: { type: "date", help: "Last day of the date range, inclusive.", example: "10/01/2024", pattern: DATE, commands: ["run", "publish", "check"], template: true },
   maxWorkers: { type: "integer", help: "Concurrent requests per source in this process.", default: "8", pattern: "^[1-9][0-9]*$", commands: ["run", "demo", "publish"], template: true },
   runner: { type: "enum", help: "Beam runner.", values: ["direct", "dataflow"], default: "direct", commands: RUN_LIKE },
   out: { type: "path", help: "Local output folder: lake/, warehouse.duckdb, serving/, runs/, state/.", default: "./out", commands: ["run", "demo", "stream", "serve", "query", "schema"] },
@@ -53,7 +53,7 @@ export const OPTIONS = {
   seed: { type: "integer", help: "Seed of the demo data.", default: "42", pattern: "^[0-9]+$", commands: ["demo-api", "demo"] },
   scale: { type: "integer", help: "Multiplies the demo API's default sizes.", default: "1", pattern: "^[1-9][0-9]*$", commands: ["demo-api", "demo"] },
   prefix: { type: "string", help: "Row-key prefix to scan.", example: "283181971#", commands: ["serve"] },
-  limit: { type: "integer", help: "Rows to print.", default: "20", pattern: "^[1-9][0-9]*$", commands: ["serve"] },
+  limit: { type: "integer", help: "serve: rows to print (default 20). run: a trial run of at most N records per entity; watermarks stay put.", example: "100", pattern: "^[1-9][0-9]*$", commands: ["serve", "run"] },
   templateOut: { type: "path", help: "Where to write the Flex Template metadata.", default: "deploy/metadata.json", commands: ["template"] },
 } as const satisfies Record<string, OptionSpec>;
 

@@ -187,6 +187,8 @@ async function executeClaimedRun(request: RunRequest, runId: string, startedAt: 
   const runs = planned.runs;
   const backfill = planned.mode.kind === "backfill";
   const maxWorkers = Number(request.options.maxWorkers ?? "8");
+  // A trial run (--limit N) lands at most N records per entity and never moves watermarks or backfill records.
+  const recordLimit = request.options.limit === undefined ? undefined : Number(request.options.limit);
   return runAndRecord({
     runId: runId,
     startedAt: startedAt,
@@ -197,11 +199,11 @@ async function executeClaimedRun(request: RunRequest, runId: string, startedAt: 
     secrets: mergeSecrets(request.sources.map((s) => openSecrets(s).secrets)),
     maxDeadShare: deadShareLimits(runs),
     rolledBack: rolledBack,
-    build: (root: Root) => buildGraph(root, { runId: runId, target: target, maxWorkers: maxWorkers, runs: runs }),
+    build: (root: Root) => buildGraph(root, { runId: runId, target: target, maxWorkers: maxWorkers, runs: runs, recordLimit: recordLimit }),
     afterCommit: async (lake) => {
       // The schemas this run extended become the persisted ones only now that it committed.
       await persistSchemas(lake, runId, runs.flatMap((r) => r.entities));
-      for (const run of runs) {
+      for (const run of recordLimit === undefined ? runs : []) {
         for (const name of Object.keys(run.slices ?? {})) {
           const slices = (run.slices ?? {})[name];
           if (backfill) await recordBackfill(lake, run.source.name, name, { slices: slices });
@@ -325,6 +327,7 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
     dead_letter_samples: graphSucceeded ? await deadLetterSamples(run.target, run.runId, entities) : {},
     rolled_back_runs: run.rolledBack ?? [],
   };
+  if (run.options.limit !== undefined) manifest.limited_to = Number(run.options.limit);
   // Secrets are values: whatever an error message or a sample carried, none leaves in clear.
   return recordManifest(lake, run, run.secrets ? redactDeep(manifest, run.secrets) : manifest);
 }
@@ -425,6 +428,7 @@ export function formatSummary(manifest: RunManifest, out: string): string {
     lines.push(`${entry[0]} dead letters, first ${entry[1].length} (all: lake.${entry[0]}_error_records, lake/deadletter/${entry[0]}/):`);
     for (const reason of entry[1]) lines.push(`  - ${reason.length > 200 ? reason.slice(0, 197) + "..." : reason}`);
   }
+  if (manifest.limited_to !== undefined) lines.push(`trial run: at most ${manifest.limited_to} record(s) per entity (--limit); watermarks were not advanced`);
   if (manifest.rolled_back_runs?.length) lines.push(`rolled back first (never committed): ${manifest.rolled_back_runs.join(", ")}`);
   const failedChecks = manifest.checks.filter((c) => !c.ok).length;
   lines.push("");

@@ -11,6 +11,7 @@ import { gateFor, systemClock, type Clock } from "./rate-limit";
 import { getJsonWithRetry, type JsonRequest } from "./retry";
 import { DEFAULT_MAX_DEPTH, originalText, takeMarkers } from "./json-body";
 import { sliceParams, type Slice } from "./slices";
+import { recordsLeft, takeRecords } from "./record-limit";
 
 /**
  * The fetch core: one request series (an entity, one combination of path parameters, one
@@ -48,6 +49,13 @@ export interface FetchContext {
   fetch?: typeof fetch;
   clock?: Clock;
   random?: () => number;
+  /**
+   * Trial cap (`run --limit N`): records per entity in this process, shared by the entity's series
+   * (sources/rest/record-limit.ts). Paging stops once the budget is spent; a page is cut to what is left.
+   */
+  recordLimit?: number;
+  /** Pages per series (`check` reads 1); the series then stops and reports the request it did not make. */
+  pageLimit?: number;
 }
 
 export interface PageRequestInfo {
@@ -82,6 +90,13 @@ export interface SeriesResult {
   deadLetters: DeadLetter[];
   /** False when the series stopped early (fetch failure or loop guard): the run must end non-zero. */
   complete: boolean;
+  /**
+   * Set when `recordLimit` or `pageLimit` stopped the series while the paginator had more: the next
+   * request it would have made (URL, secrets masked; a POST adds its body on a second line).
+   */
+  next?: string;
+  /** True when `recordLimit` cut a page or stopped the paging. */
+  limited?: boolean;
 }
 
 export const DEFAULT_MAX_PAGES = 10_000;
@@ -206,6 +221,7 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
   const parse = { recordLevel: recordLevel(entity.recordsPath, maxDepth), maxDepth: maxDepth };
   const base = seriesUrl(source, entity, request.entity, endpoint, request.slice);
   const result: SeriesResult = { endpoint: endpoint, pages: [], deadLetters: [], complete: true };
+  const limitKey = `${ctx.runId}\u0000${source.name}\u0000${request.entity}`;
 
   // `source` is the endpoint, as in lineage; a fetch failure's payload is the request (secrets
   // removed), a refused record's payload is the record as the API sent it.
@@ -287,6 +303,13 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
       break;
     }
     previousRecords = signature;
+    // A trial run's cap: this page's share of the entity's budget (the rest of the page is not landed).
+    const allowed = ctx.recordLimit === undefined ? extracted.records.length
+      : takeRecords(limitKey, ctx.recordLimit, extracted.records.length);
+    if (allowed < extracted.records.length) {
+      extracted.records = extracted.records.slice(0, allowed);
+      result.limited = true;
+    }
     const records: unknown[] = [];
     const nonFinite: number[] = [];
     for (const record of extracted.records) {
@@ -319,6 +342,12 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
     if (!paginator.hasNext()) break;
     const next = paginator.next(url);
     const nextBody = bodyText();
+    const budgetSpent = ctx.recordLimit !== undefined && recordsLeft(limitKey, ctx.recordLimit) === 0;
+    if (budgetSpent || (ctx.pageLimit !== undefined && pageCount >= ctx.pageLimit)) {
+      if (budgetSpent) result.limited = true;
+      result.next = clean(nextBody === undefined ? next.href : `${next.href}\n${nextBody}`);
+      break;
+    }
     const guard = loopGuard(next, base, seen.has(requestKey(next, nextBody)), pageCount, maxPages);
     if (guard) {
       fail("fetch", `${method} ${endpoint}: ${guard} after page ${page}`, { url: clean(next.href), page: paginator.pageId(), attempts: 0, last_status: null, last_error: guard });

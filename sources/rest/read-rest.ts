@@ -18,6 +18,8 @@ export interface ReadRestOptions extends PlanOptions {
   runId: string;
   /** Work items fetched at once, and requests in flight for this source (process-wide); default 16. */
   maxWorkers?: number;
+  /** Trial cap: records per entity (`run --limit N`); paging stops once they were fetched. */
+  recordLimit?: number;
 }
 
 export type ReadRestOutput = {
@@ -55,7 +57,7 @@ export function readRest(loaded: SourceConfig, options: ReadRestOptions) {
   const plan: PlanOptions = { entities: options.entities, slices: options.slices, range: options.range };
   // Fail at graph construction on unknown entities or a bad step, not on a worker.
   planWorkItems(source, plan);
-  const ctx = { runId: options.runId, maxWorkers: maxWorkers };
+  const ctx = { runId: options.runId, maxWorkers: maxWorkers, recordLimit: options.recordLimit };
   return withName(`ReadRest_${source.name}`, function readRestSource(root: Root): ReadRestOutput {
     const items = root
       .apply(withName("StartRead", impulse()))
