@@ -30,7 +30,7 @@ export interface CheckedColumn {
 export interface EntityCheck {
   entity: string;
   method: string;
-  /** Request of the first page, secrets masked. */
+  /** Request of the first page without the credentials auth adds, other secrets masked. */
   url: string;
   /** HTTP status of the first page (null when no response came). */
   status: number | null;
@@ -77,10 +77,9 @@ export async function checkEntity(
   const page = series.pages[0];
   const failure = series.deadLetters.find((d) => d.stage === "fetch");
   if (!page) {
-    const payload = (failure?.payload ?? {}) as Record<string, unknown>;
-    const status = typeof payload.last_status === "number" ? payload.last_status : typeof payload.status === "number" ? payload.status : null;
+    const failed = series.failedRequest ?? { url: "", status: null };
     return {
-      entity: entity, method: declared.method ?? "GET", url: clean(String(payload.url ?? "")), status: status, recordsPath: recordsPath, records: 0, rejected: 0,
+      entity: entity, method: declared.method ?? "GET", url: clean(failed.url), status: failed.status, recordsPath: recordsPath, records: 0, rejected: 0,
       columns: [], missingFields: [], error: clean(failure?.error ?? "no page was fetched"),
     };
   }
@@ -110,9 +109,11 @@ export async function checkEntity(
     if (lineage.has(column)) continue;
     const c = byColumn.get(column);
     const value = landed[column];
-    result.columns.push(c
-      ? { column: column, path: c.path, type: c.type, from: c.declared ? "declared" : "inferred", value: shortJson(value) }
-      : { column: column, type: derivedType(value), from: "derived", value: shortJson(value) });
+    const field = declared.fields[column];
+    if (c) result.columns.push({ column: column, path: c.path, type: c.type, from: c.declared ? "declared" : "inferred", value: shortJson(value) });
+    // A declared field the record lacks lands as null in its declared column.
+    else if (field) result.columns.push({ column: column, type: field.type, from: "declared", value: shortJson(value) });
+    else result.columns.push({ column: column, type: derivedType(value), from: "derived", value: shortJson(value) });
   }
   return result;
 }

@@ -97,6 +97,8 @@ export interface SeriesResult {
   next?: string;
   /** True when `recordLimit` cut a page or stopped the paging. */
   limited?: boolean;
+  /** The request that ended the series with a `fetch` dead letter: URL (secrets masked) and last HTTP status. */
+  failedRequest?: { url: string; status: number | null };
 }
 
 export const DEFAULT_MAX_PAGES = 10_000;
@@ -227,6 +229,10 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
   // removed), a refused record's payload is the record as the API sent it.
   // `recordText` is a record's original JSON text when the parsed value cannot stand for it (too deep).
   const fail = (stage: "fetch" | "parse", error: string, payload: Record<string, unknown>, record?: unknown, recordText?: string) => {
+    if (stage === "fetch" && result.failedRequest === undefined) {
+      const status = payload.status ?? payload.last_status;
+      result.failedRequest = { url: String(payload.url ?? ""), status: typeof status === "number" ? status : null };
+    }
     result.deadLetters.push(deadLetter({
       stage: stage,
       error: clean(error),
