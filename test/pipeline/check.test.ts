@@ -116,7 +116,7 @@ test("check a top-level-array API: records at (body), inferred types; a wrong re
       "  first record as landed:",
       "    column         type       from      source path    value",
       "    id             integer    declared  id             1",
-      "    total          string     inferred  total          \"52.5\"",
+      "    total          number     inferred  total          52.5",
       "    paid           boolean    inferred  paid           true",
       "    placed_at      timestamp  inferred  placedAt       \"2024-03-01T10:00:00Z\"",
       "    customer_name  string     inferred  customer.name  \"Ada\"",
