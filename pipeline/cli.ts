@@ -9,6 +9,7 @@ import { queryCommand } from "./query-command";
 import { publishCommand, streamCommand } from "./stream-command";
 import { schemaCommand } from "./schema-command";
 import { checkCommand } from "./check-command";
+import { initCommand } from "./init-command";
 
 /** One entry per command: what it does and how it runs. `--help` is derived from OPTIONS. */
 interface Command {
@@ -62,6 +63,11 @@ const COMMANDS: Record<CommandName, Command> = {
     summary: "Try a config: fetch the first page of each entity and show what a run would land (writes nothing).",
     usage: "api2lake check --config <file.yaml|preset> [--entities a,b] [--from D [--to D]]",
     run: (options) => checkCommand(options),
+  },
+  init: {
+    summary: "Write a starting source config from one sample response (records path, key, paginator, field types).",
+    usage: 'api2lake init --url <endpoint> [--header "Name: value" ...] [--out config.yaml]',
+    run: (options) => initCommand(options),
   },
   template: {
     summary: "Write the Flex Template metadata derived from the option declarations.",

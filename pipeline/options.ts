@@ -19,9 +19,11 @@ export interface OptionSpec {
   template?: boolean;
   /** Read from this environment variable when the flag is absent. */
   env?: string;
+  /** May be given several times; the values are joined with newlines. */
+  repeatable?: boolean;
 }
 
-export type CommandName = "run" | "demo" | "demo-api" | "serve" | "query" | "publish" | "stream" | "template" | "schema" | "check";
+export type CommandName = "run" | "demo" | "demo-api" | "serve" | "query" | "publish" | "stream" | "template" | "schema" | "check" | "init";
 
 const DATE = "^(\\d{4}-\\d{2}-\\d{2}|\\d{2}/\\d{2}/\\d{4})$";
 // Streaming micro-batches run on the direct runner; an unbounded Dataflow read does not exist yet.
@@ -35,7 +37,7 @@ export const OPTIONS = {
   to: { type: "date", help: "Last day of the date range, inclusive.", example: "10/01/2024", pattern: DATE, commands: ["run", "publish", "check"], template: true },
   maxWorkers: { type: "integer", help: "Concurrent requests per source in this process.", default: "8", pattern: "^[1-9][0-9]*$", commands: ["run", "demo", "publish"], template: true },
   runner: { type: "enum", help: "Beam runner.", values: ["direct", "dataflow"], default: "direct", commands: RUN_LIKE },
-  out: { type: "path", help: "Local output folder: lake/, warehouse.duckdb, serving/, runs/, state/.", default: "./out", commands: ["run", "demo", "stream", "serve", "query", "schema"] },
+  out: { type: "path", help: "Local output folder: lake/, warehouse.duckdb, serving/, runs/, state/.", default: "./out", commands: ["run", "demo", "stream", "serve", "query", "schema", "init"] },
   sink: { type: "enum", help: "Where data lands: local (embedded DuckDB, LevelDB, files) or gcp (GCS, BigQuery, Bigtable).", values: ["local", "gcp"], default: "local", commands: [...SINKS, "schema"], template: true },
   project: { type: "string", help: "Google Cloud project (sink gcp).", example: "my-project", env: "GOOGLE_CLOUD_PROJECT", pattern: "^[a-z][-a-z0-9]{4,28}[a-z0-9]$", commands: [...SINKS, "publish", "schema"], template: true },
   bucket: { type: "string", help: "Cloud Storage bucket for the lake, manifests and state (sink gcp).", example: "my-lake", pattern: "^[a-z0-9][-_.a-z0-9]{1,220}[a-z0-9]$", commands: [...SINKS, "schema"], template: true },
@@ -54,6 +56,8 @@ export const OPTIONS = {
   scale: { type: "integer", help: "Multiplies the demo API's default sizes.", default: "1", pattern: "^[1-9][0-9]*$", commands: ["demo-api", "demo"] },
   prefix: { type: "string", help: "Row-key prefix to scan.", example: "283181971#", commands: ["serve"] },
   limit: { type: "integer", help: "serve: rows to print (default 20). run: a trial run of at most N records per entity; watermarks stay put.", example: "100", pattern: "^[1-9][0-9]*$", commands: ["serve", "run"] },
+  url: { type: "string", help: "init: the endpoint to sample (its query parameters are kept).", example: "https://api.example.com/v1/orders?per_page=50", commands: ["init"] },
+  header: { type: "string", help: "init: a request header \"Name: value\" (repeatable); secret-looking values become ${VAR} references.", example: "X-API-Key: ...", commands: ["init"], repeatable: true },
   templateOut: { type: "path", help: "Where to write the Flex Template metadata.", default: "deploy/metadata.json", commands: ["template"] },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -98,7 +102,7 @@ export function parseOptions(command: CommandName, argv: readonly string[]): { o
       errors.push(`--${name} needs a value`);
       continue;
     }
-    options[name] = value;
+    options[name] = spec.repeatable && options[name] !== undefined ? `${options[name]}\n${value}` : value;
   }
   for (const name of Object.keys(OPTIONS) as OptionName[]) {
     const spec: OptionSpec = OPTIONS[name];
