@@ -45,6 +45,8 @@ export async function checkCommand(options: ParsedOptions): Promise<number> {
   }
   console.log(blocks.join("\n\n"));
   console.log("");
-  console.log(failed ? `check: ${failed} of ${entities.length} entities did not answer` : `check: all ${entities.length} entities answered (nothing was written)`);
+  console.log(failed
+    ? `check: ${failed} of ${entities.length} entities did not answer`
+    : `check: all ${entities.length} entities answered (nothing was written)`);
   return failed ? 1 : 0;
 }

@@ -79,7 +79,8 @@ export async function checkEntity(
   if (!page) {
     const failed = series.failedRequest ?? { url: "", status: null };
     return {
-      entity: entity, method: declared.method ?? "GET", url: clean(failed.url), status: failed.status, recordsPath: recordsPath, records: 0, rejected: 0,
+      entity: entity, method: declared.method ?? "GET", url: clean(failed.url), status: failed.status,
+      recordsPath: recordsPath, records: 0, rejected: 0,
       columns: [], missingFields: [], error: clean(failure?.error ?? "no page was fetched"),
     };
   }
@@ -110,7 +111,8 @@ export async function checkEntity(
     const c = byColumn.get(column);
     const value = landed[column];
     const field = declared.fields[column];
-    if (c) result.columns.push({ column: column, path: c.path, type: c.type, from: c.declared ? "declared" : "inferred", value: shortJson(value) });
+    const from = c?.declared ? "declared" : "inferred";
+    if (c) result.columns.push({ column: column, path: c.path, type: c.type, from: from, value: shortJson(value) });
     // A declared field the record lacks lands as null in its declared column.
     else if (field) result.columns.push({ column: column, type: field.type, from: "declared", value: shortJson(value) });
     else result.columns.push({ column: column, type: derivedType(value), from: "derived", value: shortJson(value) });
@@ -141,6 +143,7 @@ export function formatEntityCheck(sourceName: string, check: EntityCheck): strin
     for (const r of rows) lines.push(line(r));
   }
   lines.push(`  declared fields not found: ${check.missingFields.length ? check.missingFields.join(", ") : "none"}`);
-  lines.push(`  next:      ${check.next ?? (check.error !== undefined ? "none (the series stopped)" : "none (the paginator stops after this page)")}`);
+  const none = check.error !== undefined ? "none (the series stopped)" : "none (the paginator stops after this page)";
+  lines.push(`  next:      ${check.next ?? none}`);
   return lines.join("\n");
 }

@@ -36,11 +36,14 @@ export function parseHeaders(text: string | undefined): Record<string, string> {
 }
 
 /** The config (plain data, as it goes into YAML) and the variables whose values the user must set. */
-export function draftConfig(url: URL, headers: Record<string, string>, body: unknown, responseHeaders: Record<string, string>): { config: Record<string, unknown>; env: Record<string, string> } {
+export function draftConfig(
+  url: URL, headers: Record<string, string>, body: unknown, responseHeaders: Record<string, string>,
+): { config: Record<string, unknown>; env: Record<string, string> } {
   const recordsPath = guessRecordsPath(body);
   if (recordsPath === undefined) throw new UsageError(`${url.href}: the response holds no array of objects to read records from`);
   const found = recordsPath === "" ? body : getPath(body, recordsPath);
-  const records = (found as unknown[]).filter((r): r is Record<string, unknown> => r !== null && typeof r === "object" && !Array.isArray(r));
+  const records = (found as unknown[])
+    .filter((r): r is Record<string, unknown> => r !== null && typeof r === "object" && !Array.isArray(r));
   const guess = guessPaginator(body, responseHeaders, url);
   const env: Record<string, string> = {};
   const config: Record<string, unknown> = {};
@@ -112,14 +115,18 @@ export async function initCommand(options: ParsedOptions): Promise<number> {
   const draft = draftConfig(url, headers, body, responseHeaders);
   // What init writes must load: the same validation `run` applies (with the secrets as given).
   validateSourceConfig(draft.config, "init", { env: { ...process.env, ...draft.env } });
-  const text = "# Written by api2lake init from one sample response: check it with `api2lake check --config <this file>`.\n" + stringify(draft.config);
-  if (options.out && options.out !== "./out" && !/\.ya?ml$/.test(options.out)) throw new UsageError(`--out "${options.out}": init writes a .yaml file`);
+  const header = "# Written by api2lake init from one sample response: check it with `api2lake check --config <this file>`.\n";
+  const text = header + stringify(draft.config);
+  if (options.out && options.out !== "./out" && !/\.ya?ml$/.test(options.out)) {
+    throw new UsageError(`--out "${options.out}": init writes a .yaml file`);
+  }
   const out = options.out && /\.ya?ml$/.test(options.out) ? options.out : undefined;
   if (out) {
     fs.writeFileSync(out, text);
     console.error(`wrote ${out}`);
   } else console.log(text);
   const vars = Object.keys(draft.env);
-  if (vars.length) console.error(`secret header values were not written; set them before running: ${vars.map((v) => `export ${v}=...`).join("; ")}`);
+  const exports = vars.map((v) => `export ${v}=...`).join("; ");
+  if (vars.length) console.error(`secret header values were not written; set them before running: ${exports}`);
   return 0;
 }

@@ -67,11 +67,15 @@ function firstPath(body: unknown, candidates: readonly string[]): string | undef
  * query, a has-more flag; else `single_page`. Query parameters the paginator sets are named in
  * `pagingParams` so the caller leaves them out of the entity's fixed `params`.
  */
-export function guessPaginator(body: unknown, headers: Record<string, string>, url: URL): { paginator: PaginatorConfig; pagingParams: string[] } {
+export function guessPaginator(
+  body: unknown, headers: Record<string, string>, url: URL,
+): { paginator: PaginatorConfig; pagingParams: string[] } {
   const link = headers["link"] ?? "";
   if (/rel="?next"?/.test(link)) return { paginator: { type: "link_header" }, pagingParams: [] };
   const nextUrl = firstPath(body, ["next", "next_url", "nextUrl", "links.next", "paging.next", "_links.next.href"]);
-  if (nextUrl && typeof getPath(body, nextUrl) === "string") return { paginator: { type: "next_url", nextUrlPath: nextUrl }, pagingParams: [] };
+  if (nextUrl && typeof getPath(body, nextUrl) === "string") {
+    return { paginator: { type: "next_url", nextUrlPath: nextUrl }, pagingParams: [] };
+  }
   const cursor = firstPath(body, ["pagination.endCursor", "pageInfo.endCursor", "next_cursor", "nextCursor", "meta.next_cursor", "cursor"]);
   const hasMore = firstPath(body, ["has_more", "hasMore", "pagination.hasNextPage", "pageInfo.hasNextPage", "meta.has_more"]);
   const sizeParam = ["per_page", "page_size", "pageSize", "limit", "size"].find((p) => url.searchParams.has(p));
