@@ -60,12 +60,33 @@ const INT64_MIN = BigInt("-9223372036854775808");
  * ISO-8601 date-time with seconds and an explicit zone (`Z` or `+hh:mm`), e.g.
  * `2024-03-30T10:00:00Z`. Zone-less and date-only strings stay strings: their instant is unknown.
  */
+/**
+ * Numbers sent as JSON text (`"52.5"`, `"7"`), canonical only: no leading zeros (`"007"`, `"0612..."`
+ * stay text), no exponent, at most 15 significant digits so the double holds the text exactly.
+ */
+const DECIMAL_TEXT = /^-?(0|[1-9]\d*)\.\d+$/;
+const INTEGER_TEXT = /^-?(0|[1-9]\d*)$/;
+const significantDigits = (text: string): number => text.replace(/[-.]/g, "").replace(/^0+/, "").length;
+
+/** `"7"`, `"-12"`: an integer sent as text that a double holds exactly (<= 15 digits). */
+export function isIntegerText(value: unknown): value is string {
+  return typeof value === "string" && INTEGER_TEXT.test(value) && significantDigits(value) <= 15;
+}
+
+/**
+ * Observation bit of integer text (`"7"`), beside the `typeBit`s: such a path is an ID or a code
+ * (text) unless its other values are numbers (`"52.5"`, `7.25`), then it is a number (see `observedType`).
+ */
+export const INTEGER_TEXT_BIT = 1 << 6;
+
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
 
 /**
  * The inferred type of one JSON value, or undefined for null. Integers beyond 2^53 arrive as
  * exact decimal strings (the project's JSON contract) and infer as `integer` when they fit int64;
- * zoned ISO date-times infer as `timestamp`; objects and arrays as `json`.
+ * zoned ISO date-times infer as `timestamp`; decimal text (`"52.5"`, <= 15 significant digits, no
+ * leading zeros) as `number`; integer text (`"123"`) stays `string` here - IDs and codes are text -
+ * and is decided per path by `observedType`; objects and arrays infer as `json`.
  *
  * @example inferType(3) // "integer"
  * @example inferType("9007199254740993") // "integer"
@@ -84,6 +105,7 @@ export function inferType(value: unknown): InferredType | undefined {
         const abs = big < BigInt(0) ? -big : big;
         if (abs > BigInt(Number.MAX_SAFE_INTEGER) && big <= INT64_MAX && big >= INT64_MIN) return "integer";
       }
+      if (DECIMAL_TEXT.test(value) && significantDigits(value) <= 15) return "number";
       return ISO_TIMESTAMP.test(value) && !Number.isNaN(Date.parse(value)) ? "timestamp" : "string";
     default:
       return "json";
@@ -104,6 +126,19 @@ export function widenTypes(types: Iterable<InferredType>): InferredType | undefi
 }
 
 /**
+ * The type of a path from its run's observation mask: the widened `typesOf`, where integer text
+ * (`INTEGER_TEXT_BIT`) counts as `integer` when the path's other values were all numbers (real or
+ * decimal text: `"52.5"` and `"7"` make `number`, `3` and `"4"` make `integer`) and as `string`
+ * otherwise (`"123"` alone stays text: IDs and codes). Undefined when only nulls were seen.
+ */
+export function observedType(mask: number): InferredType | undefined {
+  const types = typesOf(mask);
+  if ((mask & INTEGER_TEXT_BIT) === 0) return widenTypes(types);
+  const numeric = types.length > 0 && types.every((t) => t === "number" || t === "integer");
+  return widenTypes([...types, numeric ? "integer" : "string"]);
+}
+
+/**
  * Whether a value of type `actual` lands in a column of type `column` without a type change:
  * integers fit number columns, every scalar fits a string column (written as text), anything
  * fits a json column.
@@ -115,9 +150,16 @@ export function fitsType(actual: InferredType, column: FieldType): boolean {
   return false;
 }
 
-/** A value made to fit the column type `fitsType` accepted (scalars in string columns become text). */
+/**
+ * A value made to fit the column type `fitsType` accepted: scalars in string columns become text,
+ * number text in a number or integer column becomes the number (exact: at most 15 digits; larger
+ * integer text stays the exact decimal string the warehouse casts).
+ */
 export function coerceValue(value: unknown, column: FieldType): unknown {
   if (column === "string" && typeof value !== "string" && value !== null) return String(value);
+  if (typeof value === "string" && (column === "number" || column === "integer") && (isIntegerText(value) || inferType(value) === "number")) {
+    return Number(value);
+  }
   return value;
 }
 

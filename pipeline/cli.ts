@@ -13,6 +13,8 @@ import { publishCommand, streamCommand } from "./stream-command";
 import { schemaCommand } from "./schema-command";
 import { reportCommand } from "./report-command";
 import { replayCommand } from "./replay-command";
+import { checkCommand } from "./check-command";
+import { initCommand } from "./init-command";
 
 /** One entry per command: what it does and how it runs. `--help` is derived from OPTIONS. */
 interface Command<C extends CommandName> {
@@ -76,6 +78,16 @@ const COMMANDS: { [C in CommandName]: Command<C> } = {
     summary: "Push an entity's dead letters back through the pipeline once their cause is fixed (each lands once).",
     usage: "api2lake replay --deadletters <entity> [--run R] --config <file.yaml|preset> [--sink local|gcp]",
     run: (options) => replayCommand(options),
+  },
+  check: {
+    summary: "Try a config: fetch the first page of each entity and show what a run would land (writes nothing).",
+    usage: "api2lake check --config <file.yaml|preset> [--entities a,b] [--from D [--to D]]",
+    run: (options) => checkCommand(options),
+  },
+  init: {
+    summary: "Write a starting source config from one sample response (records path, key, paginator, field types).",
+    usage: 'api2lake init --url <endpoint> [--header "Name: value" ...] [--out config.yaml]',
+    run: (options) => initCommand(options),
   },
   "template metadata": {
     summary: "Write the Flex Template metadata derived from the option declarations.",

@@ -84,6 +84,8 @@ export interface CommitSpec {
   /** Runs rolled back before this one started (pipeline/orphaned-runs.ts). */
   rolledBack: string[];
   promotions: Promotion[];
+  /** `run --limit N`: a trial run of at most N records per entity (the manifest's `limited_to`). */
+  limitedTo?: number;
 }
 
 const FETCH_FAILED = "some pages kept failing after retries: see the fetch dead letters; the pages before them were kept";
@@ -197,6 +199,7 @@ export async function commitRun(spec: CommitSpec, inputs: readonly CommitInput[]
     outcome: outcome,
     dead_letter_samples: await deadLetterSamples(spec.target, spec.runId, entities),
     rolled_back_runs: spec.rolledBack,
+    ...(spec.limitedTo !== undefined ? { limited_to: spec.limitedTo } : {}),
   };
   // Secrets are values: whatever an error message or a sample carried, none leaves in clear.
   // (including the Secret Manager values this worker read: sources/rest/secret-manager.ts)

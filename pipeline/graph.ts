@@ -47,6 +47,8 @@ export interface GraphPlan {
   runs: readonly EntityRun[];
   /** Read records from the lake instead of the API (absent: a REST read); only the read step differs. */
   read?: LakeRead;
+  /** `run --limit N`: records per entity for a trial run (absent: no cap). */
+  recordLimit?: number;
 }
 
 /**
@@ -86,7 +88,7 @@ export function buildGraph(root: Root, plan: GraphPlan): PCollection<CommitInput
     // readRest returns a named composite whose output is a record of PCollections.
     const read = plan.read
       ? readFromLake(root, plan.read, plan, source.name, run.entities)
-      : root.apply(readRest(source, { runId: plan.runId, entities: run.entities, slices: run.slices, range: run.range, maxWorkers: plan.maxWorkers, cursors: run.cursors }) as never) as unknown as ReadRestOutput;
+      : root.apply(readRest(source, { runId: plan.runId, entities: run.entities, slices: run.slices, range: run.range, maxWorkers: plan.maxWorkers, cursors: run.cursors, recordLimit: plan.recordLimit }) as never) as unknown as ReadRestOutput;
     // The commit stage waits for the run's pending cursors to be recorded (promoted with the run).
     // A run that reads the lake fetches nothing: no cursor moves.
     if (plan.read === undefined) {

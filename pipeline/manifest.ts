@@ -67,6 +67,11 @@ export interface RunManifest {
   dead_letter_samples?: Record<string, string[]>;
   /** Set when the run only built a Dataflow template (no job ran here). */
   template_location?: string;
+  /**
+   * A trial run (`run --limit N`): at most this many records per entity were fetched and landed;
+   * watermarks and backfill records were not advanced, so the next run fetches the same range again.
+   */
+  limited_to?: number;
 }
 
 /** An entity's schema as a run left it (pipeline/schema-report.ts builds it from the run's plan). */

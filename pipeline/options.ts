@@ -27,10 +27,12 @@ export interface OptionSpec {
   template?: boolean;
   /** Read from this environment variable when the flag is absent. */
   env?: string;
+  /** May be given several times; the values are joined with newlines. */
+  repeatable?: boolean;
 }
 
 export type CommandName =
-  | "run" | "demo" | "demo-api" | "serve" | "query" | "publish" | "stream" | "schema" | "report" | "tables" | "replay"
+  | "run" | "demo" | "demo-api" | "serve" | "query" | "publish" | "stream" | "schema" | "report" | "tables" | "replay" | "check" | "init"
   | "template metadata" | "template build" | "template launch";
 
 const DATE = "^(\\d{4}-\\d{2}-\\d{2}|\\d{2}/\\d{2}/\\d{4})$";
@@ -45,15 +47,15 @@ const TEMPLATE_GCLOUD = ["template build", "template launch"] as const;
 const LAUNCH = ["template launch"] as const;
 
 export const OPTIONS = {
-  config: { type: "path", help: "Source config YAML (see README) or the name of a built-in preset.", example: "presets/commerce.yaml", commands: ["run", "publish", "stream", "schema", "report", "replay", ...LAUNCH], required: ["run", "publish", "stream", "schema", "replay", ...LAUNCH], template: true },
-  entities: { type: "list", help: "Entities to extract: a comma list, ALL, or a file listing names (.txt, .csv, .xlsx first column).", example: "customers,sales", default: "ALL", commands: ["run", "publish", ...LAUNCH], template: true },
-  from: { type: "date", help: "First day of the date range (ISO or dd/MM/yyyy). With --to, a backfill of exactly the missing slices.", example: "2024-01-01", pattern: DATE, commands: ["run", "publish", ...LAUNCH], template: true },
-  to: { type: "date", help: "Last day of the date range, inclusive.", example: "10/01/2024", pattern: DATE, commands: ["run", "publish", ...LAUNCH], template: true },
+  config: { type: "path", help: "Source config YAML (see README) or the name of a built-in preset.", example: "presets/commerce.yaml", commands: ["run", "publish", "stream", "schema", "report", "replay", "check", ...LAUNCH], required: ["run", "publish", "stream", "schema", "replay", "check", ...LAUNCH], template: true },
+  entities: { type: "list", help: "Entities to extract: a comma list, ALL, or a file listing names (.txt, .csv, .xlsx first column).", example: "customers,sales", default: "ALL", commands: ["run", "publish", "check", ...LAUNCH], template: true },
+  from: { type: "date", help: "First day of the date range (ISO or dd/MM/yyyy). With --to, a backfill of exactly the missing slices.", example: "2024-01-01", pattern: DATE, commands: ["run", "publish", "check", ...LAUNCH], template: true },
+  to: { type: "date", help: "Last day of the date range, inclusive.", example: "10/01/2024", pattern: DATE, commands: ["run", "publish", "check", ...LAUNCH], template: true },
   requestConcurrency: { type: "integer", help: "Requests in flight per source in one process (a Dataflow worker is one such process). Was --maxWorkers.", default: "8", pattern: POSITIVE, commands: ["run", "demo", "publish", "replay", ...LAUNCH], template: true },
   runner: { type: "enum", help: "Beam runner: direct (in process), portable (local portable job service, many bundles; see Runners), dataflow.", values: ["direct", "portable", "dataflow"], default: "direct", commands: [...RUN_LIKE, "stream"] },
   region: { type: "string", help: "Dataflow region of the job (Beam's region).", default: "europe-west1", env: "API2LAKE_REGION", pattern: "^[a-z]+-[a-z]+[0-9]+$", commands: [...RUN_LIKE, ...LAUNCH] },
   maxNumWorkers: { type: "integer", help: "Dataflow: most worker VMs of the job (Beam's maxNumWorkers; Dataflow decides when absent).", pattern: POSITIVE, commands: [...RUN_LIKE, ...LAUNCH] },
-  out: { type: "path", help: "Local output folder: lake/, warehouse.duckdb, serving/, runs/, state/.", default: "./out", commands: ["run", "demo", "stream", "serve", "query", "schema", "report", "tables", "replay"] },
+  out: { type: "path", help: "Local output folder: lake/, warehouse.duckdb, serving/, runs/, state/.", default: "./out", commands: ["run", "demo", "stream", "serve", "query", "schema", "report", "tables", "replay", "init"] },
   sink: { type: "enum", help: "Where data lands: local (embedded DuckDB, LevelDB, files) or gcp (GCS, BigQuery, Bigtable).", values: ["local", "gcp"], default: "local", commands: STORES, template: true },
   project: { type: "string", help: "Google Cloud project (sink gcp).", example: "my-project", env: "GOOGLE_CLOUD_PROJECT", pattern: "^[a-z][-a-z0-9]{4,28}[a-z0-9]$", commands: [...STORES, "publish", ...TEMPLATE_GCLOUD], required: LAUNCH, requiredWhen: GCP, template: true },
   bucket: { type: "string", help: "Cloud Storage bucket for the lake, manifests and state (sink gcp).", example: "my-lake", pattern: "^[a-z0-9][-_.a-z0-9]{1,220}[a-z0-9]$", commands: [...STORES, ...LAUNCH], required: LAUNCH, requiredWhen: GCP, template: true },
@@ -73,7 +75,9 @@ export const OPTIONS = {
   seed: { type: "integer", help: "Seed of the demo data.", default: "42", pattern: "^[0-9]+$", commands: ["demo-api", "demo"] },
   scale: { type: "integer", help: "Multiplies the demo API's default sizes.", default: "1", pattern: POSITIVE, commands: ["demo-api", "demo"] },
   prefix: { type: "string", help: "Row-key prefix to scan.", example: "283181971#", commands: ["serve"] },
-  limit: { type: "integer", help: "Rows to print.", default: "20", pattern: POSITIVE, commands: ["serve"] },
+  limit: { type: "integer", help: "serve: rows to print (default 20). run: a trial run of at most N records per entity; watermarks stay put.", example: "100", pattern: POSITIVE, commands: ["serve", "run"] },
+  url: { type: "string", help: "init: the endpoint to sample (its query parameters are kept).", example: "https://api.example.com/v1/orders?per_page=50", commands: ["init"], required: ["init"] },
+  header: { type: "string", help: "init: a request header \"Name: value\" (repeatable); secret-looking values become ${VAR} references.", example: "X-API-Key: ...", commands: ["init"], repeatable: true },
   fromRaw: { type: "boolean", help: "Rebuild hub, dataproducts and serving rows from the raw lake instead of calling the API (--from/--to pick raw dt= days).", default: "false", commands: ["run"] },
   deadletters: { type: "string", help: "Entity whose dead letters (lake/deadletter/<entity>/) are pushed back through the pipeline.", example: "customers", pattern: "^[a-z][a-z0-9_]*$", commands: ["replay"], required: ["replay"] },
   run: { type: "string", help: "Replay only the dead letters of this run id.", example: "20260110T060000Z-a1b2c3", commands: ["replay"] },
@@ -214,7 +218,8 @@ export function parseOptions<C extends CommandName>(command: C, argv: readonly s
     if (problem) {
       errors.push(problem);
       invalid.add(name);
-    } else given[name] = value === "" && spec.type !== "string" && spec.type !== "path" ? undefined : typedValue(name, value);
+    } else if (spec.repeatable && typeof given[name] === "string") given[name] = `${given[name] as string}\n${value}`;
+    else given[name] = value === "" && spec.type !== "string" && spec.type !== "path" ? undefined : typedValue(name, value);
   }
   const options = withDefaults(command, given as ParsedOptions, env) as Record<string, unknown>;
   for (const name of Object.keys(OPTIONS) as OptionName[]) {

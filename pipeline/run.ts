@@ -211,6 +211,8 @@ async function executeClaimedRun(request: RunRequest, runId: string, startedAt: 
   const runs = planned.runs;
   const backfill = planned.mode.kind === "backfill";
   const maxWorkers = withDefaults("run", request.options).requestConcurrency;
+  // A trial run (--limit N) lands at most N records per entity and never moves watermarks or backfill records.
+  const recordLimit = request.options.limit;
   // The schemas this run extended, its watermarks or backfilled slices and the jobs workbook: made
   // permanent by the graph's commit stage, only when the run met every rule.
   const promotions: Promotion[] = [
@@ -219,7 +221,7 @@ async function executeClaimedRun(request: RunRequest, runId: string, startedAt: 
     // Dead letters a replay took are skipped by later replays only once it committed.
     { kind: "replayed", entities: runs.flatMap((r) => [...r.entities]) },
   ];
-  for (const run of runs) {
+  for (const run of recordLimit === undefined ? runs : []) {
     for (const name of Object.keys(run.slices ?? {})) {
       const slices = [...(run.slices ?? {})[name]];
       promotions.push({ kind: backfill ? "backfill" : "watermark", source: run.source.name, entity: name, slices: slices });
@@ -237,7 +239,7 @@ async function executeClaimedRun(request: RunRequest, runId: string, startedAt: 
     maxDeadShare: deadShareLimits(runs),
     rolledBack: rolledBack,
     promotions: promotions,
-    build: (root: Root) => buildGraph(root, { runId: runId, target: target, maxWorkers: maxWorkers, runs: runs, ...(request.read ? { read: request.read } : {}) }),
+    build: (root: Root) => buildGraph(root, { runId: runId, target: target, maxWorkers: maxWorkers, runs: runs, ...(request.read ? { read: request.read } : {}), recordLimit: recordLimit }),
   });
 }
 
@@ -295,6 +297,7 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
     maxDeadShare: run.maxDeadShare ?? {},
     rolledBack: run.rolledBack ?? [],
     promotions: run.promotions ?? [],
+    ...(run.options.limit !== undefined ? { limitedTo: run.options.limit } : {}),
   };
   let failure: string | undefined;
   try {
@@ -395,6 +398,7 @@ export function formatSummary(manifest: RunManifest, out: string): string {
     lines.push(`${entry[0]} dead letters, first ${entry[1].length} (all: lake.${entry[0]}_error_records, lake/deadletter/${entry[0]}/):`);
     for (const reason of entry[1]) lines.push(`  - ${shortReason(reason)}`);
   }
+  if (manifest.limited_to !== undefined) lines.push(`trial run: at most ${manifest.limited_to} record(s) per entity (--limit); watermarks were not advanced`);
   if (manifest.rolled_back_runs?.length) lines.push(`rolled back first (never committed): ${manifest.rolled_back_runs.join(", ")}`);
   const failedChecks = manifest.checks.filter((c) => !c.ok).length;
   lines.push("");

@@ -4,7 +4,7 @@ import { LINEAGE_COLUMNS } from "../model/row";
 import type { ColumnSpec } from "../model/backends";
 import type { EntityConfig, FieldType, SchemaContract } from "../model/source-config";
 import {
-  coerceValue, fitsType, inferType, typeBit, typesOf, widenTypes,
+  coerceValue, fitsType, inferType, isIntegerText, observedType, typeBit, typesOf, INTEGER_TEXT_BIT,
   type EntitySchema, type InferredType, type SchemaCollision, type SchemaColumn,
 } from "../model/entity-schema";
 import { claim, isReservedName, sanitizeName } from "./names";
@@ -39,7 +39,8 @@ export function observeRecord(record: Record<string, unknown>, explode: readonly
   const out: PathObservations = {};
   for (const entry of sourcePaths(record, explode, LINEAGE_COLUMNS)) {
     const type = inferType(entry[1]);
-    out[entry[0]] = (out[entry[0]] ?? 0) | (type ? typeBit(type) : 0);
+    const bit = type === "string" && isIntegerText(entry[1]) ? INTEGER_TEXT_BIT : type ? typeBit(type) : 0;
+    out[entry[0]] = (out[entry[0]] ?? 0) | bit;
   }
   return out;
 }
@@ -122,7 +123,7 @@ export function planSchema(
     for (const p of fresh) owner.set(named.get(p) as string, p);
     for (const p of fresh) {
       const column = named.get(p) as string;
-      const type = declared[column] ?? widenTypes(typesOf(observed[p])) ?? "string";
+      const type = declared[column] ?? observedType(observed[p]) ?? "string";
       const entry: SchemaColumn = {
         path: p, column: column, type: type, declared: column in declared, variants: {}, added_by: ids.runId,
       };
@@ -193,7 +194,9 @@ export function compileConformer(plan: SchemaPlan, explode: readonly string[]): 
         }
         continue;
       }
-      const type = inferType(value);
+      let type = inferType(value);
+      // Integer text in a number column is a number (the path was planned so: `observedType`).
+      if (type === "string" && (c.type === "number" || c.type === "integer") && isIntegerText(value)) type = "integer";
       if (c.declared || type === undefined || fitsType(type, c.type)) {
         row[c.column] = c.declared ? value : coerceValue(value, c.type);
         continue;

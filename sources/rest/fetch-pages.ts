@@ -15,6 +15,7 @@ import { cursorParamText, descPageReachedStart, type CursorValue } from "./curso
 import { entityForParent, type ParentRef } from "./parent-child";
 import { emitProgress } from "../../model/progress-events";
 import { isRequestReference, requestValue } from "./request-values";
+import { recordsLeft, takeRecords } from "./record-limit";
 
 /**
  * The fetch core: one request series (an entity, one combination of path parameters, one
@@ -56,6 +57,13 @@ export interface FetchContext {
   fetch?: typeof fetch;
   clock?: Clock;
   random?: () => number;
+  /**
+   * Trial cap (`run --limit N`): records per entity in this process, shared by the entity's series
+   * (sources/rest/record-limit.ts). Paging stops once the budget is spent; a page is cut to what is left.
+   */
+  recordLimit?: number;
+  /** Pages per series (`check` reads 1); the series then stops and reports the request it did not make. */
+  pageLimit?: number;
 }
 
 export interface PageRequestInfo {
@@ -90,6 +98,15 @@ export interface SeriesResult {
   deadLetters: DeadLetter[];
   /** False when the series stopped early (fetch failure or loop guard): the run must end non-zero. */
   complete: boolean;
+  /**
+   * Set when `recordLimit` or `pageLimit` stopped the series while the paginator had more: the next
+   * request it would have made (URL, secrets masked; a POST adds its body on a second line).
+   */
+  next?: string;
+  /** True when `recordLimit` cut a page or stopped the paging. */
+  limited?: boolean;
+  /** The request that ended the series with a `fetch` dead letter: URL (secrets masked) and last HTTP status. */
+  failedRequest?: { url: string; status: number | null };
 }
 
 export const DEFAULT_MAX_PAGES = 10_000;
@@ -218,11 +235,16 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
   const parse = { recordLevel: recordLevel(entity.recordsPath, maxDepth), maxDepth: maxDepth };
   const base = seriesUrl(source, entity, request.entity, endpoint, request.slice, request.since);
   const result: SeriesResult = { endpoint: endpoint, pages: [], deadLetters: [], complete: true };
+  const limitKey = `${ctx.runId}\u0000${source.name}\u0000${request.entity}`;
 
   // `source` is the endpoint, as in lineage; a fetch failure's payload is the request (secrets
   // removed), a refused record's payload is the record as the API sent it.
   // `recordText` is a record's original JSON text when the parsed value cannot stand for it (too deep).
   const fail = (stage: "fetch" | "parse", error: string, payload: Record<string, unknown>, record?: unknown, recordText?: string) => {
+    if (stage === "fetch" && result.failedRequest === undefined) {
+      const status = payload.status ?? payload.last_status;
+      result.failedRequest = { url: String(payload.url ?? ""), status: typeof status === "number" ? status : null };
+    }
     result.deadLetters.push(deadLetter({
       stage: stage,
       error: clean(error),
@@ -302,6 +324,13 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
       break;
     }
     previousRecords = signature;
+    // A trial run's cap: this page's share of the entity's budget (the rest of the page is not landed).
+    const allowed = ctx.recordLimit === undefined ? extracted.records.length
+      : takeRecords(limitKey, ctx.recordLimit, extracted.records.length);
+    if (allowed < extracted.records.length) {
+      extracted.records = extracted.records.slice(0, allowed);
+      result.limited = true;
+    }
     const records: unknown[] = [];
     const nonFinite: number[] = [];
     for (const record of extracted.records) {
@@ -341,6 +370,12 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
     if (!paginator.hasNext()) break;
     const next = paginator.next(url);
     const nextBody = bodyText();
+    const budgetSpent = ctx.recordLimit !== undefined && recordsLeft(limitKey, ctx.recordLimit) === 0;
+    if (budgetSpent || (ctx.pageLimit !== undefined && pageCount >= ctx.pageLimit)) {
+      if (budgetSpent) result.limited = true;
+      result.next = clean(nextBody === undefined ? next.href : `${next.href}\n${nextBody}`);
+      break;
+    }
     const guard = loopGuard(next, base, seen.has(requestKey(next, nextBody)), pageCount, maxPages);
     if (guard) {
       fail("fetch", `${method} ${endpoint}: ${guard} after page ${page}`, { url: clean(next.href), page: paginator.pageId(), attempts: 0, last_status: null, last_error: guard });

@@ -25,6 +25,8 @@ export interface ReadRestOptions extends PlanOptions {
   runId: string;
   /** Work items fetched at once, and requests in flight for this source (process-wide); default 16. */
   maxWorkers?: number;
+  /** Trial cap: records per entity (`run --limit N`); paging stops once they were fetched. */
+  recordLimit?: number;
 }
 
 export type ReadRestOutput = {
@@ -69,7 +71,7 @@ export function readRest(loaded: SourceConfig, options: ReadRestOptions) {
   // the plan's size is the progress total (children are planned from their parents' records, later).
   emitPlanned(source.name, planWorkItems(source, plan));
   const levels = entityLevels(source, options.entities ?? Object.keys(source.entities)).length;
-  const ctx = { runId: options.runId, maxWorkers: maxWorkers };
+  const ctx = { runId: options.runId, maxWorkers: maxWorkers, recordLimit: options.recordLimit };
   return withName(`ReadRest_${source.name}`, function readRestSource(root: Root): ReadRestOutput {
     const items = root
       .apply(withName("StartRead", impulse()))
