@@ -66,7 +66,7 @@ test("--from-raw after a phone-region change rebuilds hub.drivers with the new v
   const requestsBefore = api.stats().total;
   const rawFiles = filesUnder(path.join(out, "lake", "raw")).sort();
   const lakeTable = await sql(out, "SELECT count(*) AS n FROM lake.drivers");
-  const parsed = parseOptions("run", ["--from-raw", "--config", fleetWithRegion(out, "GB"), "--entities", "drivers", "--out", out, "--maxWorkers", "4"]);
+  const parsed = parseOptions("run", ["--from-raw", "--config", fleetWithRegion(out, "GB"), "--entities", "drivers", "--out", out, "--requestConcurrency", "4"]);
   assert.deepEqual(parsed.errors, []);
   assert.equal(await runCommand(parsed.options), 0);
 

@@ -66,7 +66,7 @@ test("a dead-letter replay lands the fixed records once, even when run twice", a
   const requests = api.stats().total;
 
   const fixed = fleetConfig(out, "{ type: string }", "fixed");
-  const replay = () => replayCommand(parseOptions("replay", ["--deadletters", "drivers", "--config", fixed, "--out", out, "--maxWorkers", "4"]).options);
+  const replay = () => replayCommand(parseOptions("replay", ["--deadletters", "drivers", "--config", fixed, "--out", out, "--requestConcurrency", "4"]).options);
   assert.equal(await replay(), 0);
   const firstReplay = manifestOf(out, newestRunId(out));
   assert.equal(firstReplay.status, "succeeded", firstReplay.errors.join("; "));
