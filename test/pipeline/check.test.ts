@@ -65,10 +65,10 @@ test("check fleet reads the first slice of --from; airquality's query api key is
     assert.equal(lines[3], "  records:   96 at data");
     assert.ok(lines.includes("    gps_latitude                        number     inferred  gps.latitude                      39.540966"));
     assert.ok(lines.includes("    fuel_percent_value                  integer    inferred  fuelPercent.value                 7"));
-    const air = await runCli(["check", "--config", "airquality"], DEMO_ENV(api.url));
+    const air = await runCli(["check", "--config", "airquality", "--from", "2024-01-01"], DEMO_ENV(api.url));
     assert.equal(air.code, 0, air.stderr);
     // The request is shown without the credentials auth adds (the api_key query parameter).
-    assert.equal(air.stdout.split("\n")[1], `  request:   GET ${api.url}/v3/getStationHourlyAvg/283181971`);
+    assert.equal(air.stdout.split("\n")[1], `  request:   GET ${api.url}/v3/getStationHourlyAvg/283181971?start_date=20240101-0000&end_date=20240102-0000`);
     assert.doesNotMatch(air.stdout + air.stderr, /demo-key/);
     // check accepts no --out: it has nowhere to write.
     const out = await runCli(["check", "--config", "commerce", "--out", os.tmpdir()], DEMO_ENV(api.url));
