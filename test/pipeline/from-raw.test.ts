@@ -45,9 +45,11 @@ function expectedE164(phone: unknown, region: string): string | null {
   return parsed && parsed.isValid() ? parsed.number : null;
 }
 
+/** The manifest of the run that started last (run ids sort by second only: two runs can share one). */
 function latestManifest(out: string): RunManifest {
-  const runs = fs.readdirSync(path.join(out, "runs")).filter((f) => f.endsWith(".json")).sort();
-  return JSON.parse(fs.readFileSync(path.join(out, "runs", runs[runs.length - 1]), "utf8")) as RunManifest;
+  const manifests = fs.readdirSync(path.join(out, "runs")).filter((f) => f.endsWith(".json"))
+    .map((f) => JSON.parse(fs.readFileSync(path.join(out, "runs", f), "utf8")) as RunManifest);
+  return manifests.sort((a, b) => a.started_at.localeCompare(b.started_at))[manifests.length - 1];
 }
 
 test("--from-raw after a phone-region change rebuilds hub.drivers with the new values and makes no HTTP request", async () => {

@@ -45,9 +45,11 @@ function manifestOf(out: string, runId: string): RunManifest {
   return JSON.parse(fs.readFileSync(path.join(out, "runs", `${runId}.json`), "utf8")) as RunManifest;
 }
 
+/** The run that started last (run ids sort by second only: two runs can share one). */
 function newestRunId(out: string): string {
-  const runs = fs.readdirSync(path.join(out, "runs")).filter((f) => f.endsWith(".json")).sort();
-  return runs[runs.length - 1].slice(0, -".json".length);
+  const manifests = fs.readdirSync(path.join(out, "runs")).filter((f) => f.endsWith(".json"))
+    .map((f) => JSON.parse(fs.readFileSync(path.join(out, "runs", f), "utf8")) as RunManifest);
+  return manifests.sort((a, b) => a.started_at.localeCompare(b.started_at))[manifests.length - 1].run_id;
 }
 
 test("a dead-letter replay lands the fixed records once, even when run twice", async () => {
