@@ -1,4 +1,5 @@
-import { flatten, groupBy, impulse, parDo, withName, P, type PCollection, type Root } from "apache-beam";
+import { flatten, groupBy, impulse, parDo, withName, P, windowParam, paneInfoParam, type PCollection, type Root } from "apache-beam";
+import type { PaneInfo, Window } from "apache-beam/values";
 import { requireForSerialization } from "apache-beam/serialization";
 import type { Lake, SinkTarget } from "../model/backends";
 import type { SourceConfig } from "../model/source-config";
@@ -113,26 +114,42 @@ export function sinkResults(label: string) {
 
 /**
  * Appends the commit stage to a graph: `inputs` (every sink's results, every tally, every
- * signal) and one element of its own - so the stage runs even when the run fetched nothing -
- * flattened and grouped on one key, then `commitRun` once.
+ * signal) flattened and grouped on one key, then `commitRun` once. A batch graph adds one element
+ * of its own, so the stage runs even when the run fetched nothing. A windowed (streaming) graph
+ * (`perWindow`) has no such element - it would sit in the global window, whose grouping never
+ * fires in streaming - and commits once per window pane: the pane's lake files become visible
+ * and its manifest is `runs/<run_id>-<window start>-p<pane index>.json`.
  */
-export function applyCommitStage(root: Root, inputs: readonly PCollection<CommitInput>[], spec: CommitSpec): void {
-  const started = root
-    .apply(withName("StartCommit", impulse()))
-    .apply(withName("SignalRunStarted", parDo({
-      process: function* (_: Uint8Array) {
-        yield { done: "run" } as CommitInput;
-      },
-    })));
-  P([started, ...inputs])
+export function applyCommitStage(root: Root, inputs: readonly PCollection<CommitInput>[], spec: CommitSpec, options: { perWindow?: boolean } = {}): void {
+  const all = [...inputs];
+  if (!options.perWindow) {
+    all.push(root
+      .apply(withName("StartCommit", impulse()))
+      .apply(withName("SignalRunStarted", parDo({
+        process: function* (_: Uint8Array) {
+          yield { done: "run" } as CommitInput;
+        },
+      }))));
+  }
+  const perWindow = options.perWindow === true;
+  P(all)
     .apply(withName("FlattenRunResults", flatten<CommitInput>()))
     .apply(withName("GatherRunResults", groupBy((_: CommitInput) => "run")))
     .apply(withName("CommitRun", parDo({
-      process: async function (group: { key: string; value: Iterable<CommitInput> }) {
-        await commitRun(spec, [...group.value]);
+      process: async function (group: { key: string; value: Iterable<CommitInput> }, ctx: { window: { lookup: () => Window }; pane: { lookup: () => PaneInfo } }) {
+        // Read before the first await: several elements may be in flight.
+        const id = perWindow ? paneManifestId(spec.runId, ctx.window.lookup(), ctx.pane.lookup()) : undefined;
+        await commitRun(spec, [...group.value], id);
         return [];
       },
-    })));
+    }, { window: windowParam(), pane: paneInfoParam() })));
+}
+
+/** `<run_id>-<window start, compact UTC>-p<pane index>`: one manifest per pane of a streaming job. */
+export function paneManifestId(runId: string, window: Window, pane: PaneInfo): string {
+  const start = (window as { start?: { toString(): string } }).start;
+  const at = start === undefined ? "global" : new Date(Number(start.toString())).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  return `${runId}-${at}-p${pane.index}`;
 }
 
 /**
@@ -143,7 +160,7 @@ export function applyCommitStage(root: Root, inputs: readonly PCollection<Commit
  * kept), its state only when there is no error. Returns the manifest as written (secrets masked).
  * @throws only when the failpoint is set or the manifest cannot be written.
  */
-export async function commitRun(spec: CommitSpec, inputs: readonly CommitInput[]): Promise<RunManifest> {
+export async function commitRun(spec: CommitSpec, inputs: readonly CommitInput[], manifestId?: string): Promise<RunManifest> {
   failpoint("before-commit");
   const counts = sumTallies(inputs.flatMap((i) => ("tally" in i ? [i.tally] : [])));
   const lakeFiles = inputs.filter((i) => "wrote" in i && i.wrote.sink === "lake").length;
@@ -180,7 +197,7 @@ export async function commitRun(spec: CommitSpec, inputs: readonly CommitInput[]
   for (const key of Object.keys(counts).sort()) if (key.startsWith("dataproducts/")) dataproducts[key.slice("dataproducts/".length)] = counts[key];
 
   const manifest: RunManifest = {
-    run_id: spec.runId,
+    run_id: manifestId ?? spec.runId,
     status: interrupted ? "partial" : errors.length ? "failed" : "succeeded",
     committed: true,
     started_at: spec.startedAt,
@@ -280,4 +297,5 @@ async function deadLetterSamples(target: SinkTarget, runId: string, entities: Re
 // The stage's DoFn calls these through the module (they open backends, whose classes cannot be serialized).
 requireForSerialization("api2lake/dist/pipeline/commit-stage", {
   commitRun: commitRun,
+  paneManifestId: paneManifestId,
 });

@@ -325,7 +325,7 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
 }
 
 /** Options are flags, never secrets (those come from the environment), but mask anything key-like anyway. */
-function publicOptions(options: ParsedOptions): Record<string, string> {
+export function publicOptions(options: ParsedOptions): Record<string, string> {
   const out: Record<string, string> = {};
   for (const entry of Object.entries(options)) {
     if (entry[1] !== undefined) out[entry[0]] = /key|token|secret|password/i.test(entry[0]) ? "***" : textValue(entry[1]);

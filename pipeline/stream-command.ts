@@ -8,7 +8,9 @@ import { publishRecords, closePubSub, PubSubMessageSubscription } from "../sourc
 import type { Row } from "../model/row";
 import { loadConfig } from "./run-command";
 import { UsageError } from "./usage-error";
-import { newRunId, runnerOptions, sinkTarget } from "./run";
+import { newRunId, publicOptions, runnerOptions, sinkTarget } from "./run";
+import type { CommitSpec } from "./commit-stage";
+import { sealForWorkers } from "../sources/rest/secrets";
 import { startStream } from "./stream";
 import { createRunner } from "apache-beam";
 import type { Root } from "apache-beam";
@@ -151,9 +153,13 @@ export async function streamOnDataflow(options: ParsedOptions): Promise<number> 
   const template = typeof runner.templateLocation === "string" ? runner.templateLocation : undefined;
   const schema = await readSchema(await openLake(target), source.name, entity);
   const runId = newRunId();
+  const commit: CommitSpec = {
+    runId: runId, startedAt: new Date().toISOString(), target: target, runner: "dataflow", options: publicOptions(options),
+    sources: [source.name], entities: [entity], sealedSources: [sealForWorkers(source)], maxDeadShare: {}, rolledBack: [], promotions: [],
+  };
   const plan = {
     runId: runId, target: target, source: source, entity: entity, subscription: subscription, schema: schema,
-    windowing: streamWindowing(options),
+    windowing: streamWindowing(options), commit: commit,
   };
   let failure: string | undefined;
   try {

@@ -15,6 +15,7 @@ import { sealForWorkers } from "../sources/rest/secrets";
 import type { RestRecord } from "../sources/rest/work-item";
 import { compileEntityCleaner, type EntityCleaner } from "./entity-cleaner";
 import { entityBranch, readFailuresOf } from "./graph";
+import { applyCommitStage, type CommitSpec } from "./commit-stage";
 import { counterName } from "./manifest";
 
 /**
@@ -114,6 +115,8 @@ export interface StreamingPlan {
   /** The entity's persisted schema when the job was built (absent: none yet). */
   schema?: EntitySchema;
   windowing: StreamWindowing;
+  /** What each pane's commit needs (pipeline/commit-stage.ts); absent: the graph commits nothing (tests of its shape). */
+  commit?: CommitSpec;
 }
 
 type Parsed = { record: RestRecord } | { deadLetter: DeadLetter };
@@ -122,8 +125,8 @@ type Timed = { element: Parsed; ms: number };
 /**
  * The unbounded graph: Pub/Sub (Dataflow's native read, acked on checkpoint) -> messages parsed
  * like the micro-batch stream (`messageToRecord`) -> event-time timestamps -> one-day windows ->
- * `entityBranch`, the cleaning, dedupe, sinks and aggregates every other run uses. Parse
- * failures travel in the same windows as dead letters.
+ * `entityBranch`, the cleaning, dedupe, sinks and aggregates every other run uses -> the commit
+ * stage once per window pane. Parse failures travel in the same windows as dead letters.
  */
 export function buildStreamingGraph(root: Root, plan: StreamingPlan): void {
   const name = plan.entity;
@@ -166,7 +169,9 @@ export function buildStreamingGraph(root: Root, plan: StreamingPlan): void {
     .apply(withName(`SplitMessages_${name}`, split<{ record: RestRecord; deadLetter: DeadLetter }>(["record", "deadLetter"])));
   const fetchFailures = (parts.deadLetter as PCollection<DeadLetter>).apply(readFailuresOf(name));
   const graphPlan = { runId: runId, target: plan.target, maxWorkers: 1, runs: [] };
-  entityBranch(name, entity, source, parts.record as PCollection<RestRecord>, fetchFailures, graphPlan, plan.schema);
+  const results = entityBranch(name, entity, source, parts.record as PCollection<RestRecord>, fetchFailures, graphPlan, plan.schema);
+  // Each window pane commits what it wrote: its lake files become visible, its manifest is written.
+  if (plan.commit) applyCommitStage(root, results, plan.commit, { perWindow: true });
 }
 
 requireForSerialization("api2lake/dist/pipeline/stream-dataflow", {

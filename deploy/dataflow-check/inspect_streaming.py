@@ -112,6 +112,13 @@ def main(ts_job_json, py_job_json, subscription):
   unbounded = [t.unique_name for t in ts_gbk if ts.components.pcollections[list(t.inputs.values())[0]].is_bounded != pb.IsBounded.UNBOUNDED]
   report(not unbounded, "groupings-unbounded", ", ".join(unbounded))
 
+  # The run's commit stage: one grouping of every sink result and tally, per window pane
+  # (pipeline/commit-stage.ts), among the windowed groupings checked just above.
+  commit = [t.unique_name for t in ts_gbk if "GatherRunResults" in t.unique_name.split("/")]
+  committers = [t.unique_name for t in ts.components.transforms.values() if t.unique_name.endswith("CommitRun")]
+  report(len(commit) == 1 and len(committers) == 1, "commit-stage-per-window-pane",
+         "%s -> %s" % (", ".join(commit) or "no GatherRunResults grouping", ", ".join(committers) or "no CommitRun step"))
+
   # 4. The per-window sink results the in-graph commit consumes: every sink writes per pane.
   names = [t.unique_name for t in ts.components.transforms.values()]
   # (Lake sink names hold a slash themselves: WriteLake(raw/readings).)

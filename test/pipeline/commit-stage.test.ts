@@ -3,7 +3,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { commitRun, type CommitInput, type CommitSpec } from "../../pipeline/commit-stage";
+import { commitRun, paneManifestId, type CommitInput, type CommitSpec } from "../../pipeline/commit-stage";
 import { stopBeforeCommitScenario } from "./commit-scenario";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-commit-"));
@@ -52,4 +52,10 @@ test("commitRun sums the tallies of every bundle and counts lake files from the 
   assert.equal(failed.status, "failed");
   assert.match(failed.errors.join("\n"), /some pages kept failing/);
   assert.equal((JSON.parse(fs.readFileSync(path.join(out, "state", "s", "a.json"), "utf8")) as { watermark: string }).watermark, "2026-11-29T00:00:00.000Z");
+});
+
+test("a streaming pane's manifest id names the run, its window's start (UTC) and the pane index", () => {
+  const dayWindow = { start: { toString: () => String(Date.UTC(2024, 0, 2)) } };
+  assert.equal(paneManifestId("20240102T101500Z-abc123", dayWindow as never, { index: 3 } as never), "20240102T101500Z-abc123-20240102T000000Z-p3");
+  assert.equal(paneManifestId("r1", {} as never, { index: 0 } as never), "r1-global-p0");
 });
