@@ -13,6 +13,7 @@ import { parseOptions } from "../../pipeline/options";
 import type { RunManifest } from "../../pipeline/manifest";
 import { lakeRows, filesUnder, sql } from "../golden/helpers";
 import { rawShardElements, rawShardsOf } from "../../sources/raw-lake";
+import { newestManifest, jsonError } from "../support/run-manifests";
 
 /**
  * `api2lake run --from-raw`: the fleet preset's drivers (10-digit phones without a country code,
@@ -45,12 +46,6 @@ function expectedE164(phone: unknown, region: string): string | null {
   return parsed && parsed.isValid() ? parsed.number : null;
 }
 
-/** The manifest of the run that started last (run ids sort by second only: two runs can share one). */
-function latestManifest(out: string): RunManifest {
-  const manifests = fs.readdirSync(path.join(out, "runs")).filter((f) => f.endsWith(".json"))
-    .map((f) => JSON.parse(fs.readFileSync(path.join(out, "runs", f), "utf8")) as RunManifest);
-  return manifests.sort((a, b) => a.started_at.localeCompare(b.started_at))[manifests.length - 1];
-}
 
 test("--from-raw after a phone-region change rebuilds hub.drivers with the new values and makes no HTTP request", async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-from-raw-"));
@@ -73,7 +68,7 @@ test("--from-raw after a phone-region change rebuilds hub.drivers with the new v
   assert.equal(await runCommand(parsed.options), 0);
 
   assert.equal(api.stats().total, requestsBefore, "the rebuild called the API");
-  const rebuilt = latestManifest(out);
+  const rebuilt = newestManifest(out);
   assert.equal(rebuilt.status, "succeeded", rebuilt.errors.join("; "));
   const c = rebuilt.entities.drivers;
   assert.deepEqual([c.pages, c.fetched, c.valid, c.hub_inserted, c.hub_updated, c.hub_unchanged], [0, raw.length, raw.length, 0, phoneOf.size, 0]);
@@ -108,12 +103,12 @@ test("--from-raw --from/--to read only the raw dt= days in range; a rebuild leav
 
   const none = parseOptions("run", ["--from-raw", "--from", "2024-01-01", "--to", dayBefore, "--config", config, "--out", out]);
   assert.equal(await runCommand(none.options), 0);
-  const empty = latestManifest(out);
+  const empty = newestManifest(out);
   assert.deepEqual([empty.entities.drivers.fetched, empty.entities.vehicle_stats.fetched], [0, 0]);
 
   const all = parseOptions("run", ["--from-raw", "--from", days[0], "--to", days[0], "--config", config, "--out", out]);
   assert.equal(await runCommand(all.options), 0);
-  const rebuilt = latestManifest(out);
+  const rebuilt = newestManifest(out);
   assert.deepEqual([rebuilt.entities.drivers.fetched, rebuilt.entities.vehicle_stats.fetched], [raw.drivers.length, raw.vehicle_stats.length]);
   assert.equal(api.stats().total, requests, "a rebuild called the API");
   assert.equal(fs.readFileSync(path.join(out, "state", "fleet", "vehicle_stats.json"), "utf8"), state, "a rebuild changed the entity state");
@@ -143,11 +138,3 @@ test("raw shards back to records: the entity's dt= days in range; lineage taken 
   ]);
 });
 
-function jsonError(text: string): string {
-  try {
-    JSON.parse(text);
-    return "";
-  } catch (error) {
-    return (error as Error).message;
-  }
-}

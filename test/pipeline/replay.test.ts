@@ -16,6 +16,7 @@ import { deadLetterId, deadLetterShardsOf, planReplay } from "../../sources/dead
 import { readReplayRecord } from "../../sources/replay-state";
 import { LocalLake } from "../../sinks/lake-local";
 import { lakeRows, sql } from "../golden/helpers";
+import { newestManifest, jsonError } from "../support/run-manifests";
 
 /**
  * `api2lake replay --deadletters <entity>`: drivers whose phone is longer than a too-strict
@@ -45,12 +46,6 @@ function manifestOf(out: string, runId: string): RunManifest {
   return JSON.parse(fs.readFileSync(path.join(out, "runs", `${runId}.json`), "utf8")) as RunManifest;
 }
 
-/** The run that started last (run ids sort by second only: two runs can share one). */
-function newestRunId(out: string): string {
-  const manifests = fs.readdirSync(path.join(out, "runs")).filter((f) => f.endsWith(".json"))
-    .map((f) => JSON.parse(fs.readFileSync(path.join(out, "runs", f), "utf8")) as RunManifest);
-  return manifests.sort((a, b) => a.started_at.localeCompare(b.started_at))[manifests.length - 1].run_id;
-}
 
 test("a dead-letter replay lands the fixed records once, even when run twice", async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-replay-"));
@@ -70,7 +65,7 @@ test("a dead-letter replay lands the fixed records once, even when run twice", a
   const fixed = fleetConfig(out, "{ type: string }", "fixed");
   const replay = () => replayCommand(parseOptions("replay", ["--deadletters", "drivers", "--config", fixed, "--out", out, "--requestConcurrency", "4"]).options);
   assert.equal(await replay(), 0);
-  const firstReplay = manifestOf(out, newestRunId(out));
+  const firstReplay = manifestOf(out, newestManifest(out).run_id);
   assert.equal(firstReplay.status, "succeeded", firstReplay.errors.join("; "));
   const c = firstReplay.entities.drivers;
   assert.deepEqual([c.pages, c.fetched, c.valid, c.validate_failed, c.kept, c.hub_inserted, c.hub_updated], [0, 7, 7, 0, 7, 7, 0]);
@@ -84,7 +79,7 @@ test("a dead-letter replay lands the fixed records once, even when run twice", a
 
   // Again: every letter was replayed by a committed run, so nothing is read, nothing lands.
   assert.equal(await replay(), 0);
-  const secondReplay = manifestOf(out, newestRunId(out));
+  const secondReplay = manifestOf(out, newestManifest(out).run_id);
   assert.notEqual(secondReplay.run_id, firstReplay.run_id);
   assert.deepEqual([secondReplay.entities.drivers.fetched, secondReplay.entities.drivers.kept], [0, 0]);
   assert.deepEqual((await readReplayRecord(lake, secondReplay.run_id, "drivers"))?.alreadyReplayed, 7);
@@ -144,11 +139,3 @@ test("deadLetterShardsOf: an entity's shards, only one run's with --run", () => 
   assert.deepEqual(deadLetterShardsOf(paths, "drivers", "20260102T000000Z-aaaaaa"), [paths[0]]);
 });
 
-function jsonError(text: string): string {
-  try {
-    JSON.parse(text);
-    return "";
-  } catch (error) {
-    return (error as Error).message;
-  }
-}

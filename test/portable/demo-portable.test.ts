@@ -11,6 +11,7 @@ import { demoEnvironment } from "../../pipeline/demo-command";
 import { startDemoApi } from "../../sources/demo-api/server";
 import { readState } from "../../sources/rest/state";
 import { LocalLake } from "../../sinks/lake-local";
+import { alive } from "../support/processes";
 
 /*
  * The whole demo on `--runner portable` (Beam's Python portable job service, 4 LOOPBACK workers,
@@ -43,15 +44,6 @@ function rawBundles(out: string, runId: string, entities: readonly string[]): Re
   return result;
 }
 
-/** Whether `pid` is a live process (a zombie awaiting its reaper counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 function jobServicePid(result: CliResult): number {
   const match = /portable job service \(pid (\d+)\) at localhost:\d+, 4 workers/.exec(result.stderr);

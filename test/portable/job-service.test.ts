@@ -5,6 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { spawn } from "child_process";
 import { impulse } from "apache-beam";
+import { alive } from "../support/processes";
 import type { Root } from "apache-beam";
 import { INSTALL_SCRIPT, pythonBeamInterpreter, runPortable } from "../../pipeline/portable-runner";
 import { UsageError } from "../../pipeline/usage-error";
@@ -15,15 +16,6 @@ import { BIN } from "../support/cli-process";
  * script; the service is gone after a failed job and after a Ctrl-C of the terminal.
  */
 
-/** Whether `pid` is a live process (a zombie awaiting its reaper counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 const SERVICE_LINE = /portable job service \(pid (\d+)\) at localhost:\d+/;
 
