@@ -204,7 +204,13 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
         addTally(tally, cleanNames.fetched, 1);
         if (r.non_finite_nulled) addTally(tally, cleanNames.non_finite_nulled, r.non_finite_nulled);
         const result = this.cleaner.clean(r.record, { runId: runId, source: r._source, page: r._page, fetchedAt: r.fetched_at });
-        emitProgress({ kind: "stage", entity: name, stage: result.ok ? "valid" : "dead", count: 1 });
+        const page = r._source + "\u0000" + r._page;
+        if (this.shown === undefined || this.shown.page !== page) {
+          flushShown(name, this.shown);
+          this.shown = { page: page, valid: 0, dead: 0 };
+        }
+        if (result.ok) this.shown.valid++;
+        else this.shown.dead++;
         if (result.raw) yield { raw: result.raw } as CleanedElement;
         const notes = result.notes;
         if (notes) for (const note of Object.keys(notes)) if (note in noteNames) addTally(tally, (noteNames as Record<string, string>)[note], notes[note]);
@@ -222,6 +228,8 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
         }
       },
       finishBundle: function (this: CleanState) {
+        flushShown(name, this.shown);
+        this.shown = undefined;
         const out = tallyOut(this.tally, this.last, (t: Tally) => ({ tally: t }) as CleanedElement);
         this.tally = undefined;
         this.last = undefined;
@@ -366,6 +374,15 @@ interface TallyState {
 
 interface CleanState extends TallyState {
   cleaner?: ReturnType<typeof compileEntityCleaner>;
+  /** Records cleaned since the last progress event, and the page they came from. */
+  shown?: { page: string; valid: number; dead: number };
+}
+
+/** The progress display's stage counts, one event per stage and page rather than per record (a hot path). */
+function flushShown(entity: string, shown: CleanState["shown"]): void {
+  if (shown === undefined) return;
+  if (shown.valid) emitProgress({ kind: "stage", entity: entity, stage: "valid", count: shown.valid });
+  if (shown.dead) emitProgress({ kind: "stage", entity: entity, stage: "dead", count: shown.dead });
 }
 
 interface CleanContext extends WindowLookups {
