@@ -43,6 +43,18 @@ export type Cleaned =
     }
   | { ok: false; raw: Row | undefined; stage: Stage; reason: string; payload: unknown; notes?: ValueCounts; schemaRefused?: boolean };
 
+/** Records with their origins, cleaned in order by one thread (pipeline/clean-worker.ts). */
+export interface CleanBatch {
+  records: unknown[];
+  origins: RecordOrigin[];
+}
+
+/** What `compileEntityCleaner` is compiled from: the entity and its options (plain data, so a worker thread can receive it). */
+export interface CleanerSettings {
+  entity: EntityConfig;
+  options: { maxRecordBytes: number; schema?: SchemaPlan };
+}
+
 export interface EntityCleaner {
   clean(record: unknown, origin: RecordOrigin): Cleaned;
 }

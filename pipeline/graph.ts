@@ -15,8 +15,9 @@ import { readDeadLetterLake } from "../sources/dead-letter-lake";
 import type { Slice, DateRange } from "../sources/rest/slices";
 import { keyOf, pickLatest } from "../transforms/dedupe";
 import { observeRecord, mergeObservations, planSchema, schemaColumnSpecs, compileLakeRenamer, type PathObservations, type SchemaPlan } from "../transforms/schema-contract";
-import { compileEntityCleaner, childTables } from "./entity-cleaner";
-import { counterName, VALUE_NOTES, type CounterName } from "./manifest";
+import { childTables } from "./entity-cleaner";
+import { openCleanStep, type CleanRecord, type CleanStep, type CleanStepSpec } from "./clean-step";
+import { counterName, type CounterName } from "./manifest";
 import { addTally, lastSeen, tallyEach, tallyOut, windowParams, type LastSeen, type Tally, type WindowLookups } from "./tally";
 import { sinkResults, type CommitInput } from "./commit-stage";
 import "./worker-modules";
@@ -49,6 +50,8 @@ export interface GraphPlan {
   read?: LakeRead;
   /** `run --limit N`: records per entity for a trial run (absent: no cap). */
   recordLimit?: number;
+  /** Worker threads of each cleaning step (direct runner only, see pipeline/clean-step.ts; absent: 0, in place). */
+  cleanWorkers?: number;
 }
 
 /**
@@ -58,12 +61,6 @@ export interface GraphPlan {
  */
 export type LakeRead = { kind: "raw"; from?: string; to?: string } | { kind: "deadletters"; run?: string };
 
-/** A clean row travels with its exploded children, so only the kept version's children land. */
-interface CleanRecord {
-  row: Row;
-  children: Record<string, Row[]>;
-}
-type CleanedElement = { raw: Row } | { clean: CleanRecord } | { dead: DeadLetter } | { tally: Tally };
 type KeptElement = { kept: Row } | { record: CleanRecord } | { tally: Tally };
 
 /** The streaming micro-batch graph: one entity fed by a batch of messages instead of a REST read. */
@@ -181,59 +178,19 @@ export function entityBranch(name: string, entity: EntityConfig, source: SourceC
       addTally(tally, readNames.parse_failed, 1);
     }
   })));
-  const cleanNames = counterNames(name, [
-    "fetched", "valid", "parse_failed", "validate_failed", "normalize_failed", "optional_dates_nulled", "non_finite_nulled",
-    "schema_rows_refused", "schema_values_discarded", "schema_variant_values",
-  ]);
-  const noteNames = counterNames(name, VALUE_NOTES);
-
+  const step: CleanStepSpec = { entityName: name, entity: entity, runId: runId, maxRecordBytes: maxRecordBytes, workers: plan.cleanWorkers ?? 0 };
   const cleaned = records
     .apply(withName(`Clean_${name}`, parDo({
-      startBundle: function (this: CleanState) {
-        this.tally = {};
-        this.last = undefined;
-      },
-      process: function* (this: CleanState, r: RestRecord, ctx: CleanContext) {
-        // Compiled with the first record: the run's schema plan is a side input, readable only here.
-        if (this.cleaner === undefined) {
-          this.cleaner = compileEntityCleaner(entity, { maxRecordBytes: maxRecordBytes, schema: ctx.schema.lookup() });
-        }
-        if (this.tally === undefined) this.tally = {};
-        const tally = this.tally;
-        this.last = lastSeen(ctx);
-        addTally(tally, cleanNames.fetched, 1);
-        if (r.non_finite_nulled) addTally(tally, cleanNames.non_finite_nulled, r.non_finite_nulled);
-        const result = this.cleaner.clean(r.record, { runId: runId, source: r._source, page: r._page, fetchedAt: r.fetched_at });
-        const page = r._source + "\u0000" + r._page;
-        if (this.shown === undefined || this.shown.page !== page) {
-          flushShown(name, this.shown);
-          this.shown = { page: page, valid: 0, dead: 0 };
-        }
-        if (result.ok) this.shown.valid++;
-        else this.shown.dead++;
-        if (result.raw) yield { raw: result.raw } as CleanedElement;
-        const notes = result.notes;
-        if (notes) for (const note of Object.keys(notes)) if (note in noteNames) addTally(tally, (noteNames as Record<string, string>)[note], notes[note]);
-        if (result.ok) {
-          addTally(tally, cleanNames.valid, 1);
-          if (result.datesNulled) addTally(tally, cleanNames.optional_dates_nulled, result.datesNulled);
-          if (result.schemaVariants) addTally(tally, cleanNames.schema_variant_values, result.schemaVariants);
-          if (result.schemaDiscarded) addTally(tally, cleanNames.schema_values_discarded, result.schemaDiscarded);
-          yield { clean: { row: result.row, children: result.children } } as CleanedElement;
-        } else {
-          const stage = result.stage === "normalize" ? cleanNames.normalize_failed : result.stage === "parse" ? cleanNames.parse_failed : cleanNames.validate_failed;
-          addTally(tally, stage, 1);
-          if (result.schemaRefused) addTally(tally, cleanNames.schema_rows_refused, 1);
-          yield { dead: deadLetter({ stage: result.stage, error: result.reason, payload: result.payload, source: r._source, run_id: runId, entity: name }) } as CleanedElement;
-        }
+      // One element at a time: with workers, `add` returns the oldest batch's outputs as a Promise only when
+      // enough batches are in flight, and waiting for it is the backpressure (outputs stay in input order).
+      maxConcurrency: 1,
+      process: function (this: CleanState, r: RestRecord, ctx: CleanContext) {
+        // Opened with the first record: the run's schema plan is a side input, readable only here.
+        if (this.step === undefined) this.step = openCleanStep(step, ctx.schema.lookup());
+        return this.step.add(r, lastSeen(ctx));
       },
       finishBundle: function (this: CleanState) {
-        flushShown(name, this.shown);
-        this.shown = undefined;
-        const out = tallyOut(this.tally, this.last, (t: Tally) => ({ tally: t }) as CleanedElement);
-        this.tally = undefined;
-        this.last = undefined;
-        return out;
+        return this.step === undefined ? [] : this.step.finish();
       },
     }, { ...windowParams(), schema: singletonSide(schemaPlan.plan, schemaPlan.fallback) })))
     .apply(withName(`SplitCleaned_${name}`, split<{ raw: Row; clean: CleanRecord; dead: DeadLetter; tally: Tally }>(["raw", "clean", "dead", "tally"])));
@@ -372,17 +329,8 @@ interface TallyState {
   last: LastSeen | undefined;
 }
 
-interface CleanState extends TallyState {
-  cleaner?: ReturnType<typeof compileEntityCleaner>;
-  /** Records cleaned since the last progress event, and the page they came from. */
-  shown?: { page: string; valid: number; dead: number };
-}
-
-/** The progress display's stage counts, one event per stage and page rather than per record (a hot path). */
-function flushShown(entity: string, shown: CleanState["shown"]): void {
-  if (shown === undefined) return;
-  if (shown.valid) emitProgress({ kind: "stage", entity: entity, stage: "valid", count: shown.valid });
-  if (shown.dead) emitProgress({ kind: "stage", entity: entity, stage: "dead", count: shown.dead });
+interface CleanState {
+  step?: CleanStep;
 }
 
 interface CleanContext extends WindowLookups {

@@ -54,6 +54,7 @@ export const OPTIONS = {
   requestConcurrency: { type: "integer", help: "Requests in flight per source in one process (a Dataflow worker is one such process). Was --maxWorkers.", default: "8", pattern: POSITIVE, commands: ["run", "demo", "publish", "replay", ...LAUNCH], template: true },
   runner: { type: "enum", help: "Beam runner: direct (in process), portable (local portable job service, many bundles; see Runners), dataflow.", values: ["direct", "portable", "dataflow"], default: "direct", commands: [...RUN_LIKE, "stream"] },
   region: { type: "string", help: "Dataflow region of the job (Beam's region).", default: "europe-west1", env: "API2LAKE_REGION", pattern: "^[a-z]+-[a-z]+[0-9]+$", commands: [...RUN_LIKE, ...LAUNCH] },
+  cleanWorkers: { type: "integer", help: "Direct runner: worker threads that clean records, besides the main thread (absent: one per core; 0 cleans on the main thread).", pattern: "^[0-9]+$", commands: RUN_LIKE },
   maxNumWorkers: { type: "integer", help: "Dataflow: most worker VMs of the job (Beam's maxNumWorkers; Dataflow decides when absent).", pattern: POSITIVE, commands: [...RUN_LIKE, ...LAUNCH] },
   out: { type: "path", help: "Local output folder: lake/, warehouse.duckdb, serving/, runs/, state/.", default: "./out", commands: ["run", "demo", "stream", "serve", "query", "schema", "report", "tables", "replay", "init"] },
   sink: { type: "enum", help: "Where data lands: local (embedded DuckDB, LevelDB, files) or gcp (GCS, BigQuery, Bigtable).", values: ["local", "gcp"], default: "local", commands: STORES, template: true },

@@ -1,3 +1,4 @@
+import * as os from "os";
 import * as crypto from "crypto";
 import * as path from "path";
 import { createRunner } from "apache-beam";
@@ -27,6 +28,7 @@ import type { CommittedCursors } from "../sources/rest/work-item";
 import { templateWritten } from "./dataflow-template";
 import { applyCommitStage, readManifest, recordManifest, type CommitInput, type CommitSpec, type Promotion } from "./commit-stage";
 import { pythonBeamInterpreter, runPortable } from "./portable-runner";
+import { closeCleanPools } from "./clean-step";
 
 export interface RunRequest {
   sources: readonly SourceConfig[];
@@ -239,7 +241,7 @@ async function executeClaimedRun(request: RunRequest, runId: string, startedAt: 
     maxDeadShare: deadShareLimits(runs),
     rolledBack: rolledBack,
     promotions: promotions,
-    build: (root: Root) => buildGraph(root, { runId: runId, target: target, maxWorkers: maxWorkers, runs: runs, ...(request.read ? { read: request.read } : {}), recordLimit: recordLimit }),
+    build: (root: Root) => buildGraph(root, { runId: runId, target: target, maxWorkers: maxWorkers, runs: runs, ...(request.read ? { read: request.read } : {}), recordLimit: recordLimit, cleanWorkers: cleanWorkers(request.options) }),
   });
 }
 
@@ -306,6 +308,9 @@ export async function runAndRecord(run: GraphRun): Promise<RunManifest> {
     else await createRunner(runnerConfig).run(build);
   } catch (error) {
     failure = (error as Error).message;
+  } finally {
+    // A failed bundle may leave its cleaning threads running; they would keep the process alive.
+    await closeCleanPools();
   }
   if (template) {
     // Building a template runs no job here: the job commits itself when a launch runs it.
@@ -331,6 +336,15 @@ export function publicOptions(options: ParsedOptions): Record<string, string> {
     if (entry[1] !== undefined) out[entry[0]] = /key|token|secret|password/i.test(entry[0]) ? "***" : textValue(entry[1]);
   }
   return out;
+}
+
+/**
+ * Worker threads per cleaning step: `--cleanWorkers`, else one per core (`os.availableParallelism`),
+ * on the direct runner only; other runners spread bundles over their own workers (0: in place).
+ */
+export function cleanWorkers(options: ParsedOptions): number {
+  if ((options.runner ?? "direct") !== "direct") return 0;
+  return options.cleanWorkers ?? os.availableParallelism();
 }
 
 /** The runner's options for `--runner` (Dataflow: project, region, staging; the launcher's JSON wins). */
