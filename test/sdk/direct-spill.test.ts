@@ -190,3 +190,37 @@ test("spill files are removed when a DoFn downstream of a spilled buffer or grou
   );
   assert.deepEqual(fs.readdirSync(dir), []);
 });
+
+test("a ParDo fed by another one's replay, with the same side input already collected, processes without buffering", async () => {
+  const dir = forceSpill(100);
+  const progress = path.join(dir, "..", `${path.basename(dir)}-first-pardo`);
+  const seen = await runAndCollect<{ n: number; firstDone: number }>((root) => {
+    const offset = root.apply(withName("ImpulseSide", impulse())).map(withName("Offset", (_: Uint8Array) => 1000));
+    return root
+      .apply(withName("ImpulseMain", impulse()))
+      .flatMap(withName("Numbers", function* (_: Uint8Array) {
+        for (let n = 0; n < 300; n++) yield n;
+      }))
+      .apply(withName("First", parDo(
+        {
+          process: function* (n: number, ctx: { offset: { lookup: () => number } }) {
+            fs.appendFileSync(progress, "x");
+            yield n + ctx.offset.lookup();
+          },
+        },
+        { offset: singletonSideInput(offset) },
+      )))
+      .apply(withName("Second", parDo(
+        {
+          process: function* (n: number, ctx: { offset: { lookup: () => number } }) {
+            yield { n: n - ctx.offset.lookup(), firstDone: fs.statSync(progress).size };
+          },
+        },
+        { offset: singletonSideInput(offset) },
+      )));
+  });
+  // Each element reaches Second right after First processed it: Second did not wait for all 300.
+  assert.deepEqual(seen, Array.from({ length: 300 }, (_, n) => ({ n: n, firstDone: n + 1 })));
+  fs.rmSync(progress, { force: true });
+  assert.deepEqual(fs.readdirSync(dir), []);
+});
