@@ -349,28 +349,48 @@ export function writeHub(
     input
       .apply(withName("GatherHubRecords", groupBy((_: HubRecord) => "")))
       .apply(withName("MergeHub", parDo({
-        process: async function (group: { key: string; value: Iterable<HubRecord> }, ctx: HubContext) {
+        process: function (group: { key: string; value: Iterable<HubRecord> }, ctx: HubContext) {
           // Undeclared columns typed by the run's schema plan (declared ones are in the table spec).
+          // Read here: the context is gone once the merge below starts.
           const extra = ctx.columns ? ctx.columns.lookup() : [];
           const have = new Set(spec.table.columns.map((c) => c.name.toLowerCase()));
           const added = extra.filter((c) => !have.has(c.name.toLowerCase()));
           const typed = added.length ? { ...spec, table: { ...spec.table, columns: [...spec.table.columns, ...added] } } : spec;
-          const all = [...group.value];
-          const out: HubWriteResult[] = [];
-          const totals = { inserted: 0, updated: 0, unchanged: 0, olderIgnored: 0 };
-          for (let start = 0; start < all.length; start += max) {
-            const batch = all.slice(start, start + max);
-            const result = await flushHub(typed, batch);
-            totals.inserted += result.inserted;
-            totals.updated += result.updated;
-            totals.unchanged += result.unchanged;
-            totals.olderIgnored += result.olderIgnored;
-            for (const index of result.accepted) out.push({ accepted: batch[index] });
-          }
-          out.push({ merged: totals });
-          return out;
+          return mergeHubBatches(typed, group.value, max);
         },
       }, params as never))));
+}
+
+/**
+ * Merges `records` (iterated once, lazily: a spilled group is read from disk as it goes) into the
+ * hub in batches of `max` records through `flushHub`, yielding each batch's accepted records
+ * (`{ accepted }`) before reading the next batch, then `{ merged }` with the totals last; so at
+ * most one batch is held. Errors of `flushHub` reject the iteration (the run fails, as before).
+ * An async generator cannot be serialized as a DoFn closure; this module function is registered
+ * below and referenced by name (runs on the direct runner and on portable workers).
+ */
+export async function* mergeHubBatches(spec: HubSinkSpec, records: Iterable<HubRecord>, max: number): AsyncGenerator<HubWriteResult> {
+  const totals = { inserted: 0, updated: 0, unchanged: 0, olderIgnored: 0 };
+  let batch: HubRecord[] = [];
+  const mergeBatch = async (): Promise<HubRecord[]> => {
+    const merging = batch;
+    batch = [];
+    const result = await flushHub(spec, merging);
+    totals.inserted += result.inserted;
+    totals.updated += result.updated;
+    totals.unchanged += result.unchanged;
+    totals.olderIgnored += result.olderIgnored;
+    return result.accepted.map((index) => merging[index]);
+  };
+  for (const record of records) {
+    batch.push(record);
+    if (batch.length < max) continue;
+    for (const accepted of await mergeBatch()) yield { accepted: accepted };
+  }
+  if (batch.length > 0) {
+    for (const accepted of await mergeBatch()) yield { accepted: accepted };
+  }
+  yield { merged: totals };
 }
 
 interface HubContext {
@@ -407,5 +427,6 @@ requireForSerialization("api2lake/dist/sinks/beam-sinks", {
   flushWarehouse: flushWarehouse,
   flushServing: flushServing,
   flushHub: flushHub,
+  mergeHubBatches: mergeHubBatches,
   newBundleId: newBundleId,
 });

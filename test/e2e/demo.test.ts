@@ -15,10 +15,20 @@ function filesUnder(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }
 
-test("`api2lake demo` (npm start) lands every preset, dead-letters bad input, and keeps secrets out", async () => {
+/** Runs `api2lake demo` into a fresh folder with extra environment variables; fails unless it exits 0. */
+function runDemo(env: Record<string, string> = {}) {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-demo-"));
-  const run = spawnSync(process.execPath, [BIN, "demo", "--out", out], { encoding: "utf8", timeout: 300_000 });
+  const run = spawnSync(process.execPath, [BIN, "demo", "--out", out], { encoding: "utf8", timeout: 300_000, env: { ...process.env, ...env } });
   assert.equal(run.status, 0, `demo exited ${run.status}: ${run.stderr}\n${run.stdout}`);
+  return { out: out, run: run };
+}
+
+// The plain demo, run once and shared by the tests below.
+let plain: ReturnType<typeof runDemo> | undefined;
+const plainDemo = () => (plain ??= runDemo());
+
+test("`api2lake demo` (npm start) lands every preset, dead-letters bad input, and keeps secrets out", async () => {
+  const { out, run } = plainDemo();
   assert.match(run.stdout, /succeeded/);
 
   const warehouse = await openDuckDbWarehouse(path.join(out, "warehouse.duckdb"));
@@ -61,4 +71,31 @@ test("`api2lake demo` (npm start) lands every preset, dead-letters bad input, an
     assert.ok(!text.includes(DEFAULT_API_KEY) && !text.includes(DEFAULT_BEARER_TOKEN), `a secret leaked into ${file}`);
   }
   assert.ok(!run.stdout.includes(DEFAULT_API_KEY) && !run.stderr.includes(DEFAULT_API_KEY), "a secret leaked into the demo's output");
+});
+
+/** Every hub and dataproducts table as sorted JSON rows, without the per-run columns. */
+async function landedTables(out: string): Promise<Record<string, string[]>> {
+  const warehouse = await openDuckDbWarehouse(path.join(out, "warehouse.duckdb"));
+  try {
+    const tables = await warehouse.query("SELECT table_schema AS s, table_name AS t FROM information_schema.tables WHERE table_schema IN ('hub', 'dataproducts') ORDER BY 1, 2");
+    const landed: Record<string, string[]> = {};
+    for (const table of tables) {
+      const rows = await warehouse.query(`SELECT * FROM ${table.s}.${table.t}`);
+      const perRun = new Set(["_run_id", "_ingested_at"]);
+      landed[`${table.s}.${table.t}`] = rows.map((r) => JSON.stringify(r, (k, v) => (perRun.has(k) ? undefined : typeof v === "bigint" ? String(v) : v))).sort();
+    }
+    return landed;
+  } finally {
+    await warehouse.close();
+  }
+}
+
+test("the demo lands the same hub and data products when the direct runner spills every 50 elements to disk", async () => {
+  const spillRoot = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-demo-spill-")), "spill");
+  const spilled = runDemo({ API2LAKE_SPILL_ROWS: "50", API2LAKE_SPILL_DIR: spillRoot });
+  // The run created the spill root (it spilled) and left nothing in it.
+  assert.deepEqual(fs.readdirSync(spillRoot), []);
+  const expected = await landedTables(plainDemo().out);
+  assert.ok(Object.keys(expected).length >= 11 && expected["hub.customers"].length > 0);
+  assert.deepEqual(await landedTables(spilled.out), expected);
 });

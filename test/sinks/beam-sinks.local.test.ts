@@ -12,7 +12,7 @@ import type { SinkTarget, TableSpec } from "../../model/backends";
 import type { ServingConfig } from "../../model/source-config";
 import { deadLetter } from "../../model/dead-letter";
 import { commitLake, writeErrors, writeHub, writeLake, writeServing, writeWarehouse } from "../../sinks/beam-sinks";
-import type { HubRecord, SinkReport } from "../../sinks/beam-sinks";
+import type { HubRecord, HubWriteResult, SinkReport } from "../../sinks/beam-sinks";
 import { openLake, openServingStore, openWarehouse } from "../../sinks/open-backends";
 
 requireForSerialization("fs", fs);
@@ -88,6 +88,29 @@ test("writeHub merges into the hub (twice = once), writeWarehouse, replaces data
     assert.deepEqual(dead, [{ stage: "validate", error: "name is required", payload: '{"customer_id":99}' }]);
   } finally {
     await wh.close();
+  }
+});
+
+test("writeHub emits the accepted records batch by batch, then its counts last; the same when the group spills to disk", async () => {
+  const rows = records(7);
+  const mergeInto = (dir: string) =>
+    runAndCollect<HubWriteResult>((root) =>
+      root
+        .apply(impulse())
+        .flatMap(function* (): Generator<Row> { yield* rows; })
+        .map(withName("ToHubRecord", (r: Row): HubRecord => ({ row: r, children: {} })))
+        .apply(writeHub({ kind: "local", out: dir }, customers, [], { maxBufferRows: 3 })));
+  const expected: HubWriteResult[] = [
+    ...rows.map((r) => ({ accepted: { row: r, children: {} } })),
+    { merged: { inserted: 7, updated: 0, unchanged: 0, olderIgnored: 0 } },
+  ];
+  assert.deepEqual(await mergeInto(fs.mkdtempSync(path.join(out, "hub-memory-"))), expected);
+  // Spilling past 2 held elements: the one-key group is read lazily from disk, 3 records at a time.
+  process.env.API2LAKE_SPILL_ROWS = "2";
+  try {
+    assert.deepEqual(await mergeInto(fs.mkdtempSync(path.join(out, "hub-spilled-"))), expected);
+  } finally {
+    delete process.env.API2LAKE_SPILL_ROWS;
   }
 });
 
