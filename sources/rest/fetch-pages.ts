@@ -83,6 +83,8 @@ export interface PageRequestInfo {
 }
 
 export interface Page {
+  /** The endpoint path with path parameters filled in (lineage `_source`), as in `SeriesResult`. */
+  endpoint: string;
   records: unknown[];
   /** Non-finite tokens nulled in each record, parallel to `records`. */
   nonFinite: number[];
@@ -205,7 +207,25 @@ function credentialsAdded(bare: { url: URL; headers: Record<string, string> }, a
   return { headers: headers, params: params };
 }
 
+/**
+ * Fetches a series' pages and collects them (`SeriesResult.pages`); `seriesPages` hands them over one at a time.
+ */
 export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Promise<SeriesResult> {
+  const pages: Page[] = [];
+  const iterator = seriesPages(request, ctx);
+  for (;;) {
+    const step = await iterator.next();
+    if (step.done) return { ...step.value, pages: pages };
+    pages.push(step.value);
+  }
+}
+
+/**
+ * Requests a series' pages one after another, yielding each page as it arrives (so a caller holds
+ * one page, not the series), and returns the series' outcome (`pages` empty: they were yielded).
+ * Throws only for a bug (an unknown entity); failures are dead letters in the result.
+ */
+export async function* seriesPages(request: SeriesRequest, ctx: FetchContext): AsyncGenerator<Page, SeriesResult> {
   const source = request.source;
   const configured = source.entities[request.entity];
   const entity = configured && request.parent ? entityForParent(configured, request.parent.values) : configured;
@@ -354,7 +374,7 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
       attempts: outcome.attempts, rejected: extracted.records.length - records.length, non_finite_nulled: outside,
     };
     if (outcome.ignored) info.ignored = clean(outcome.ignored);
-    result.pages.push({ records: records, nonFinite: nonFinite, request: info, attached: attached });
+    yield { endpoint: endpoint, records: records, nonFinite: nonFinite, request: info, attached: attached };
     paginator.update({ body: outcome.body, headers: outcome.headers, recordCount: extracted.records.length, url: url });
     emitProgress({ kind: "page", source: source.name, entity: request.entity, page: clean(page), index: pageCount, seriesPages: paginator.totalPages ? paginator.totalPages() : undefined, records: records.length, status: outcome.status, attempts: outcome.attempts, url: info.url });
     const failure = paginator.failure ? paginator.failure() : undefined;

@@ -7,7 +7,7 @@ import { emitPlanned } from "../../model/progress-events";
 import { DEFAULT_MAX_WORKERS } from "./rate-limit";
 import { sealForWorkers } from "./secrets";
 import {
-  fetchWorkItem, planChildItems, planWorkItems,
+  workItemPages, planChildItems, planWorkItems,
   type CursorCandidate, type PageSummary, type PlanOptions, type RestElement, type RestRecord, type WorkItem,
 } from "./work-item";
 import { entityLevels } from "./parent-child";
@@ -17,7 +17,7 @@ import { entityLevels } from "./parent-child";
 // cannot be serialized, and the process-wide rate gate must stay one object). The name
 // resolves inside the installed project package on a worker.
 requireForSerialization("api2lake/dist/sources/rest/work-item", {
-  fetchWorkItem: fetchWorkItem, planWorkItems: planWorkItems, planChildItems: planChildItems,
+  workItemPages: workItemPages, planWorkItems: planWorkItems, planChildItems: planChildItems,
 });
 
 export interface ReadRestOptions extends PlanOptions {
@@ -81,12 +81,20 @@ export function readRest(loaded: SourceConfig, options: ReadRestOptions) {
         },
       })))
       .apply(withName("ReshuffleWorkItems", reshuffle<WorkItem>()));
-    const fetchStep = (name: string) => withName(name, parDo<WorkItem, RestElement>({
-      maxConcurrency: maxWorkers,
-      process: async function (item: WorkItem) {
-        return fetchWorkItem(source, item, ctx);
-      },
-    }));
+    // Each work item's pages are emitted as they arrive (one page's elements at a time, then kept
+    // together by FlattenPages), so a process holds the pages in flight, not whole series.
+    const fetchStep = (name: string) => withName(name, (input: PCollection<WorkItem>): PCollection<RestElement> => input
+      .apply(withName("FetchWorkItems", parDo<WorkItem, RestElement[]>({
+        maxConcurrency: maxWorkers,
+        process: function (item: WorkItem) {
+          return workItemPages(source, item, ctx);
+        },
+      })))
+      .apply(withName("FlattenPages", parDo({
+        process: function* (elements: RestElement[]) {
+          yield* elements;
+        },
+      }))));
     let fetched = items.apply(fetchStep("FetchPages"));
     const all: PCollection<RestElement>[] = [fetched];
     for (let level = 1; level < levels; level++) {

@@ -1,7 +1,7 @@
 import type { DeadLetter } from "../../model/dead-letter";
 import type { Row } from "../../model/row";
 import type { SourceConfig } from "../../model/source-config";
-import { fetchSeries, type FetchContext } from "./fetch-pages";
+import { seriesPages, type FetchContext } from "./fetch-pages";
 import { planSlices } from "./state";
 import { openSecretsWhereRequested, resolveReferences } from "./secrets";
 import { deadLetter } from "../../model/dead-letter";
@@ -179,6 +179,17 @@ export function planChildItems(source: SourceConfig, record: RestRecord, options
  * letters) - the API's own next URL, e.g. `?api_key=<secret>`, is lineage too.
  */
 export async function fetchWorkItem(source: SourceConfig, item: WorkItem, ctx: FetchContext): Promise<RestElement[]> {
+  const out: RestElement[] = [];
+  for await (const elements of workItemPages(source, item, ctx)) out.push(...elements);
+  return out;
+}
+
+/**
+ * `fetchWorkItem` one page at a time: yields each page's elements (its summary, then its records,
+ * in page order) as the page arrives, then the series' dead letters and cursor candidate. A reader
+ * holds one page per series in flight instead of the whole series (a 1M-record API is 1M records).
+ */
+export async function* workItemPages(source: SourceConfig, item: WorkItem, ctx: FetchContext): AsyncGenerator<RestElement[]> {
   let opened: Awaited<ReturnType<typeof openSecretsWhereRequested>>;
   try {
     opened = await openSecretsWhereRequested(source);
@@ -186,7 +197,8 @@ export async function fetchWorkItem(source: SourceConfig, item: WorkItem, ctx: F
     // A secret that cannot be resolved here stops this series before any request: a fetch dead
     // letter naming the key path and the variable or secret version (the run then fails).
     const payload = { entity: item.entity, slice: item.slice ?? null, path_params: item.pathParams };
-    return [{ deadLetter: deadLetter({ stage: "fetch", error: `secrets: ${(error as Error).message}`, payload: payload, source: source.name, run_id: ctx.runId, entity: item.entity }) }];
+    yield [{ deadLetter: deadLetter({ stage: "fetch", error: `secrets: ${(error as Error).message}`, payload: payload, source: source.name, run_id: ctx.runId, entity: item.entity }) }];
+    return;
   }
   const clean = (text: string) => redact(text, opened.secrets);
   const entity = source.entities[item.entity];
@@ -195,19 +207,35 @@ export async function fetchWorkItem(source: SourceConfig, item: WorkItem, ctx: F
       stage: "fetch", error: clean(item.problem), payload: { entity: item.entity, path_params: item.pathParams },
       source: entity.path, run_id: ctx.runId, entity: item.entity,
     });
-    return [{ deadLetter: failure }, ...holdAncestors(source, item.entity)];
+    yield [{ deadLetter: failure }, ...holdAncestors(source, item.entity)];
+    return;
   }
   const pathParams = resolveReferences(item.pathParams, process.env, new Set(source.publicVariables ?? [])).value;
-  const series = await fetchSeries(
+  const pages = seriesPages(
     {
       source: opened.source, entity: item.entity, slice: item.slice, pathParams: pathParams, secrets: opened.secrets,
       parent: item.parent, since: item.since,
     }, ctx);
   const included = item.parent ? includedColumns(entity, item.parent.values) : {};
   let cursor: CursorValue | null = null;
-  const endpoint = clean(series.endpoint);
-  const out: RestElement[] = [];
-  for (const page of series.pages) {
+  let endpoint: string | undefined;
+  for (;;) {
+    const step = await pages.next();
+    if (step.done) {
+      const series = step.value;
+      const out: RestElement[] = [];
+      for (const dl of series.deadLetters) out.push({ deadLetter: redactDeep(dl, opened.secrets) });
+      if (entity.incremental) {
+        const candidate: CursorCandidate = { source: source.name, entity: item.entity, cursor: cursor, complete: series.complete };
+        if (item.parent) candidate.parentKey = item.parent.key;
+        out.push({ cursor: candidate });
+      }
+      if (!series.complete) out.push(...holdAncestors(source, item.entity));
+      if (out.length) yield out;
+      return;
+    }
+    const page = step.value;
+    endpoint ??= clean(page.endpoint);
     const pageId = clean(page.request.page);
     const summary: PageSummary = {
       source: source.name, entity: item.entity, url: clean(page.request.url), status: page.request.status, page: pageId,
@@ -216,26 +244,19 @@ export async function fetchWorkItem(source: SourceConfig, item: WorkItem, ctx: F
     };
     if (page.request.ignored) summary.ignored = page.request.ignored;
     if (item.slice) summary.slice = item.slice;
-    out.push({ page: summary });
+    const out: RestElement[] = [{ page: summary }];
     page.records.forEach((raw, index) => {
       const record: RestRecord = {
         source: source.name, entity: item.entity, record: { ...page.attached, ...(raw as Row), ...included },
-        _source: endpoint, _page: pageId, fetched_at: page.request.fetched_at,
+        _source: endpoint as string, _page: pageId, fetched_at: page.request.fetched_at,
       };
       if (item.slice) record.slice = item.slice;
       if (page.nonFinite[index]) record.non_finite_nulled = page.nonFinite[index];
       out.push({ record: record });
     });
+    if (entity.incremental) cursor = laterCursor(cursor, maxRecordCursor(page.records, entity.incremental.cursorField));
+    yield out;
   }
-  for (const dl of series.deadLetters) out.push({ deadLetter: redactDeep(dl, opened.secrets) });
-  if (entity.incremental) {
-    for (const page of series.pages) cursor = laterCursor(cursor, maxRecordCursor(page.records, entity.incremental.cursorField));
-    const candidate: CursorCandidate = { source: source.name, entity: item.entity, cursor: cursor, complete: series.complete };
-    if (item.parent) candidate.parentKey = item.parent.key;
-    out.push({ cursor: candidate });
-  }
-  if (!series.complete) out.push(...holdAncestors(source, item.entity));
-  return out;
 }
 
 /**
