@@ -9,6 +9,7 @@ export async function templateWritten(location: string): Promise<boolean> {
   const gcs = /^gs:\/\/([^/]+)\/(.+)$/.exec(location);
   if (!gcs) return fs.existsSync(location);
   // Required only for a gs:// template: a local run must not load the Cloud Storage client.
-  const client = new (require("@google-cloud/storage") as typeof import("@google-cloud/storage")).Storage({ apiEndpoint: process.env.API2LAKE_STORAGE_ENDPOINT });
+  const cloudStorage = require("@google-cloud/storage") as typeof import("@google-cloud/storage");
+  const client = new cloudStorage.Storage({ apiEndpoint: process.env.API2LAKE_STORAGE_ENDPOINT });
   return (await client.bucket(gcs[1]).file(gcs[2]).exists())[0];
 }
