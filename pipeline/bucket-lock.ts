@@ -1,8 +1,10 @@
 import * as os from "os";
-import { Storage } from "@google-cloud/storage";
-import type { File } from "@google-cloud/storage";
 import { describeHolder, type LockHolder } from "./out-lock";
 import { UsageError } from "./usage-error";
+
+// Not `import type`: ts-closure-transform turns every import declaration, type-only ones included,
+// into a require, and this module must not load the Cloud Storage client unless a lock is taken.
+type File = import("@google-cloud/storage").File;
 
 /**
  * One run at a time per bucket (`--sink gcp`), the twin of the local `<out>/run.lock`: a run
@@ -38,7 +40,9 @@ export interface BucketLockOptions {
 
 /** The lock object of a bucket, through the client the lake uses (emulator: API2LAKE_STORAGE_ENDPOINT). */
 export function bucketLockFile(project: string, bucket: string): File {
-  const storage = new Storage({ projectId: project, apiEndpoint: process.env.API2LAKE_STORAGE_ENDPOINT });
+  // Required here, not at the top: only `--sink gcp` takes a bucket lock, and a local run must not load the client.
+  const cloudStorage = require("@google-cloud/storage") as typeof import("@google-cloud/storage");
+  const storage = new cloudStorage.Storage({ projectId: project, apiEndpoint: process.env.API2LAKE_STORAGE_ENDPOINT });
   return storage.bucket(bucket).file(BUCKET_LOCK_OBJECT);
 }
 

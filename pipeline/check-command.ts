@@ -1,5 +1,5 @@
 import type { ParsedOptions } from "./options";
-import { loadConfig } from "./run-command";
+import { loadConfig } from "./load-config";
 import { UsageError } from "./usage-error";
 import { selectEntities } from "../sources/rest/entity-selection";
 import { parseRangeArgs, type DateRange } from "../sources/rest/slices";

@@ -3,20 +3,26 @@ import * as path from "path";
 import { OPTIONS, optionsHelp, parseOptions } from "./options";
 import { UsageError } from "./usage-error";
 import type { CommandName, CommandOptions } from "./options";
-import { runCommand } from "./run-command";
-import { demoCommand, demoApiCommand } from "./demo-command";
-import { serveCommand } from "./serve-command";
-import { templateBuildCommand, templateLaunchCommand, templateMetadataCommand } from "./template-command";
-import { queryCommand } from "./query-command";
-import { tablesCommand } from "./tables-command";
-import { publishCommand, streamCommand } from "./stream-command";
-import { schemaCommand } from "./schema-command";
-import { reportCommand } from "./report-command";
-import { replayCommand } from "./replay-command";
-import { checkCommand } from "./check-command";
-import { initCommand } from "./init-command";
 
-/** One entry per command: what it does and how it runs. `--help` is derived from OPTIONS. */
+/*
+ * Each command's module is required when that command runs, not when the CLI starts: `run` must not
+ * pay for the report's ECharts or `stream`'s Pub/Sub client, and `--version`/`help` load none of them.
+ * `typeof import(...)` keeps the commands' types; `require` is CommonJS's own (this package is "type": "commonjs").
+ */
+const runModule = () => require("./run-command") as typeof import("./run-command");
+const demoModule = () => require("./demo-command") as typeof import("./demo-command");
+const serveModule = () => require("./serve-command") as typeof import("./serve-command");
+const templateModule = () => require("./template-command") as typeof import("./template-command");
+const queryModule = () => require("./query-command") as typeof import("./query-command");
+const tablesModule = () => require("./tables-command") as typeof import("./tables-command");
+const streamModule = () => require("./stream-command") as typeof import("./stream-command");
+const schemaModule = () => require("./schema-command") as typeof import("./schema-command");
+const reportModule = () => require("./report-command") as typeof import("./report-command");
+const replayModule = () => require("./replay-command") as typeof import("./replay-command");
+const checkModule = () => require("./check-command") as typeof import("./check-command");
+const initModule = () => require("./init-command") as typeof import("./init-command");
+
+/** One entry per command: what it does and how it runs (`run` loads its module on use). `--help` is derived from OPTIONS. */
 interface Command<C extends CommandName> {
   summary: string;
   usage: string;
@@ -27,82 +33,82 @@ const COMMANDS: { [C in CommandName]: Command<C> } = {
   run: {
     summary: "Extract, clean and land the entities of a source config (batch).",
     usage: "api2lake run --config <file.yaml|preset> [--entities a,b] [--from D --to D] [--from-raw] [--sink local|gcp]",
-    run: (options) => runCommand(options),
+    run: (options) => runModule().runCommand(options),
   },
   demo: {
     summary: "Start the demo API and run every preset through the pipeline into --out (what `npm start` does).",
     usage: "api2lake demo [--out ./out]",
-    run: (options) => demoCommand(options),
+    run: (options) => demoModule().demoCommand(options),
   },
   "demo-api": {
     summary: "Serve the built-in sample API (five presets, several pagination styles, faults on request).",
     usage: "api2lake demo-api [--port 8080] [--seed 42] [--scale 1]",
-    run: (options) => demoApiCommand(options),
+    run: (options) => demoModule().demoApiCommand(options),
   },
   serve: {
     summary: "Read rows back from the serving store (embedded or Bigtable).",
     usage: "api2lake serve read <table> [--prefix P] [--limit N] [--sink local|gcp]",
-    run: (options, positional) => serveCommand(options, positional),
+    run: (options, positional) => serveModule().serveCommand(options, positional),
   },
   publish: {
     summary: "Fetch records from a source and publish each to Pub/Sub (what the scheduled function did).",
     usage: "api2lake publish --config <file|preset> --entities <entity> --topic <topic> [--project P]",
-    run: (options) => publishCommand(options),
+    run: (options) => streamModule().publishCommand(options),
   },
   stream: {
     summary: "Consume a Pub/Sub subscription through the same transforms in bounded micro-batches.",
     usage: "api2lake stream --config <file|preset> --entity <entity> --subscription <sub> [--sink local|gcp]",
-    run: (options) => streamCommand(options),
+    run: (options) => streamModule().streamCommand(options),
   },
   query: {
     summary: "Run SQL on the warehouse (the local DuckDB file, or BigQuery with --sink gcp) and print the rows.",
     usage: 'api2lake query "SELECT * FROM hub.customers LIMIT 5" [--out ./out] [--format table|jsonl|csv]',
-    run: (options, positional) => queryCommand(options, positional),
+    run: (options, positional) => queryModule().queryCommand(options, positional),
   },
   tables: {
     summary: "List the warehouse's schemas (lake, hub, dataproducts), tables and row counts.",
     usage: "api2lake tables [--out ./out] [--sink local|gcp] [--format table|jsonl|csv]",
-    run: (options) => tablesCommand(options),
+    run: (options) => tablesModule().tablesCommand(options),
   },
   schema: {
     summary: "Show an entity's schema: source path -> column and type, variant columns, collisions, contract.",
     usage: "api2lake schema <entity> --config <file.yaml|preset> [--out ./out] [--sink local|gcp]",
-    run: (options, positional) => schemaCommand(options, positional),
+    run: (options, positional) => schemaModule().schemaCommand(options, positional),
   },
   report: {
     summary: "Write the HTML report (charts, run history, 2-hour forecast) and the jobs workbook from the warehouse.",
     usage: "api2lake report [--out ./out | --sink gcp --project P --bucket B] [--reportOut <dir>] [--config <file|preset>]",
-    run: (options) => reportCommand(options),
+    run: (options) => reportModule().reportCommand(options),
   },
   replay: {
     summary: "Push an entity's dead letters back through the pipeline once their cause is fixed (each lands once).",
     usage: "api2lake replay --deadletters <entity> [--run R] --config <file.yaml|preset> [--sink local|gcp]",
-    run: (options) => replayCommand(options),
+    run: (options) => replayModule().replayCommand(options),
   },
   check: {
     summary: "Try a config: fetch the first page of each entity and show what a run would land (writes nothing).",
     usage: "api2lake check --config <file.yaml|preset> [--entities a,b] [--from D [--to D]]",
-    run: (options) => checkCommand(options),
+    run: (options) => checkModule().checkCommand(options),
   },
   init: {
     summary: "Write a starting source config from one sample response (records path, key, paginator, field types).",
     usage: 'api2lake init --url <endpoint> [--header "Name: value" ...] [--out config.yaml]',
-    run: (options) => initCommand(options),
+    run: (options) => initModule().initCommand(options),
   },
   "template metadata": {
     summary: "Write the Flex Template metadata derived from the option declarations.",
     usage: "api2lake template metadata [--templateOut deploy/metadata.json]",
-    run: (options) => templateMetadataCommand(options),
+    run: (options) => templateModule().templateMetadataCommand(options),
   },
   "template build": {
     summary: "Write the metadata and build the Flex Template spec (gcloud dataflow flex-template build).",
     usage: "api2lake template build --image <image> --templateFile gs://B/templates/api2lake.json [--print]",
-    run: (options) => templateBuildCommand(options),
+    run: (options) => templateModule().templateBuildCommand(options),
   },
   "template launch": {
     summary: "Launch the Flex Template once with typed parameters (gcloud dataflow flex-template run).",
     usage: "api2lake template launch --templateFile gs://B/templates/api2lake.json --config C --project P --bucket B [--print]",
-    run: (options) => templateLaunchCommand(options),
+    run: (options) => templateModule().templateLaunchCommand(options),
   },
 };
 

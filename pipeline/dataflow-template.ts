@@ -1,5 +1,4 @@
 import * as fs from "fs";
-import * as storage from "@google-cloud/storage";
 
 /**
  * A Dataflow run with `templateLocation` (a Flex Template launch) only writes the job
@@ -9,6 +8,8 @@ import * as storage from "@google-cloud/storage";
 export async function templateWritten(location: string): Promise<boolean> {
   const gcs = /^gs:\/\/([^/]+)\/(.+)$/.exec(location);
   if (!gcs) return fs.existsSync(location);
-  const client = new storage.Storage({ apiEndpoint: process.env.API2LAKE_STORAGE_ENDPOINT });
+  // Required only for a gs:// template: a local run must not load the Cloud Storage client.
+  const cloudStorage = require("@google-cloud/storage") as typeof import("@google-cloud/storage");
+  const client = new cloudStorage.Storage({ apiEndpoint: process.env.API2LAKE_STORAGE_ENDPOINT });
   return (await client.bucket(gcs[1]).file(gcs[2]).exists())[0];
 }

@@ -1,10 +1,12 @@
-import { Storage } from "@google-cloud/storage";
-import { Bigtable } from "@google-cloud/bigtable";
 import type { SinkTarget } from "../model/backends";
 import { openWarehouse } from "../sinks/open-backends";
 import { UsageError } from "./usage-error";
 
 type GcpTarget = Extract<SinkTarget, { kind: "gcp" }>;
+
+// Required when a probe runs: only `--sink gcp` probes, and a local run must not load the Google Cloud clients.
+const storageModule = () => require("@google-cloud/storage") as typeof import("@google-cloud/storage");
+const bigtableModule = () => require("@google-cloud/bigtable") as typeof import("@google-cloud/bigtable");
 
 /**
  * What a `--sink gcp` run asks Google Cloud before it fetches anything. Each probe answers
@@ -25,11 +27,11 @@ export function liveProbes(target: GcpTarget): GcpProbes {
   const timeoutMs = Math.min(target.timeoutMs, 15_000);
   return {
     bucketExists: async () => {
-      const storage = new Storage({ projectId: target.project, apiEndpoint: process.env.API2LAKE_STORAGE_ENDPOINT });
+      const storage = new (storageModule().Storage)({ projectId: target.project, apiEndpoint: process.env.API2LAKE_STORAGE_ENDPOINT });
       return (await storage.bucket(target.bucket).exists())[0];
     },
     instanceExists: async () => {
-      const bigtable = new Bigtable({ projectId: target.project, metricsEnabled: false } as never);
+      const bigtable = new (bigtableModule().Bigtable)({ projectId: target.project, metricsEnabled: false } as never);
       try {
         return (await bigtable.instance(target.bigtableInstance).exists({ timeout: timeoutMs }))[0];
       } catch (error) {

@@ -2,7 +2,7 @@ import type { CommandOptions } from "./options";
 import { localPaths, openWarehouse } from "../sinks/open-backends";
 import { openDuckDbReadOnly } from "../sinks/warehouse-duckdb-read-only";
 import type { Row } from "../model/row";
-import { sinkTarget } from "./run";
+import { sinkTarget } from "./sink-target";
 import { describeHolder, readLockHolder } from "./out-lock";
 import { UsageError } from "./usage-error";
 import { chooseFormat, formatRows } from "./row-output";

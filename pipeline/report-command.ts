@@ -7,7 +7,7 @@ import { loadSourceConfig } from "../sources/rest/config-loader";
 import { buildReport } from "../report/build-report";
 import type { SensorSource } from "../report/report-queries";
 import { resolveConfigPath } from "./presets";
-import { sinkTarget } from "./run";
+import { sinkTarget } from "./sink-target";
 import { describeHolder, readLockHolder } from "./out-lock";
 import { UsageError } from "./usage-error";
 

@@ -1,9 +1,7 @@
 import * as path from "path";
 import type { CommandOptions, ParsedOptions } from "./options";
 import { executeRun, printSummary } from "./run";
-import { resolveConfigPath } from "./presets";
-import { loadSourceConfig } from "../sources/rest/config-loader";
-import type { SourceConfig } from "../model/source-config";
+import { loadConfig } from "./load-config";
 import { UsageError } from "./usage-error";
 import { exitCodeOf, handleInterrupts } from "./interrupts";
 import { startRunConsole } from "./run-console";
@@ -11,14 +9,8 @@ import { openSecrets } from "../sources/rest/secrets";
 import { parseDateArg } from "../sources/rest/slices";
 import type { LakeRead } from "./graph";
 
-/** A config that does not load is the user's to fix: a usage error naming the file and key. */
-export function loadConfig(config: string): SourceConfig {
-  try {
-    return loadSourceConfig(resolveConfigPath(config));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-}
+// Moved to ./load-config; re-exported for the existing importers.
+export { loadConfig };
 
 export async function runCommand(options: CommandOptions<"run">): Promise<number> {
   const source = loadConfig(options.config);

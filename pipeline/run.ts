@@ -18,11 +18,12 @@ import { secretManagerValuesRead } from "../sources/rest/secret-manager";
 import { selectEntities } from "../sources/rest/entity-selection";
 import { parseRangeArgs, parseDateArg, type DateRange, type Slice } from "../sources/rest/slices";
 import { readState, planSlices } from "../sources/rest/state";
-import { conditionalProblems, textValue, withDefaults, type DefaultedOptions, type ParsedOptions } from "./options";
+import { textValue, withDefaults, type DefaultedOptions, type ParsedOptions } from "./options";
 import { buildGraph, type EntityRun, type LakeRead } from "./graph";
 import { entityCounts, type RunManifest } from "./manifest";
 import { readSchema } from "./schema-state";
 import { UsageError } from "./usage-error";
+import { sinkTarget } from "./sink-target";
 import { missingParents } from "../sources/rest/parent-child";
 import type { CommittedCursors } from "../sources/rest/work-item";
 import { templateWritten } from "./dataflow-template";
@@ -41,23 +42,11 @@ export interface RunRequest {
   read?: LakeRead;
 }
 
+// Moved to ./sink-target (light for read-only commands); re-exported for the existing importers.
+export { sinkTarget };
+
 export function newRunId(now: Date = new Date()): string {
   return now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z") + "-" + crypto.randomBytes(3).toString("hex");
-}
-
-/**
- * Where a run lands, from the sink options (defaults and the `--sink gcp` requirements come
- * from the declarations in pipeline/options.ts).
- * @throws UsageError naming the missing options of `--sink gcp`
- */
-export function sinkTarget(given: ParsedOptions): SinkTarget {
-  const options = withDefaults("run", given);
-  const missing = conditionalProblems(options);
-  if (missing.length) throw new UsageError(missing.join("; "));
-  if (options.sink === "gcp") {
-    return { kind: "gcp", project: options.project!, bucket: options.bucket!, datasetPrefix: options.datasetPrefix, bigtableInstance: options.bigtableInstance, location: options.location, timeoutMs: options.gcpTimeoutMs };
-  }
-  return { kind: "local", out: path.resolve(options.out) };
 }
 
 /** How a run picks its slices: a backfill of a range, or an incremental run (optionally from a date). */

@@ -1,6 +1,6 @@
 import type { CommandOptions } from "./options";
-import { loadConfig } from "./run-command";
-import { sinkTarget } from "./run";
+import { loadConfig } from "./load-config";
+import { sinkTarget } from "./sink-target";
 import { readSchema, schemaStatePath } from "./schema-state";
 import { formatSchema } from "./schema-report";
 import { openLake } from "../sinks/open-backends";

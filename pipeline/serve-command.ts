@@ -1,6 +1,6 @@
 import type { CommandOptions } from "./options";
 import { openServingStore } from "../sinks/open-backends";
-import { sinkTarget } from "./run";
+import { sinkTarget } from "./sink-target";
 import { UsageError } from "./usage-error";
 
 /** Rows `serve read` prints without `--limit` (the option also caps `run`, where absent means no cap). */

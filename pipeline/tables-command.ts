@@ -1,7 +1,7 @@
 import type { SinkTarget } from "../model/backends";
 import type { Row } from "../model/row";
 import type { ParsedOptions } from "./options";
-import { sinkTarget } from "./run";
+import { sinkTarget } from "./sink-target";
 import { queryLocal, queryWarehouse } from "./query-command";
 import { chooseFormat, formatRows } from "./row-output";
 

@@ -1,6 +1,5 @@
 import * as fs from "fs";
 import * as path from "path";
-import { Storage } from "@google-cloud/storage";
 import type { SinkTarget } from "../model/backends";
 import type { RunManifest } from "../pipeline/manifest";
 
@@ -65,7 +64,9 @@ async function localManifests(out: string): Promise<{ name: string; text: string
 }
 
 async function gcsManifests(project: string, bucket: string): Promise<{ name: string; text: string }[]> {
-  const files = (await new Storage({ projectId: project }).bucket(bucket).getFiles({ prefix: "runs/", autoPaginate: true }))[0];
+  // Required here: a local report must not load the Cloud Storage client.
+  const cloudStorage = require("@google-cloud/storage") as typeof import("@google-cloud/storage");
+  const files = (await new cloudStorage.Storage({ projectId: project }).bucket(bucket).getFiles({ prefix: "runs/", autoPaginate: true }))[0];
   const json = files.filter((f) => f.name.endsWith(".json") && !f.name.slice("runs/".length).includes("/"));
   return Promise.all(json.map(async (f) => ({ name: f.name, text: (await f.download())[0].toString("utf8") })));
 }

@@ -1,22 +1,26 @@
 import * as path from "path";
 import type { Lake, ServingStore, SinkTarget, Warehouse } from "../model/backends";
 import { LocalLake } from "./lake-local";
-import { openDuckDbWarehouse } from "./warehouse-duckdb";
-import { EmbeddedServingStore } from "./serving-embedded";
-import { GcsLake } from "./lake-gcs";
-import { BigQueryWarehouse } from "./warehouse-bigquery";
-import { BigtableServingStore } from "./serving-bigtable";
 
 /**
  * Opens the backend a `SinkTarget` names: the embedded engines for `local`, Google Cloud for
  * `gcp`. Call these on the worker (inside a DoFn or at the driver), never capture the result.
  * Every opened backend must be closed (`Warehouse.close`, `ServingStore.close`) by its opener.
+ * A backend's module (and its engine or client: DuckDB, LevelDB, @google-cloud/*) is required on the
+ * first open, so a `local` run never loads a Google Cloud client and `--version` loads no engine.
  *
  * @example
  * const lake = await openLake({ kind: "local", out: "./out" });       // ./out/lake
  * const wh = await openWarehouse({ kind: "local", out: "./out" });    // ./out/warehouse.duckdb
  * const store = await openServingStore({ kind: "local", out: "./out" }); // ./out/serving/<table>
  */
+
+// The backend modules, required on first open (see above); Node caches them after that.
+const duckDbModule = () => require("./warehouse-duckdb") as typeof import("./warehouse-duckdb");
+const embeddedModule = () => require("./serving-embedded") as typeof import("./serving-embedded");
+const gcsModule = () => require("./lake-gcs") as typeof import("./lake-gcs");
+const bigQueryModule = () => require("./warehouse-bigquery") as typeof import("./warehouse-bigquery");
+const bigtableModule = () => require("./serving-bigtable") as typeof import("./serving-bigtable");
 
 /** Where each local backend lives under `out`. */
 export function localPaths(out: string): { lake: string; warehouse: string; serving: string } {
@@ -29,7 +33,7 @@ export async function openLake(target: SinkTarget): Promise<Lake> {
     case "local":
       return new LocalLake(target.out);
     case "gcp":
-      return new GcsLake({ bucket: target.bucket, projectId: target.project });
+      return new (gcsModule().GcsLake)({ bucket: target.bucket, projectId: target.project });
     default:
       throw unknownTarget(target);
   }
@@ -38,9 +42,9 @@ export async function openLake(target: SinkTarget): Promise<Lake> {
 export async function openWarehouse(target: SinkTarget): Promise<Warehouse> {
   switch (target.kind) {
     case "local":
-      return openDuckDbWarehouse(localPaths(target.out).warehouse);
+      return duckDbModule().openDuckDbWarehouse(localPaths(target.out).warehouse);
     case "gcp":
-      return new BigQueryWarehouse({ projectId: target.project, datasetPrefix: target.datasetPrefix, location: target.location, timeoutMs: target.timeoutMs });
+      return new (bigQueryModule().BigQueryWarehouse)({ projectId: target.project, datasetPrefix: target.datasetPrefix, location: target.location, timeoutMs: target.timeoutMs });
     default:
       throw unknownTarget(target);
   }
@@ -49,9 +53,9 @@ export async function openWarehouse(target: SinkTarget): Promise<Warehouse> {
 export async function openServingStore(target: SinkTarget): Promise<ServingStore> {
   switch (target.kind) {
     case "local":
-      return new EmbeddedServingStore(target.out);
+      return new (embeddedModule().EmbeddedServingStore)(target.out);
     case "gcp":
-      return new BigtableServingStore({ projectId: target.project, instanceId: target.bigtableInstance, timeoutMs: target.timeoutMs });
+      return new (bigtableModule().BigtableServingStore)({ projectId: target.project, instanceId: target.bigtableInstance, timeoutMs: target.timeoutMs });
     default:
       throw unknownTarget(target);
   }
