@@ -51,3 +51,35 @@ test("big integer ids (exact decimal text from the lossless reader) hash exactly
   assert.deepEqual(ids.map((id) => payloadHash({ v: 1, id: id })), hashes, "key order does not matter");
   assert.notEqual(payloadHash({ id: 9007199254740992 }), payloadHash({ id: "9007199254740992" }), "a number and a text are different payloads");
 });
+
+test("canonicalJson tells apart shapes whose keys join alike (a key holding NUL) and repeated shapes in any order", () => {
+  // ["a\u0000b"] and ["a", "b"] join to the same text: the shape memo must not mix them up.
+  assert.equal(canonicalJson({ "a\u0000b": 1 }), '{"a\\u0000b":1}');
+  assert.equal(canonicalJson({ a: 2, b: 3 }), '{"a":2,"b":3}');
+  assert.equal(canonicalJson({ "a\u0000b": 1 }), '{"a\\u0000b":1}');
+  assert.equal(canonicalJson({ b: 3, a: 2 }), '{"a":2,"b":3}');
+  assert.equal(canonicalJson({ a: 2, b: 3 }), '{"a":2,"b":3}');
+  // Members dropped (undefined, functions) and the comma placement around them.
+  assert.equal(canonicalJson({ a: undefined, b: () => 1, c: 1, d: undefined }), '{"c":1}');
+  assert.equal(canonicalJson({ a: undefined }), "{}");
+  assert.equal(canonicalJson({ z: new Date(0), y: [undefined, () => 1, { b: 1, a: 2 }] }), '{"y":[null,null,{"a":2,"b":1}],"z":"1970-01-01T00:00:00.000Z"}');
+});
+
+test("property: canonicalJson and payloadHash stay exact past the shape memo's limit (many shapes, nested)", async () => {
+  const fc = await import("fast-check");
+  const reference = (v: unknown): string => {
+    if (v === null || typeof v !== "object") return JSON.stringify(v) ?? "null";
+    if (Array.isArray(v)) return "[" + v.map((x) => (x === undefined ? "null" : reference(x))).join(",") + "]";
+    const o = v as Record<string, unknown>;
+    return "{" + Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => JSON.stringify(k) + ":" + reference(o[k])).join(",") + "}";
+  };
+  const json = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: "small" }, fc.string(), fc.integer(), fc.double({ noNaN: true }), fc.boolean(), fc.constant(null),
+      fc.array(tie("value")), fc.dictionary(fc.string(), tie("value"))),
+  })).value;
+  fc.assert(fc.property(fc.dictionary(fc.string(), json, { maxKeys: 12 }), (o) => {
+    const text = reference(o);
+    assert.equal(canonicalJson(o), text);
+    assert.equal(payloadHash(o), crypto.createHash("sha256").update(text, "utf8").digest("hex"));
+  }), { numRuns: 3000 });
+});
