@@ -2,6 +2,7 @@ import * as luxon from "luxon";
 import { requireForSerialization } from "apache-beam/serialization";
 import type { Row, Outcome } from "../model/row";
 import { ok, failed } from "../model/row";
+import { utcDate, utcIso } from "../model/utc-text";
 
 requireForSerialization("luxon", luxon);
 
@@ -273,7 +274,7 @@ export function compileDateParser(config: DateParserConfig, options: { fastPath?
   const render = (p: Parsed, context: ParseContext | undefined): string | undefined | { gap: string } => {
     if (!p.instant && p.dateOnly && output === "date") {
       if (p.ms < MIN_MS || p.ms > MAX_MS) return undefined;
-      return new Date(p.ms).toISOString().slice(0, 10);
+      return utcDate(p.ms);
     }
     let utc = p.ms;
     if (!p.instant) {
@@ -287,9 +288,9 @@ export function compileDateParser(config: DateParserConfig, options: { fastPath?
         if (context.notes) context.notes.dst_overlap_later = (context.notes.dst_overlap_later ?? 0) + 1;
       }
     }
-    if (output === "timestamp") return utc < MIN_MS || utc > MAX_MS ? undefined : new Date(utc).toISOString();
+    if (output === "timestamp") return utc < MIN_MS || utc > MAX_MS ? undefined : utcIso(utc);
     const local = utc + offsetAt(utc) * 60_000;
-    return local < MIN_MS || local > MAX_MS ? undefined : new Date(local).toISOString().slice(0, 10);
+    return local < MIN_MS || local > MAX_MS ? undefined : utcDate(local);
   };
 
   return (raw: unknown, context?: ParseContext): DateOutcome => {
