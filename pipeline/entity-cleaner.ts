@@ -5,7 +5,7 @@ import { failed } from "../model/row";
 import type { Stage } from "../model/dead-letter";
 import type { EntityConfig } from "../model/source-config";
 import { withLineage } from "../transforms/lineage";
-import { flattenRecord } from "../transforms/flatten";
+import { flattenRecord, type Flattened } from "../transforms/flatten";
 import { createRenamer, sanitizeName } from "../transforms/names";
 import { compileConformer, type SchemaPlan } from "../transforms/schema-contract";
 import { validateRow, decimalKeptExactly, type ValueCounts } from "../transforms/validation";
@@ -93,7 +93,9 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     if (bytes > options.maxRecordBytes) {
       return { ok: false, raw: raw, stage: "validate", reason: `record is ${bytes} bytes, over the ${options.maxRecordBytes}-byte limit`, payload: record };
     }
-    const flat = flattenRecord(raw, { explode: entity.explode, parentKey: parentColumns ? parentKeyOf(raw, entity.primaryKey, parentColumns) : {} });
+    // With the run's schema plan the row comes from `conform`: flattening is then needed only for exploded children.
+    const flat = conform && !parentColumns ? undefined
+      : flattenRecord(raw, { explode: entity.explode, parentKey: parentColumns ? parentKeyOf(raw, entity.primaryKey, parentColumns) : {} });
     let named: Row;
     let schemaVariants = 0;
     let schemaDiscarded = 0;
@@ -103,13 +105,13 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
       named = conformed.value.row;
       schemaVariants = conformed.value.variantValues;
       schemaDiscarded = conformed.value.discardedValues;
-    } else named = rename(flat.row);
+    } else named = rename((flat as Flattened).row);
     const notes: ValueCounts = {};
     const valid = validateRow(named, entity.fields, { maxRecordBytes: options.maxRecordBytes, bytes: bytes }, notes);
     if (!valid.ok) return { ok: false, raw: raw, stage: "validate", reason: valid.reason, payload: record };
     // Dedupe groups on the primary key: a record without one would silently collapse with others.
-    const key = primaryKeyOf(valid.value, entity.primaryKey);
-    if (!key.ok) return { ok: false, raw: raw, stage: "validate", reason: key.reason, payload: record };
+    const empty = emptyKeyField(valid.value, entity.primaryKey);
+    if (empty !== undefined) return { ok: false, raw: raw, stage: "validate", reason: `missing primary key field "${empty}"`, payload: record };
     for (const k of numberKeys) {
       const sent = named[k];
       if (typeof sent === "string" && !decimalKeptExactly(sent, valid.value[k] as number)) {
@@ -122,8 +124,10 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
       page = pageKey;
       occurrences.clear();
     }
-    const series = seriesKeys.length ? JSON.stringify(seriesKeys.map((k) => valid.value[k])) : "";
+    // Asked only for wall times in a DST overlap: the series text is built on first use.
+    let series: string | undefined;
     const seen = (wall: string): number => {
+      if (series === undefined) series = seriesKeys.length ? JSON.stringify(seriesKeys.map((k) => valid.value[k])) : "";
       const id = series + "\u0000" + wall;
       const n = occurrences.get(id) ?? 0;
       occurrences.set(id, n + 1);
@@ -134,11 +138,13 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     if (!dated.ok) return { ok: false, raw: raw, stage: "normalize", reason: dated.reason, payload: record, notes: notes };
     const row = hasPhones ? applyPhones(dated.value, entity.phones) : dated.value;
     const children: Record<string, Row[]> = {};
-    const lineage = pick(raw, LINEAGE_COLUMNS);
-    // Children point at the parent's landed key (after renaming and normalizing), however the API spelled it.
-    const parentKey = parentColumns ? parentKeyOf(row, entity.primaryKey, parentColumns) : {};
-    for (const name of Object.keys(flat.children)) {
-      children[sanitizeName(name)] = flat.children[name].map((child) => Object.assign(rename(child), parentKey, lineage));
+    if (flat) {
+      const lineage = pick(raw, LINEAGE_COLUMNS);
+      // Children point at the parent's landed key (after renaming and normalizing), however the API spelled it.
+      const parentKey = parentColumns ? parentKeyOf(row, entity.primaryKey, parentColumns) : {};
+      for (const name of Object.keys(flat.children)) {
+        children[sanitizeName(name)] = flat.children[name].map((child) => Object.assign(rename(child), parentKey, lineage));
+      }
     }
     const noted = Object.keys(notes).length > 0 ? notes : undefined;
     const datesNulled = totalOf(dateCounters) - nulledBefore;
@@ -202,9 +208,18 @@ function pick(row: Row, keys: readonly string[]): Row {
 
 /** The dedupe key of a cleaned row: its primary-key values, JSON-encoded, or which part is empty. */
 export function primaryKeyOf(row: Row, primaryKey: readonly string[]): Outcome<string> {
-  const empty = primaryKey.find((k) => row[k] === undefined || row[k] === null || row[k] === "");
+  const empty = emptyKeyField(row, primaryKey);
   if (empty !== undefined) return failed(`missing primary key field "${empty}"`);
   return { ok: true, value: JSON.stringify(primaryKey.map((k) => row[k])) };
 }
 
-requireForSerialization("api2lake/dist/pipeline/entity-cleaner", { compileEntityCleaner: compileEntityCleaner, primaryKeyOf: primaryKeyOf, printable: printable });
+/** The first primary-key field that is missing, `null` or `""` in the row, if any. */
+function emptyKeyField(row: Row, primaryKey: readonly string[]): string | undefined {
+  for (const k of primaryKey) {
+    const v = row[k];
+    if (v === undefined || v === null || v === "") return k;
+  }
+  return undefined;
+}
+
+requireForSerialization("api2lake/dist/pipeline/entity-cleaner", { compileEntityCleaner: compileEntityCleaner, primaryKeyOf: primaryKeyOf, emptyKeyField: emptyKeyField, printable: printable });

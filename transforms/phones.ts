@@ -36,6 +36,7 @@ const E161: Record<string, string> = {
 /** libphonenumber's `VALID_ALPHA_PHONE_PATTERN`: a number is written with letters when it has 3 or more. */
 const ALPHA_NUMBER = /(?:.*?[A-Za-z]){3}/;
 const DECIMAL_DIGIT = /\p{Nd}/u;
+const ASCII = /^[\x00-\x7F]*$/;
 
 /**
  * The value of a Unicode decimal digit (general category Nd) of any script. Unicode encodes
@@ -59,6 +60,8 @@ function unicodeDigit(ch: string): string {
  * @example asciiDigits("०६ १२") // "06 12"
  */
 export function asciiDigits(text: string): string {
+  // ASCII text has no digits of other scripts (the common case): nothing to rewrite.
+  if (ASCII.test(text)) return text;
   let out = "";
   for (const ch of text) {
     if (ch >= "0" && ch <= "9") out += ch;
@@ -168,7 +171,19 @@ export function applyPhones(row: Row, phones: Record<string, PhoneFieldConfig>, 
 }
 
 function rowRegion(value: unknown): string | undefined {
-  if (typeof value !== "string" || !/^[A-Za-z]{2}$/.test(value.trim())) return undefined;
+  if (typeof value !== "string") return undefined;
+  // A feed's country values are few: each is read once.
+  if (REGIONS.has(value)) return REGIONS.get(value);
+  const region = regionOf(value);
+  if (REGIONS.size >= 1000) REGIONS.clear();
+  REGIONS.set(value, region);
+  return region;
+}
+
+const REGIONS = new Map<string, string | undefined>();
+
+function regionOf(value: string): string | undefined {
+  if (!/^[A-Za-z]{2}$/.test(value.trim())) return undefined;
   const upper = value.trim().toUpperCase();
   const code = upper === "UK" ? "GB" : upper;
   return libphonenumber.isSupportedCountry(code as libphonenumber.CountryCode) ? code : undefined;
@@ -176,4 +191,4 @@ function rowRegion(value: unknown): string | undefined {
 
 // DoFns call these by reference: Beam ships the module name, not the code (top-level functions
 // holding arrow functions do not survive the closure serializer), and a worker requires the module.
-requireForSerialization("api2lake/dist/transforms/phones", { normalizePhone: normalizePhone, normalizeUncached: normalizeUncached, asciiDigits: asciiDigits, keypadDigits: keypadDigits, unicodeDigit: unicodeDigit, parseWithPrefixes: parseWithPrefixes, applyPhones: applyPhones, parse: parse, rowRegion: rowRegion, invalid: invalid });
+requireForSerialization("api2lake/dist/transforms/phones", { normalizePhone: normalizePhone, normalizeUncached: normalizeUncached, asciiDigits: asciiDigits, keypadDigits: keypadDigits, unicodeDigit: unicodeDigit, parseWithPrefixes: parseWithPrefixes, applyPhones: applyPhones, parse: parse, rowRegion: rowRegion, regionOf: regionOf, invalid: invalid });
