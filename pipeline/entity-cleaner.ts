@@ -4,7 +4,7 @@ import { LINEAGE_COLUMNS } from "../model/row";
 import { failed } from "../model/row";
 import type { Stage } from "../model/dead-letter";
 import type { EntityConfig } from "../model/source-config";
-import { withLineage } from "../transforms/lineage";
+import { withLineageSized } from "../transforms/lineage";
 import { flattenRecord, type Flattened } from "../transforms/flatten";
 import { createRenamer, sanitizeName } from "../transforms/names";
 import { compileConformer, type SchemaPlan } from "../transforms/schema-contract";
@@ -74,6 +74,7 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
   const numberKeys = entity.primaryKey.filter((k) => entity.fields[k]?.type === "number");
   // The series a wall time belongs to: the primary key without the date fields themselves.
   const seriesKeys = entity.primaryKey.filter((k) => entity.dates[k] === undefined);
+  let pageSource: string | undefined;
   let page: string | undefined;
   const occurrences = new Map<string, number>();
   // With the run's schema plan, every source path lands in its fixed column (see planSchema);
@@ -88,8 +89,10 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     if (!isObject(record)) {
       return { ok: false, raw: undefined, stage: "parse", reason: `not a JSON object: got ${record === null ? "null" : Array.isArray(record) ? "an array" : typeof record}`, payload: record };
     }
-    const raw = withLineage(record, lineageCtx);
-    const bytes = Buffer.byteLength(JSON.stringify(record), "utf8");
+    // The record's JSON size comes with its lineage: the text hashed for `_payload_hash` has the same length.
+    const sized = withLineageSized(record, lineageCtx);
+    const raw = sized.row;
+    const bytes = sized.bytes;
     if (bytes > options.maxRecordBytes) {
       return { ok: false, raw: raw, stage: "validate", reason: `record is ${bytes} bytes, over the ${options.maxRecordBytes}-byte limit`, payload: record };
     }
@@ -119,9 +122,9 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
         return { ok: false, raw: raw, stage: "validate", reason: reason, payload: record };
       }
     }
-    const pageKey = origin.source + "\u0000" + origin.page;
-    if (pageKey !== page) {
-      page = pageKey;
+    if (origin.source !== pageSource || origin.page !== page) {
+      pageSource = origin.source;
+      page = origin.page;
       occurrences.clear();
     }
     // Asked only for wall times in a DST overlap: the series text is built on first use.

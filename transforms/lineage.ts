@@ -80,7 +80,10 @@ function sameKeys(a: string[], b: string[]): boolean {
  * object per record) where the runtime has it; the digest is the same either way.
  */
 export function payloadHash(raw: unknown): string {
-  const text = canonicalJson(raw);
+  return sha256Hex(canonicalJson(raw));
+}
+
+function sha256Hex(text: string): string {
   const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash;
   if (typeof oneShot === "function") return oneShot("sha256", text, "hex");
   return crypto.createHash("sha256").update(text, "utf8").digest("hex");
@@ -98,13 +101,12 @@ export interface LineageContext {
 
 /** The five lineage columns for any raw value (objects or not, so a bad record can be traced too). */
 export function lineageFor(raw: unknown, ctx: LineageContext): Lineage {
-  return {
-    _ingested_at: ingestedIso(ctx.ingestedAt),
-    _run_id: ctx.runId,
-    _source: ctx.source,
-    _page: String(ctx.page),
-    _payload_hash: payloadHash(raw),
-  };
+  const ingestedAt = ingestedIso(ctx.ingestedAt);
+  return lineageOf(ctx, ingestedAt, payloadHash(raw));
+}
+
+function lineageOf(ctx: LineageContext, ingestedAt: string, hash: string): Lineage {
+  return { _ingested_at: ingestedAt, _run_id: ctx.runId, _source: ctx.source, _page: String(ctx.page), _payload_hash: hash };
 }
 
 /**
@@ -134,6 +136,18 @@ export function withLineage(raw: Row, ctx: LineageContext): Row {
   return Object.assign({}, raw, lineageFor(raw, ctx));
 }
 
+/**
+ * `withLineage`, and the UTF-8 byte length of the record's JSON text (`bytes`). The canonical
+ * text hashed for `_payload_hash` holds the same members and values as `JSON.stringify(raw)`,
+ * only in another key order, so for a JSON value (what the readers produce) its length is the
+ * same: the record is serialized once instead of twice. Throws as `withLineage` does.
+ */
+export function withLineageSized(raw: Row, ctx: LineageContext): { row: Row; bytes: number } {
+  const ingestedAt = ingestedIso(ctx.ingestedAt);
+  const text = canonicalJson(raw);
+  return { row: Object.assign({}, raw, lineageOf(ctx, ingestedAt, sha256Hex(text))), bytes: Buffer.byteLength(text, "utf8") };
+}
+
 // DoFns call these by reference: Beam ships the module name, not the code (top-level functions
 // holding arrow functions do not survive the closure serializer), and a worker requires the module.
-requireForSerialization("api2lake/dist/transforms/lineage", { canonicalJson: canonicalJson, shapeOf: shapeOf, sameKeys: sameKeys, payloadHash: payloadHash, lineageFor: lineageFor, ingestedIso: ingestedIso, withLineage: withLineage });
+requireForSerialization("api2lake/dist/transforms/lineage", { canonicalJson: canonicalJson, shapeOf: shapeOf, sameKeys: sameKeys, payloadHash: payloadHash, sha256Hex: sha256Hex, lineageFor: lineageFor, lineageOf: lineageOf, withLineageSized: withLineageSized, ingestedIso: ingestedIso, withLineage: withLineage });
