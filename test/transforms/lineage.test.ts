@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as crypto from "crypto";
-import { canonicalJson, payloadHash, withLineage, lineageFor } from "../../transforms/lineage";
+import { canonicalJson, payloadHash, withLineage, withLineageSized, lineageFor } from "../../transforms/lineage";
 
 test("canonical JSON sorts keys at every depth and drops undefined members", () => {
   assert.equal(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: undefined } }), '{"a":{"d":[1,{"y":2,"z":1}]},"b":1}');
@@ -82,4 +82,22 @@ test("property: canonicalJson and payloadHash stay exact past the shape memo's l
     assert.equal(canonicalJson(o), text);
     assert.equal(payloadHash(o), crypto.createHash("sha256").update(text, "utf8").digest("hex"));
   }), { numRuns: 3000 });
+});
+
+test("property: withLineageSized is withLineage plus the UTF-8 size of JSON.stringify(record), for any JSON record", async () => {
+  const fc = await import("fast-check");
+  const ctx = { runId: "r1", source: "/s", page: 4, ingestedAt: "2026-11-22T10:15:00Z" };
+  const json = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: "small" }, fc.string({ unit: "binary" }), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.boolean(), fc.constant(null), fc.array(tie("value")), fc.dictionary(fc.string({ unit: "binary" }), tie("value"))),
+  })).value;
+  fc.assert(fc.property(fc.dictionary(fc.string({ unit: "binary" }), json, { maxKeys: 10 }), (record) => {
+    // What a reader hands over: a parsed JSON document.
+    const raw = JSON.parse(JSON.stringify(record)) as Record<string, unknown>;
+    const sized = withLineageSized(raw, ctx);
+    assert.equal(sized.bytes, Buffer.byteLength(JSON.stringify(raw), "utf8"));
+    assert.deepEqual(sized.row, withLineage(raw, ctx));
+  }), { numRuns: 2000 });
+  assert.deepEqual(withLineageSized({ b: "é", a: 1 }, ctx).bytes, Buffer.byteLength('{"b":"é","a":1}'));
+  assert.throws(() => withLineageSized({}, { ...ctx, ingestedAt: "nope" }), /not a date/);
 });
