@@ -10,7 +10,7 @@ import { createRenamer, sanitizeName } from "../transforms/names";
 import { compileConformer, type SchemaPlan } from "../transforms/schema-contract";
 import { validateRow, decimalKeptExactly, type ValueCounts } from "../transforms/validation";
 import { compileDates } from "../transforms/dates";
-import { applyPhones } from "../transforms/phones";
+import { writePhones } from "../transforms/phones";
 
 /** Where a record came from: enough for lineage and for a dead letter's `source`. */
 export interface RecordOrigin {
@@ -139,7 +139,8 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     const nulledBefore = totalOf(dateCounters);
     const dated: Outcome<Row> = dates(valid.value, dateCounters, { seen: seen, notes: notes });
     if (!dated.ok) return { ok: false, raw: raw, stage: "normalize", reason: dated.reason, payload: record, notes: notes };
-    const row = hasPhones ? applyPhones(dated.value, entity.phones) : dated.value;
+    // `dates` returned a fresh row: the phone columns go into it (no second copy).
+    const row = hasPhones ? writePhones(dated.value, entity.phones) : dated.value;
     const children: Record<string, Row[]> = {};
     if (flat) {
       const lineage = pick(raw, LINEAGE_COLUMNS);

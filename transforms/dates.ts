@@ -348,7 +348,8 @@ export type DateCounters = Record<string, number>;
  * `null`. Unparseable: required -> failed with the reason, optional -> `null` and
  * `counters["<field>: unparseable"]` incremented. A wall time in a DST gap under
  * `onGap: "reject"` fails whether the field is required or not. With `context.seen`, a wall
- * time repeated in a DST overlap is the later instant from its second occurrence on.
+ * time repeated in a DST overlap is the later instant from its second occurrence on. A valid row
+ * comes back as a new object (the input is never changed; the cleaning chain writes phone columns into it).
  */
 export function compileDates(dates: Record<string, DateField>, options: { fastPath?: boolean } = {}): (row: Row, counters?: DateCounters, context?: DatesContext) => Outcome<Row> {
   const fields = Object.keys(dates).map((name) => {

@@ -169,16 +169,38 @@ const invalid = (reason: string): NormalizedPhone => ({ e164: null, valid: false
  * never dead-lettered: a bad phone number is not a reason to lose a customer.
  */
 export function applyPhones(row: Row, phones: Record<string, PhoneFieldConfig>, options: { countryField?: string | null } = {}): Row {
-  const out: Row = Object.assign({}, row);
+  return writePhones(Object.assign({}, row), phones, options);
+}
+
+/**
+ * `applyPhones` on a row the caller owns (e.g. one the cleaning chain just built): the columns
+ * are added to `row` itself, and it is returned. Every value is read before any column is written.
+ */
+export function writePhones(row: Row, phones: Record<string, PhoneFieldConfig>, options: { countryField?: string | null } = {}): Row {
   const countryField = options.countryField === undefined ? "country" : options.countryField;
   const override = countryField === null ? undefined : rowRegion(row[countryField]);
-  for (const field of Object.keys(phones)) {
-    const result = normalizePhone(row[field], override ?? phones[field].region);
-    out[field + "_e164"] = result.e164;
-    out[field + "_valid"] = result.valid;
+  const fields = Object.keys(phones);
+  const results = fields.map((field) => normalizePhone(row[field], override ?? phones[field].region));
+  for (let i = 0; i < fields.length; i++) {
+    const columns = phoneColumns(fields[i]);
+    row[columns.e164] = results[i].e164;
+    row[columns.valid] = results[i].valid;
   }
-  return out;
+  return row;
 }
+
+/** `<field>_e164` and `<field>_valid`, built once per field name. */
+function phoneColumns(field: string): { e164: string; valid: string } {
+  let columns = PHONE_COLUMNS.get(field);
+  if (columns === undefined) {
+    columns = { e164: field + "_e164", valid: field + "_valid" };
+    if (PHONE_COLUMNS.size >= 1000) PHONE_COLUMNS.clear();
+    PHONE_COLUMNS.set(field, columns);
+  }
+  return columns;
+}
+
+const PHONE_COLUMNS = new Map<string, { e164: string; valid: string }>();
 
 function rowRegion(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;
@@ -201,4 +223,4 @@ function regionOf(value: string): string | undefined {
 
 // DoFns call these by reference: Beam ships the module name, not the code (top-level functions
 // holding arrow functions do not survive the closure serializer), and a worker requires the module.
-requireForSerialization("api2lake/dist/transforms/phones", { normalizePhone: normalizePhone, normalizeUncached: normalizeUncached, asciiDigits: asciiDigits, keypadDigits: keypadDigits, unicodeDigit: unicodeDigit, parseWithPrefixes: parseWithPrefixes, applyPhones: applyPhones, parse: parse, rowRegion: rowRegion, regionOf: regionOf, invalid: invalid });
+requireForSerialization("api2lake/dist/transforms/phones", { normalizePhone: normalizePhone, normalizeUncached: normalizeUncached, asciiDigits: asciiDigits, keypadDigits: keypadDigits, unicodeDigit: unicodeDigit, parseWithPrefixes: parseWithPrefixes, applyPhones: applyPhones, writePhones: writePhones, phoneColumns: phoneColumns, parse: parse, rowRegion: rowRegion, regionOf: regionOf, invalid: invalid });
