@@ -14,6 +14,9 @@ requireForSerialization("crypto", crypto);
  * share a few shapes and sorting them again per record was most of the cost.
  */
 export function canonicalJson(value: unknown): string {
+  // Text without a character JSON escapes (quote, backslash, controls, surrogates) is itself in quotes.
+  if (typeof value === "string") return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : '"' + value + '"';
+  if (typeof value === "number") return Number.isFinite(value) ? String(value) : "null";
   if (value === null || typeof value !== "object") {
     const text = JSON.stringify(value);
     return text === undefined ? "null" : text;
@@ -39,6 +42,9 @@ export function canonicalJson(value: unknown): string {
   }
   return out + "}";
 }
+
+/** Characters `JSON.stringify` writes escaped (ECMA-262 QuoteJSONString; any surrogate, to stay on the safe side). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** An object shape's keys in canonical (sorted) order, each with its `"key":` text. */
 interface Shape {
