@@ -99,7 +99,10 @@ export function inferType(value: unknown): InferredType | undefined {
       return "boolean";
     case "number":
       return Number.isSafeInteger(value) ? "integer" : "number";
-    case "string":
+    case "string": {
+      // Every non-string type below starts with a digit or "-": other text is a string at once.
+      const first = value.charCodeAt(0);
+      if (first !== 45 && !(first >= 48 && first <= 57)) return "string";
       if (/^-?[1-9]\d{15,18}$/.test(value)) {
         const big = BigInt(value);
         const abs = big < BigInt(0) ? -big : big;
@@ -107,6 +110,7 @@ export function inferType(value: unknown): InferredType | undefined {
       }
       if (DECIMAL_TEXT.test(value) && significantDigits(value) <= 15) return "number";
       return ISO_TIMESTAMP.test(value) && !Number.isNaN(Date.parse(value)) ? "timestamp" : "string";
+    }
     default:
       return "json";
   }
@@ -165,8 +169,10 @@ export function coerceValue(value: unknown, column: FieldType): unknown {
 
 /** Bit per inferred type: a run's observations of a path are OR-ed masks, combined in any order. */
 export function typeBit(type: InferredType): number {
-  return 1 << INFERRED_TYPES.indexOf(type);
+  return TYPE_BITS[type];
 }
+
+const TYPE_BITS = Object.fromEntries(INFERRED_TYPES.map((t, i) => [t, 1 << i])) as Record<InferredType, number>;
 
 export function typesOf(mask: number): InferredType[] {
   return INFERRED_TYPES.filter((t) => (mask & typeBit(t)) !== 0);

@@ -4,13 +4,13 @@ import { LINEAGE_COLUMNS } from "../model/row";
 import { failed } from "../model/row";
 import type { Stage } from "../model/dead-letter";
 import type { EntityConfig } from "../model/source-config";
-import { withLineage } from "../transforms/lineage";
-import { flattenRecord } from "../transforms/flatten";
+import { withLineageSized } from "../transforms/lineage";
+import { flattenRecord, type Flattened } from "../transforms/flatten";
 import { createRenamer, sanitizeName } from "../transforms/names";
 import { compileConformer, type SchemaPlan } from "../transforms/schema-contract";
 import { validateRow, decimalKeptExactly, type ValueCounts } from "../transforms/validation";
 import { compileDates } from "../transforms/dates";
-import { applyPhones } from "../transforms/phones";
+import { writePhones } from "../transforms/phones";
 
 /** Where a record came from: enough for lineage and for a dead letter's `source`. */
 export interface RecordOrigin {
@@ -86,6 +86,7 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
   const numberKeys = entity.primaryKey.filter((k) => entity.fields[k]?.type === "number");
   // The series a wall time belongs to: the primary key without the date fields themselves.
   const seriesKeys = entity.primaryKey.filter((k) => entity.dates[k] === undefined);
+  let pageSource: string | undefined;
   let page: string | undefined;
   const occurrences = new Map<string, number>();
   // With the run's schema plan, every source path lands in its fixed column (see planSchema);
@@ -100,12 +101,16 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     if (!isObject(record)) {
       return { ok: false, raw: undefined, stage: "parse", reason: `not a JSON object: got ${record === null ? "null" : Array.isArray(record) ? "an array" : typeof record}`, payload: record };
     }
-    const raw = withLineage(record, lineageCtx);
-    const bytes = Buffer.byteLength(JSON.stringify(record), "utf8");
+    // The record's JSON size comes with its lineage: the text hashed for `_payload_hash` has the same length.
+    const sized = withLineageSized(record, lineageCtx);
+    const raw = sized.row;
+    const bytes = sized.bytes;
     if (bytes > options.maxRecordBytes) {
       return { ok: false, raw: raw, stage: "validate", reason: `record is ${bytes} bytes, over the ${options.maxRecordBytes}-byte limit`, payload: record };
     }
-    const flat = flattenRecord(raw, { explode: entity.explode, parentKey: parentColumns ? parentKeyOf(raw, entity.primaryKey, parentColumns) : {} });
+    // With the run's schema plan the row comes from `conform`: flattening is then needed only for exploded children.
+    const flat = conform && !parentColumns ? undefined
+      : flattenRecord(raw, { explode: entity.explode, parentKey: parentColumns ? parentKeyOf(raw, entity.primaryKey, parentColumns) : {} });
     let named: Row;
     let schemaVariants = 0;
     let schemaDiscarded = 0;
@@ -115,13 +120,13 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
       named = conformed.value.row;
       schemaVariants = conformed.value.variantValues;
       schemaDiscarded = conformed.value.discardedValues;
-    } else named = rename(flat.row);
+    } else named = rename((flat as Flattened).row);
     const notes: ValueCounts = {};
     const valid = validateRow(named, entity.fields, { maxRecordBytes: options.maxRecordBytes, bytes: bytes }, notes);
     if (!valid.ok) return { ok: false, raw: raw, stage: "validate", reason: valid.reason, payload: record };
     // Dedupe groups on the primary key: a record without one would silently collapse with others.
-    const key = primaryKeyOf(valid.value, entity.primaryKey);
-    if (!key.ok) return { ok: false, raw: raw, stage: "validate", reason: key.reason, payload: record };
+    const empty = emptyKeyField(valid.value, entity.primaryKey);
+    if (empty !== undefined) return { ok: false, raw: raw, stage: "validate", reason: `missing primary key field "${empty}"`, payload: record };
     for (const k of numberKeys) {
       const sent = named[k];
       if (typeof sent === "string" && !decimalKeptExactly(sent, valid.value[k] as number)) {
@@ -129,13 +134,15 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
         return { ok: false, raw: raw, stage: "validate", reason: reason, payload: record };
       }
     }
-    const pageKey = origin.source + "\u0000" + origin.page;
-    if (pageKey !== page) {
-      page = pageKey;
+    if (origin.source !== pageSource || origin.page !== page) {
+      pageSource = origin.source;
+      page = origin.page;
       occurrences.clear();
     }
-    const series = seriesKeys.length ? JSON.stringify(seriesKeys.map((k) => valid.value[k])) : "";
+    // Asked only for wall times in a DST overlap: the series text is built on first use.
+    let series: string | undefined;
     const seen = (wall: string): number => {
+      if (series === undefined) series = seriesKeys.length ? JSON.stringify(seriesKeys.map((k) => valid.value[k])) : "";
       const id = series + "\u0000" + wall;
       const n = occurrences.get(id) ?? 0;
       occurrences.set(id, n + 1);
@@ -144,13 +151,16 @@ export function compileEntityCleaner(entity: EntityConfig, options: { maxRecordB
     const nulledBefore = totalOf(dateCounters);
     const dated: Outcome<Row> = dates(valid.value, dateCounters, { seen: seen, notes: notes });
     if (!dated.ok) return { ok: false, raw: raw, stage: "normalize", reason: dated.reason, payload: record, notes: notes };
-    const row = hasPhones ? applyPhones(dated.value, entity.phones) : dated.value;
+    // `dates` returned a fresh row: the phone columns go into it (no second copy).
+    const row = hasPhones ? writePhones(dated.value, entity.phones) : dated.value;
     const children: Record<string, Row[]> = {};
-    const lineage = pick(raw, LINEAGE_COLUMNS);
-    // Children point at the parent's landed key (after renaming and normalizing), however the API spelled it.
-    const parentKey = parentColumns ? parentKeyOf(row, entity.primaryKey, parentColumns) : {};
-    for (const name of Object.keys(flat.children)) {
-      children[sanitizeName(name)] = flat.children[name].map((child) => Object.assign(rename(child), parentKey, lineage));
+    if (flat) {
+      const lineage = pick(raw, LINEAGE_COLUMNS);
+      // Children point at the parent's landed key (after renaming and normalizing), however the API spelled it.
+      const parentKey = parentColumns ? parentKeyOf(row, entity.primaryKey, parentColumns) : {};
+      for (const name of Object.keys(flat.children)) {
+        children[sanitizeName(name)] = flat.children[name].map((child) => Object.assign(rename(child), parentKey, lineage));
+      }
     }
     const noted = Object.keys(notes).length > 0 ? notes : undefined;
     const datesNulled = totalOf(dateCounters) - nulledBefore;
@@ -214,9 +224,18 @@ function pick(row: Row, keys: readonly string[]): Row {
 
 /** The dedupe key of a cleaned row: its primary-key values, JSON-encoded, or which part is empty. */
 export function primaryKeyOf(row: Row, primaryKey: readonly string[]): Outcome<string> {
-  const empty = primaryKey.find((k) => row[k] === undefined || row[k] === null || row[k] === "");
+  const empty = emptyKeyField(row, primaryKey);
   if (empty !== undefined) return failed(`missing primary key field "${empty}"`);
   return { ok: true, value: JSON.stringify(primaryKey.map((k) => row[k])) };
 }
 
-requireForSerialization("api2lake/dist/pipeline/entity-cleaner", { compileEntityCleaner: compileEntityCleaner, primaryKeyOf: primaryKeyOf, printable: printable });
+/** The first primary-key field that is missing, `null` or `""` in the row, if any. */
+function emptyKeyField(row: Row, primaryKey: readonly string[]): string | undefined {
+  for (const k of primaryKey) {
+    const v = row[k];
+    if (v === undefined || v === null || v === "") return k;
+  }
+  return undefined;
+}
+
+requireForSerialization("api2lake/dist/pipeline/entity-cleaner", { compileEntityCleaner: compileEntityCleaner, primaryKeyOf: primaryKeyOf, emptyKeyField: emptyKeyField, printable: printable });

@@ -1,6 +1,7 @@
 import type { Row, Outcome } from "../model/row";
 import type { CellValue, ServingRow } from "../model/backends";
 import type { ServingConfig } from "../model/source-config";
+import { utcDate, utcIso } from "../model/utc-text";
 
 /**
  * Pure helpers shared by every serving store (embedded LevelDB and Bigtable):
@@ -37,7 +38,7 @@ export function toEpochMillis(value: unknown): Outcome<number> {
   const d = DATE_ONLY.exec(value.slice(0, 10));
   if (!d || (value.length > 10 && !/^[T ]\d{2}:\d{2}/.test(value.slice(10)))) return failed(`not an ISO date or timestamp: ${JSON.stringify(value)}`);
   const day = Date.UTC(Number(d[1]), Number(d[2]) - 1, Number(d[3]));
-  if (Number.isNaN(day) || new Date(day).toISOString().slice(0, 10) !== value.slice(0, 10)) return failed(`invalid date: ${value}`);
+  if (Number.isNaN(day) || utcDate(day) !== value.slice(0, 10)) return failed(`invalid date: ${value}`);
   if (value.length === 10) return ok(day);
   const iso = HAS_ZONE.test(value) ? value.replace(" ", "T") : value.replace(" ", "T") + "Z";
   const ms = Date.parse(iso);
@@ -46,8 +47,43 @@ export function toEpochMillis(value: unknown): Outcome<number> {
 
 const pad = (n: number, width: number) => String(n).padStart(width, "0");
 
-/** Formats epoch ms in UTC with the tokens `yyyy`, `MM`, `dd`, `HH`, `mm`, `ss`, `SSS`. */
+/** Where each `formatUtc` token sits in `toISOString` text (`YYYY-MM-DDTHH:mm:ss.sssZ`). */
+const ISO_SLICES: Record<string, [number, number]> = {
+  yyyy: [0, 4], MM: [5, 7], dd: [8, 10], HH: [11, 13], mm: [14, 16], ss: [17, 19], SSS: [20, 23],
+};
+const UTC_TOKENS = /yyyy|MM|dd|HH|mm|ss|SSS/g;
+/** Patterns split into literal text and ISO slices, memoized (patterns come from config: few). */
+const COMPILED_PATTERNS = new Map<string, (string | [number, number])[]>();
+
+function compileUtcPattern(pattern: string): (string | [number, number])[] {
+  let parts = COMPILED_PATTERNS.get(pattern);
+  if (parts !== undefined) return parts;
+  parts = [];
+  let at = 0;
+  for (const m of pattern.matchAll(UTC_TOKENS)) {
+    if ((m.index as number) > at) parts.push(pattern.slice(at, m.index));
+    parts.push(ISO_SLICES[m[0]]);
+    at = (m.index as number) + m[0].length;
+  }
+  if (at < pattern.length) parts.push(pattern.slice(at));
+  if (COMPILED_PATTERNS.size >= 100) COMPILED_PATTERNS.clear();
+  COMPILED_PATTERNS.set(pattern, parts);
+  return parts;
+}
+
+/**
+ * Formats epoch ms in UTC with the tokens `yyyy`, `MM`, `dd`, `HH`, `mm`, `ss`, `SSS`. For years
+ * 0000-9999 the fields are cut from `utcIso` text (one call per record, partition dates are hot);
+ * other years (5 digits, negative) and non-finite ms take the field-by-field path.
+ */
 export function formatUtc(ms: number, pattern: string): string {
+  // Beyond ±8.64e15 ms (ECMA-262 time values) toISOString throws where the field path writes "NaN".
+  const iso = Math.abs(ms) <= 8.64e15 ? utcIso(ms) : "";
+  if (iso.length === 24) {
+    let out = "";
+    for (const part of compileUtcPattern(pattern)) out += typeof part === "string" ? part : iso.slice(part[0], part[1]);
+    return out;
+  }
   const d = new Date(ms);
   return pattern.replace(/yyyy|MM|dd|HH|mm|ss|SSS/g, (token) => {
     switch (token) {

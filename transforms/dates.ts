@@ -2,6 +2,7 @@ import * as luxon from "luxon";
 import { requireForSerialization } from "apache-beam/serialization";
 import type { Row, Outcome } from "../model/row";
 import { ok, failed } from "../model/row";
+import { utcDate, utcIso } from "../model/utc-text";
 
 requireForSerialization("luxon", luxon);
 
@@ -273,7 +274,7 @@ export function compileDateParser(config: DateParserConfig, options: { fastPath?
   const render = (p: Parsed, context: ParseContext | undefined): string | undefined | { gap: string } => {
     if (!p.instant && p.dateOnly && output === "date") {
       if (p.ms < MIN_MS || p.ms > MAX_MS) return undefined;
-      return new Date(p.ms).toISOString().slice(0, 10);
+      return utcDate(p.ms);
     }
     let utc = p.ms;
     if (!p.instant) {
@@ -287,9 +288,9 @@ export function compileDateParser(config: DateParserConfig, options: { fastPath?
         if (context.notes) context.notes.dst_overlap_later = (context.notes.dst_overlap_later ?? 0) + 1;
       }
     }
-    if (output === "timestamp") return utc < MIN_MS || utc > MAX_MS ? undefined : new Date(utc).toISOString();
+    if (output === "timestamp") return utc < MIN_MS || utc > MAX_MS ? undefined : utcIso(utc);
     const local = utc + offsetAt(utc) * 60_000;
-    return local < MIN_MS || local > MAX_MS ? undefined : new Date(local).toISOString().slice(0, 10);
+    return local < MIN_MS || local > MAX_MS ? undefined : utcDate(local);
   };
 
   return (raw: unknown, context?: ParseContext): DateOutcome => {
@@ -347,7 +348,8 @@ export type DateCounters = Record<string, number>;
  * `null`. Unparseable: required -> failed with the reason, optional -> `null` and
  * `counters["<field>: unparseable"]` incremented. A wall time in a DST gap under
  * `onGap: "reject"` fails whether the field is required or not. With `context.seen`, a wall
- * time repeated in a DST overlap is the later instant from its second occurrence on.
+ * time repeated in a DST overlap is the later instant from its second occurrence on. A valid row
+ * comes back as a new object (the input is never changed; the cleaning chain writes phone columns into it).
  */
 export function compileDates(dates: Record<string, DateField>, options: { fastPath?: boolean } = {}): (row: Row, counters?: DateCounters, context?: DatesContext) => Outcome<Row> {
   const fields = Object.keys(dates).map((name) => {

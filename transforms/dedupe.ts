@@ -17,6 +17,8 @@ export interface DedupeConfig {
 export function keyOf(row: Row, primaryKey: readonly string[]): string {
   if (primaryKey.length === 1) {
     const v = row[primaryKey[0]];
+    // A text or number key (the usual id) is quoted as JSON.stringify would, without the array.
+    if (typeof v === "string" || typeof v === "number") return "[" + canonicalJson(v) + "]";
     return JSON.stringify([v === undefined ? null : v]);
   }
   return JSON.stringify(primaryKey.map((k) => (row[k] === undefined ? null : row[k])));

@@ -36,6 +36,7 @@ const E161: Record<string, string> = {
 /** libphonenumber's `VALID_ALPHA_PHONE_PATTERN`: a number is written with letters when it has 3 or more. */
 const ALPHA_NUMBER = /(?:.*?[A-Za-z]){3}/;
 const DECIMAL_DIGIT = /\p{Nd}/u;
+const ASCII = /^[\x00-\x7F]*$/;
 
 /**
  * The value of a Unicode decimal digit (general category Nd) of any script. Unicode encodes
@@ -59,6 +60,8 @@ function unicodeDigit(ch: string): string {
  * @example asciiDigits("०६ १२") // "06 12"
  */
 export function asciiDigits(text: string): string {
+  // ASCII text has no digits of other scripts (the common case): nothing to rewrite.
+  if (ASCII.test(text)) return text;
   let out = "";
   for (const ch of text) {
     if (ch >= "0" && ch <= "9") out += ch;
@@ -91,23 +94,33 @@ export function keypadDigits(text: string): string {
  */
 export function normalizePhone(raw: unknown, region: string): NormalizedPhone {
   if (typeof raw !== "string" && typeof raw !== "number") return normalizeUncached(raw, region);
-  const id = region + "\u0000" + typeof raw + "\u0000" + String(raw);
-  const known = NORMALIZED.get(id);
+  // Keyed by region, then by the value itself (no joined key text to build and hash per call).
+  let byValue = NORMALIZED.get(region);
+  if (byValue === undefined) {
+    byValue = new Map();
+    NORMALIZED.set(region, byValue);
+  }
+  const known = byValue.get(raw);
   if (known !== undefined) return known;
   const result = Object.freeze(normalizeUncached(raw, region));
   // Re-sent records and shared numbers repeat: a bounded memo, emptied when full.
-  if (NORMALIZED.size >= MEMO_LIMIT) NORMALIZED.clear();
-  NORMALIZED.set(id, result);
+  if (++memoSize > MEMO_LIMIT) {
+    NORMALIZED.clear();
+    memoSize = 1;
+    byValue = new Map();
+    NORMALIZED.set(region, byValue);
+  }
+  byValue.set(raw, result);
   return result;
 }
 
 /**
- * At most this many (region, value) results are remembered by `normalizePhone`: parsing is the
- * largest single cost of cleaning (29% of a 20k-customer profile, most of it libphonenumber-js
- * building regular expressions per call).
+ * At most this many (region, value) results are remembered by `normalizePhone` (a string and a
+ * number of the same digits are two values): parsing is the largest single cost of cleaning.
  */
 const MEMO_LIMIT = 50_000;
-const NORMALIZED = new Map<string, NormalizedPhone>();
+const NORMALIZED = new Map<string, Map<string | number, NormalizedPhone>>();
+let memoSize = 0;
 
 function normalizeUncached(raw: unknown, region: string): NormalizedPhone {
   if (raw === null || raw === undefined) return invalid("empty");
@@ -156,19 +169,53 @@ const invalid = (reason: string): NormalizedPhone => ({ e164: null, valid: false
  * never dead-lettered: a bad phone number is not a reason to lose a customer.
  */
 export function applyPhones(row: Row, phones: Record<string, PhoneFieldConfig>, options: { countryField?: string | null } = {}): Row {
-  const out: Row = Object.assign({}, row);
-  const countryField = options.countryField === undefined ? "country" : options.countryField;
-  const override = countryField === null ? undefined : rowRegion(row[countryField]);
-  for (const field of Object.keys(phones)) {
-    const result = normalizePhone(row[field], override ?? phones[field].region);
-    out[field + "_e164"] = result.e164;
-    out[field + "_valid"] = result.valid;
-  }
-  return out;
+  return writePhones(Object.assign({}, row), phones, options);
 }
 
+/**
+ * `applyPhones` on a row the caller owns (e.g. one the cleaning chain just built): the columns
+ * are added to `row` itself, and it is returned. Every value is read before any column is written.
+ */
+export function writePhones(row: Row, phones: Record<string, PhoneFieldConfig>, options: { countryField?: string | null } = {}): Row {
+  const countryField = options.countryField === undefined ? "country" : options.countryField;
+  const override = countryField === null ? undefined : rowRegion(row[countryField]);
+  const fields = Object.keys(phones);
+  const results = fields.map((field) => normalizePhone(row[field], override ?? phones[field].region));
+  for (let i = 0; i < fields.length; i++) {
+    const columns = phoneColumns(fields[i]);
+    row[columns.e164] = results[i].e164;
+    row[columns.valid] = results[i].valid;
+  }
+  return row;
+}
+
+/** `<field>_e164` and `<field>_valid`, built once per field name. */
+function phoneColumns(field: string): { e164: string; valid: string } {
+  let columns = PHONE_COLUMNS.get(field);
+  if (columns === undefined) {
+    columns = { e164: field + "_e164", valid: field + "_valid" };
+    if (PHONE_COLUMNS.size >= 1000) PHONE_COLUMNS.clear();
+    PHONE_COLUMNS.set(field, columns);
+  }
+  return columns;
+}
+
+const PHONE_COLUMNS = new Map<string, { e164: string; valid: string }>();
+
 function rowRegion(value: unknown): string | undefined {
-  if (typeof value !== "string" || !/^[A-Za-z]{2}$/.test(value.trim())) return undefined;
+  if (typeof value !== "string") return undefined;
+  // A feed's country values are few: each is read once.
+  if (REGIONS.has(value)) return REGIONS.get(value);
+  const region = regionOf(value);
+  if (REGIONS.size >= 1000) REGIONS.clear();
+  REGIONS.set(value, region);
+  return region;
+}
+
+const REGIONS = new Map<string, string | undefined>();
+
+function regionOf(value: string): string | undefined {
+  if (!/^[A-Za-z]{2}$/.test(value.trim())) return undefined;
   const upper = value.trim().toUpperCase();
   const code = upper === "UK" ? "GB" : upper;
   return libphonenumber.isSupportedCountry(code as libphonenumber.CountryCode) ? code : undefined;
@@ -176,4 +223,4 @@ function rowRegion(value: unknown): string | undefined {
 
 // DoFns call these by reference: Beam ships the module name, not the code (top-level functions
 // holding arrow functions do not survive the closure serializer), and a worker requires the module.
-requireForSerialization("api2lake/dist/transforms/phones", { normalizePhone: normalizePhone, normalizeUncached: normalizeUncached, asciiDigits: asciiDigits, keypadDigits: keypadDigits, unicodeDigit: unicodeDigit, parseWithPrefixes: parseWithPrefixes, applyPhones: applyPhones, parse: parse, rowRegion: rowRegion, invalid: invalid });
+requireForSerialization("api2lake/dist/transforms/phones", { normalizePhone: normalizePhone, normalizeUncached: normalizeUncached, asciiDigits: asciiDigits, keypadDigits: keypadDigits, unicodeDigit: unicodeDigit, parseWithPrefixes: parseWithPrefixes, applyPhones: applyPhones, writePhones: writePhones, phoneColumns: phoneColumns, parse: parse, rowRegion: rowRegion, regionOf: regionOf, invalid: invalid });

@@ -8,7 +8,7 @@ import {
   type EntitySchema, type InferredType, type SchemaCollision, type SchemaColumn,
 } from "../model/entity-schema";
 import { claim, isReservedName, sanitizeName } from "./names";
-import { sourcePaths } from "./source-paths";
+import { forEachPath } from "./source-paths";
 
 /**
  * Schema decisions of one run, made once for the whole run (never per record or bundle):
@@ -37,11 +37,11 @@ export interface SchemaPlan {
 /** The paths of a record and their types, for the run-wide planning stage. */
 export function observeRecord(record: Record<string, unknown>, explode: readonly string[]): PathObservations {
   const out: PathObservations = {};
-  for (const entry of sourcePaths(record, explode, LINEAGE_COLUMNS)) {
-    const type = inferType(entry[1]);
-    const bit = type === "string" && isIntegerText(entry[1]) ? INTEGER_TEXT_BIT : type ? typeBit(type) : 0;
-    out[entry[0]] = (out[entry[0]] ?? 0) | bit;
-  }
+  forEachPath(record, explode, LINEAGE_COLUMNS, (path, value) => {
+    const type = inferType(value);
+    const bit = type === "string" && isIntegerText(value) ? INTEGER_TEXT_BIT : type ? typeBit(type) : 0;
+    out[path] = (out[path] ?? 0) | bit;
+  });
   return out;
 }
 
@@ -180,26 +180,29 @@ export function compileConformer(plan: SchemaPlan, explode: readonly string[]): 
     let variantValues = 0;
     let discardedValues = 0;
     let refused: string[] | undefined;
-    for (const entry of sourcePaths(record, explode, LINEAGE_COLUMNS)) {
-      const path = entry[0];
-      const value = entry[1];
+    forEachPath(record, explode, LINEAGE_COLUMNS, (path, value) => {
       const c = byPath.get(path);
       if (c === undefined) {
-        if (value === null) continue;
+        if (value === null) return;
         if (plan.existed && contract.newColumns === "discard_value") discardedValues++;
         else {
           (refused ??= []).push(plan.existed && contract.newColumns !== "evolve"
             ? `new field "${path}" (schema.newColumns: ${contract.newColumns})`
             : `field "${path}" is not in the run's schema`);
         }
-        continue;
+        return;
+      }
+      // Declared columns keep the value whatever its type (validation checks it).
+      if (c.declared) {
+        row[c.column] = value;
+        return;
       }
       let type = inferType(value);
       // Integer text in a number column is a number (the path was planned so: `observedType`).
       if (type === "string" && (c.type === "number" || c.type === "integer") && isIntegerText(value)) type = "integer";
-      if (c.declared || type === undefined || fitsType(type, c.type)) {
-        row[c.column] = c.declared ? value : coerceValue(value, c.type);
-        continue;
+      if (type === undefined || fitsType(type, c.type)) {
+        row[c.column] = coerceValue(value, c.type);
+        return;
       }
       const variant = c.variants[type];
       if (variant !== undefined) {
@@ -213,7 +216,7 @@ export function compileConformer(plan: SchemaPlan, explode: readonly string[]): 
         const rule = `schema.typeChanges: ${contract.typeChanges}`;
         (refused ??= []).push(`field "${path}" (column ${c.column}, ${c.type}) got ${type} ${shown} (${rule})`);
       }
-    }
+    });
     if (refused) return { ok: false, reason: `schema contract: ${refused.sort().join("; ")}` };
     return { ok: true, value: { row: row, variantValues: variantValues, discardedValues: discardedValues } };
   };

@@ -210,3 +210,26 @@ test("DST overlap: a repeated wall time is the earlier instant first, the later 
   assert.deepEqual(ny("2024-11-03T03:30", { seen: seen }), { ok: true, value: "2024-11-03T08:30:00.000Z" });
   assert.equal(count, 2);
 });
+
+test("property: impossible days and months (31/31/2023, 29/02/2023, 2023-02-29) fail alike on the fast and luxon paths", () => {
+  for (const zone of [P, NY]) {
+    for (const output of ["timestamp", "date"] as const) {
+      const config = { formats: ["iso", "dd/MM/yyyy"], zone: zone, output: output };
+      const fast = compileDateParser(config);
+      const slow = compileDateParser(config, { fastPath: false });
+      for (const text of ["31/31/2023", "29/02/2023", "2023-02-29", "31/04/2024", "00/01/2024", "2024-13-01"]) {
+        assert.deepEqual(fast(text), { ok: false, reason: `unparseable date "${text}" (tried iso, dd/MM/yyyy)` }, text);
+        assert.deepEqual(slow(text), fast(text), text);
+      }
+      assert.deepEqual(fast("29/02/2024"), slow("29/02/2024"));
+      fc.assert(fc.property(fc.integer({ min: 1900, max: 2100 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }), fc.boolean(), (y, mo, d, iso) => {
+        const text = iso ? `${y}-${pad(mo)}-${pad(d)}` : `${pad(d)}/${pad(mo)}/${y}`;
+        const got = fast(text);
+        assert.deepEqual(got, slow(text), text);
+        const real = luxon.DateTime.fromObject({ year: y, month: mo, day: d }, { zone: "UTC" }).isValid && mo >= 1 && d >= 1;
+        assert.equal(got.ok, real, text);
+        if (got.ok && output === "date") assert.equal(got.value, `${y}-${pad(mo)}-${pad(d)}`);
+      }), { numRuns: 3000 });
+    }
+  }
+});

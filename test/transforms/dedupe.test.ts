@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fc from "fast-check";
-import { pickLatest } from "../../transforms/dedupe";
+import { keyOf, pickLatest } from "../../transforms/dedupe";
 import type { Row } from "../../model/row";
 
 const cfg = { primaryKey: ["id"], orderBy: "updated_at" };
@@ -62,4 +62,15 @@ test("ids beyond 2^53 are four keys, not two; big integer versions compare exact
     const latest = pickLatest(input, { primaryKey: ["id"], orderBy: "version" });
     assert.deepEqual([latest.kept.map((x) => x.v), latest.duplicates], [["newest"], 1]);
   }
+});
+
+test("property: keyOf is the JSON array of the key values (missing as null), whatever their type", () => {
+  const value = fc.oneof(fc.string({ unit: "binary" }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined),
+    fc.dictionary(fc.string(), fc.integer(), { maxKeys: 3 }), fc.array(fc.string(), { maxLength: 3 }));
+  fc.assert(fc.property(value, value, (a, b) => {
+    assert.equal(keyOf({ id: a }, ["id"]), JSON.stringify([a === undefined ? null : a]));
+    assert.equal(keyOf({ id: a, k: b }, ["id", "k"]), JSON.stringify([a === undefined ? null : a, b === undefined ? null : b]));
+  }), { numRuns: 5000 });
+  assert.equal(keyOf({ id: "C00000001" }, ["id"]), '["C00000001"]');
+  assert.equal(keyOf({ id: "9007199254740993" }, ["id"]), '["9007199254740993"]');
 });

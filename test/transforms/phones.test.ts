@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fc from "fast-check";
-import { normalizePhone, applyPhones } from "../../transforms/phones";
+import { normalizePhone, applyPhones, writePhones } from "../../transforms/phones";
 
 test("normalizes FR, US and UK formats to E.164", () => {
   const cases: [unknown, string, string][] = [
@@ -96,4 +96,18 @@ test("digits of any script are read as ASCII digits", () => {
     ["+𝟑𝟑 𝟔 𝟏𝟐 𝟑𝟒 𝟓𝟔 𝟕𝟖", "FR", "+33612345678"], // mathematical bold digits (astral plane)
   ];
   for (const c of cases) assert.deepEqual(normalizePhone(c[0], c[1]), { e164: c[2], valid: true }, c[0]);
+});
+
+test("writePhones adds the columns to the row itself, reading every value before writing any", () => {
+  const row: Record<string, unknown> = { phone: "06 12 34 56 78", phone_e164: "+1 415 555 0132", country: "FR" };
+  const out = writePhones(row, { phone: { region: "FR" }, phone_e164: { region: "US" } });
+  assert.equal(out, row);
+  assert.deepEqual(row, {
+    phone: "06 12 34 56 78", country: "FR",
+    phone_e164: "+33612345678", phone_valid: true,
+    phone_e164_e164: "+14155550132", phone_e164_valid: true,
+  });
+  const input = { phone: "06 12 34 56 78" };
+  assert.deepEqual(applyPhones(input, { phone: { region: "FR" } }), { phone: "06 12 34 56 78", phone_e164: "+33612345678", phone_valid: true });
+  assert.deepEqual(input, { phone: "06 12 34 56 78" }, "applyPhones leaves its input alone");
 });
