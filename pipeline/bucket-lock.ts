@@ -1,10 +1,7 @@
 import * as os from "os";
+import type { File } from "@google-cloud/storage";
 import { describeHolder, type LockHolder } from "./out-lock";
 import { UsageError } from "./usage-error";
-
-// Not `import type`: ts-closure-transform turns every import declaration, type-only ones included,
-// into a require, and this module must not load the Cloud Storage client unless a lock is taken.
-type File = import("@google-cloud/storage").File;
 
 /**
  * One run at a time per bucket (`--sink gcp`), the twin of the local `<out>/run.lock`: a run

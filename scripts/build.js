@@ -13,7 +13,7 @@ function build({ withClosureTransform = true, outDir } = {}) {
   const overrides = outDir ? { outDir } : {};
   const parsed = ts.getParsedCommandLineOfConfigFile(configPath, overrides, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: report });
   const program = ts.createProgram(parsed.fileNames, parsed.options);
-  const transformers = withClosureTransform ? closureTransformers() : {};
+  const transformers = withClosureTransform ? closureTransformers(program.getTypeChecker()) : {};
   const result = program.emit(undefined, undefined, undefined, false, transformers);
   const diagnostics = ts.getPreEmitDiagnostics(program).concat(result.diagnostics);
   diagnostics.forEach(report);
@@ -21,9 +21,46 @@ function build({ withClosureTransform = true, outDir } = {}) {
   return { outDir: parsed.options.outDir };
 }
 
-function closureTransformers() {
+function closureTransformers(checker) {
   const { beforeTransform, afterTransform } = require("ts-closure-transform");
-  return { before: [beforeTransform()], after: [afterTransform()] };
+  return { before: [typeImportElision(checker), beforeTransform()], after: [afterTransform()] };
+}
+
+/**
+ * Removes the imports that bring in types only (`import type`, `{ type X }`, or names that are
+ * not values), as plain tsc would. ts-closure-transform rewrites every import declaration into a
+ * `require` plus one variable per name, so without this a type import loads its module at run
+ * time: `import type { EntityConfig } from "../model/source-config"` loaded zod into every
+ * cleaning worker, `import type { File } from "@google-cloud/storage"` the Storage client.
+ * Side-effect imports (`import "./x"`) and namespace imports are kept.
+ */
+function typeImportElision(checker) {
+  const isValue = (identifier) => {
+    let symbol = checker.getSymbolAtLocation(identifier);
+    if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+    return !symbol || (symbol.flags & ts.SymbolFlags.Value) !== 0;
+  };
+  const elide = (statement) => {
+    if (!ts.isImportDeclaration(statement) || !statement.importClause) return statement;
+    const clause = statement.importClause;
+    if (clause.isTypeOnly) return undefined;
+    const name = clause.name && isValue(clause.name) ? clause.name : undefined;
+    let bindings = clause.namedBindings;
+    if (bindings && ts.isNamedImports(bindings)) {
+      const values = bindings.elements.filter((e) => !e.isTypeOnly && isValue(e.name));
+      bindings = values.length === bindings.elements.length ? bindings : values.length ? ts.factory.updateNamedImports(bindings, values) : undefined;
+    }
+    if (name === clause.name && bindings === clause.namedBindings) return statement;
+    if (!name && !bindings) return undefined;
+    const kept = ts.factory.updateImportClause(clause, false, name, bindings);
+    return ts.factory.updateImportDeclaration(statement, statement.modifiers, kept, statement.moduleSpecifier, statement.attributes);
+  };
+  return () => (sourceFile) => {
+    const statements = sourceFile.statements.map(elide).filter((s) => s !== undefined);
+    return statements.length === sourceFile.statements.length && statements.every((s, i) => s === sourceFile.statements[i])
+      ? sourceFile
+      : ts.factory.updateSourceFile(sourceFile, statements);
+  };
 }
 
 function report(d) {

@@ -1,4 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
+import type { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 
 /**
  * `${sm:projects/P/secrets/S/versions/V}` references in a source config: resolved with Google
@@ -19,10 +20,6 @@ export type AccessSecret = (name: string) => Promise<string>;
 
 /** gRPC codes that a retry in the same process cannot fix: such a failure stays cached. */
 const PERMANENT = new Set([grpc.status.NOT_FOUND, grpc.status.PERMISSION_DENIED, grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PRECONDITION]);
-
-// Not `import type`: ts-closure-transform turns every import declaration, type-only ones included,
-// into a require, and a config without `${sm:...}` must not load the Secret Manager client.
-type SecretManagerServiceClient = import("@google-cloud/secret-manager").SecretManagerServiceClient;
 
 let client: SecretManagerServiceClient | undefined;
 const cache = new Map<string, Promise<string>>();
