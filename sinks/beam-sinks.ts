@@ -369,7 +369,9 @@ export function writeHub(
  * An async generator cannot be serialized as a DoFn closure; this module function is registered
  * below and referenced by name (runs on the direct runner and on portable workers).
  */
-export async function* mergeHubBatches(spec: HubSinkSpec, records: Iterable<HubRecord>, max: number): AsyncGenerator<HubWriteResult> {
+export async function* mergeHubBatches(
+  spec: HubSinkSpec, records: Iterable<HubRecord>, max: number,
+): AsyncGenerator<HubWriteResult> {
   const totals = { inserted: 0, updated: 0, unchanged: 0, olderIgnored: 0 };
   let batch: HubRecord[] = [];
   const mergeBatch = async (): Promise<HubRecord[]> => {

@@ -24,11 +24,6 @@ function forceSpill(rows: number): string {
   return dir;
 }
 
-/** Files left under `dir` (recursively). */
-function filesUnder(dir: string): string[] {
-  return fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => fs.statSync(path.join(dir, f)).isFile());
-}
-
 interface SideOut {
   n: number;
   plus: number;
@@ -62,7 +57,6 @@ test("a ParDo with a side input gives the same outputs, in the same order, when 
   const spilled = await runAndCollect<SideOut>((root) => sideInputPipeline(root, dir));
   assert.deepEqual(spilled.map((o) => ({ n: o.n, plus: o.plus })), expected);
   assert.equal(spilled[0].spillDirs, 1, "the buffer did not spill");
-  assert.deepEqual(filesUnder(dir), []);
   assert.deepEqual(fs.readdirSync(dir), []);
 });
 
@@ -78,7 +72,8 @@ function manyKeys(root: Root) {
       for (let n = 0; n < 5000; n++) yield n;
     }))
     .apply(groupBy((n: number) => `k${n % 700}`))
-    .map(withName("Collect", (g: { key: string; value: Iterable<number> }): GroupOut => ({ key: g.key, values: [...g.value] })));
+    .map(withName("Collect", (g: { key: string; value: Iterable<number> }): GroupOut =>
+      ({ key: g.key, values: [...g.value] })));
 }
 
 test("groupBy over many keys gives the same groups, values in arrival order, when it spills", async () => {
@@ -131,7 +126,8 @@ function oneKey(root: Root, spillDir: string) {
         return { count: count, sum: sum, inOrder: inOrder };
       };
       const spillFiles = spillDir ? fs.readdirSync(spillDir, { recursive: true }).length : 0;
-      return { key: g.key, lazy: !Array.isArray(g.value), firstPass: pass(), secondPass: pass(), spillFiles: spillFiles };
+      const lazy = !Array.isArray(g.value);
+      return { key: g.key, lazy: lazy, firstPass: pass(), secondPass: pass(), spillFiles: spillFiles };
     }));
 }
 
@@ -143,8 +139,9 @@ test("groupBy with one key of 10k values gives a lazy re-iterable group when it 
   const dir = forceSpill(100);
   const spilled = await runAndCollect<OneKeyOut>((root) => oneKey(root, dir));
   assert.equal(spilled.length, 1);
+  const files = spilled[0].spillFiles;
   assert.deepEqual({ ...spilled[0], spillFiles: 0 }, { key: "", lazy: true, firstPass: full, secondPass: full, spillFiles: 0 });
-  assert.ok(spilled[0].spillFiles >= 2, `expected the group read from a spill file, saw ${spilled[0].spillFiles} entries`);
+  assert.ok(files >= 2, `expected the group read from a spill file, saw ${files} entries`);
   // Lazily read groups keep their file until the run ends; then it is gone.
   assert.deepEqual(fs.readdirSync(dir), []);
 });
@@ -191,7 +188,7 @@ test("spill files are removed when a DoFn downstream of a spilled buffer or grou
   assert.deepEqual(fs.readdirSync(dir), []);
 });
 
-test("a ParDo fed by another one's replay, with the same side input already collected, processes without buffering", async () => {
+test("a ParDo fed by another's replay, its side input already collected, processes without buffering", async () => {
   const dir = forceSpill(100);
   const progress = path.join(dir, "..", `${path.basename(dir)}-first-pardo`);
   const seen = await runAndCollect<{ n: number; firstDone: number }>((root) => {
