@@ -12,13 +12,17 @@ import { runAndCollect } from "../support/run-and-collect";
 // no spill file outlives the run, also when a DoFn throws.
 
 const SPILL_ENV = ["API2LAKE_SPILL_ROWS", "API2LAKE_SPILL_DIR"];
+let forcedDir: string | undefined;
 afterEach(() => {
   for (const name of SPILL_ENV) delete process.env[name];
+  if (forcedDir) fs.rmSync(forcedDir, { recursive: true, force: true });
+  forcedDir = undefined;
 });
 
 /** Forces spilling past `rows` held elements into a fresh directory, returned. */
 function forceSpill(rows: number): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-spill-test-"));
+  forcedDir = dir;
   process.env.API2LAKE_SPILL_ROWS = String(rows);
   process.env.API2LAKE_SPILL_DIR = dir;
   return dir;
@@ -190,7 +194,7 @@ test("spill files are removed when a DoFn downstream of a spilled buffer or grou
 
 test("a ParDo fed by another's replay, its side input already collected, processes without buffering", async () => {
   const dir = forceSpill(100);
-  const progress = path.join(dir, "..", `${path.basename(dir)}-first-pardo`);
+  const progress = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "api2lake-spill-progress-")), "first-pardo");
   const seen = await runAndCollect<{ n: number; firstDone: number }>((root) => {
     const offset = root.apply(withName("ImpulseSide", impulse())).map(withName("Offset", (_: Uint8Array) => 1000));
     return root
@@ -218,6 +222,6 @@ test("a ParDo fed by another's replay, its side input already collected, process
   });
   // Each element reaches Second right after First processed it: Second did not wait for all 300.
   assert.deepEqual(seen, Array.from({ length: 300 }, (_, n) => ({ n: n, firstDone: n + 1 })));
-  fs.rmSync(progress, { force: true });
+  fs.rmSync(path.dirname(progress), { recursive: true, force: true });
   assert.deepEqual(fs.readdirSync(dir), []);
 });
