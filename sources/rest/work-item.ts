@@ -217,15 +217,17 @@ export async function fetchWorkItem(source: SourceConfig, item: WorkItem, ctx: F
     if (page.request.ignored) summary.ignored = page.request.ignored;
     if (item.slice) summary.slice = item.slice;
     out.push({ page: summary });
-    page.records.forEach((raw, index) => {
+    // A loop, not a callback: the build keeps the last closure of each kind in a module-level
+    // variable, so a callback capturing `out` would keep the whole series alive after the call.
+    for (let index = 0; index < page.records.length; index++) {
       const record: RestRecord = {
-        source: source.name, entity: item.entity, record: { ...page.attached, ...(raw as Row), ...included },
+        source: source.name, entity: item.entity, record: { ...page.attached, ...(page.records[index] as Row), ...included },
         _source: endpoint, _page: pageId, fetched_at: page.request.fetched_at,
       };
       if (item.slice) record.slice = item.slice;
       if (page.nonFinite[index]) record.non_finite_nulled = page.nonFinite[index];
       out.push({ record: record });
-    });
+    }
   }
   for (const dl of series.deadLetters) out.push({ deadLetter: redactDeep(dl, opened.secrets) });
   if (entity.incremental) {
