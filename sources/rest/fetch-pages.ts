@@ -235,6 +235,9 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
   const parse = { recordLevel: recordLevel(entity.recordsPath, maxDepth), maxDepth: maxDepth };
   const base = seriesUrl(source, entity, request.entity, endpoint, request.slice, request.since);
   const result: SeriesResult = { endpoint: endpoint, pages: [], deadLetters: [], complete: true };
+  // The pages stay out of `result`, which the callbacks below capture: the build keeps the last
+  // callback of each kind in a module-level variable, and with it every page of the last series.
+  const pages: Page[] = [];
   const limitKey = `${ctx.runId}\u0000${source.name}\u0000${request.entity}`;
 
   // `source` is the endpoint, as in lineage; a fetch failure's payload is the request (secrets
@@ -354,7 +357,7 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
       attempts: outcome.attempts, rejected: extracted.records.length - records.length, non_finite_nulled: outside,
     };
     if (outcome.ignored) info.ignored = clean(outcome.ignored);
-    result.pages.push({ records: records, nonFinite: nonFinite, request: info, attached: attached });
+    pages.push({ records: records, nonFinite: nonFinite, request: info, attached: attached });
     paginator.update({ body: outcome.body, headers: outcome.headers, recordCount: extracted.records.length, url: url });
     emitProgress({ kind: "page", source: source.name, entity: request.entity, page: clean(page), index: pageCount, seriesPages: paginator.totalPages ? paginator.totalPages() : undefined, records: records.length, status: outcome.status, attempts: outcome.attempts, url: info.url });
     const failure = paginator.failure ? paginator.failure() : undefined;
@@ -388,7 +391,7 @@ export async function fetchSeries(request: SeriesRequest, ctx: FetchContext): Pr
   }
   const failure = result.deadLetters.find((d) => d.stage === "fetch");
   emitProgress(failure ? { kind: "series_done", source: source.name, entity: request.entity, failure: failure.error } : { kind: "series_done", source: source.name, entity: request.entity });
-  return result;
+  return { ...result, pages: pages };
 }
 
 /** Why the series must not request `next`, or undefined when it may. */
