@@ -245,15 +245,17 @@ export async function* workItemPages(source: SourceConfig, item: WorkItem, ctx: 
     if (page.request.ignored) summary.ignored = page.request.ignored;
     if (item.slice) summary.slice = item.slice;
     const out: RestElement[] = [{ page: summary }];
-    page.records.forEach((raw, index) => {
+    // A loop, not a callback: the build keeps the last closure of each kind in a module-level
+    // variable, so a callback capturing `out` would keep the page alive after the call.
+    for (let index = 0; index < page.records.length; index++) {
       const record: RestRecord = {
-        source: source.name, entity: item.entity, record: { ...page.attached, ...(raw as Row), ...included },
+        source: source.name, entity: item.entity, record: { ...page.attached, ...(page.records[index] as Row), ...included },
         _source: endpoint as string, _page: pageId, fetched_at: page.request.fetched_at,
       };
       if (item.slice) record.slice = item.slice;
       if (page.nonFinite[index]) record.non_finite_nulled = page.nonFinite[index];
       out.push({ record: record });
-    });
+    }
     if (entity.incremental) cursor = laterCursor(cursor, maxRecordCursor(page.records, entity.incremental.cursorField));
     yield out;
   }

@@ -106,12 +106,16 @@ test("writeHub emits the accepted records batch by batch, then its counts last; 
   ];
   assert.deepEqual(await mergeInto(fs.mkdtempSync(path.join(out, "hub-memory-"))), expected);
   // Spilling past 2 held elements: the one-key group is read lazily from disk, 3 records at a time.
+  const spillDir = fs.mkdtempSync(path.join(out, "spill-"));
   process.env.API2LAKE_SPILL_ROWS = "2";
+  process.env.API2LAKE_SPILL_DIR = spillDir;
   try {
     assert.deepEqual(await mergeInto(fs.mkdtempSync(path.join(out, "hub-spilled-"))), expected);
   } finally {
     delete process.env.API2LAKE_SPILL_ROWS;
+    delete process.env.API2LAKE_SPILL_DIR;
   }
+  assert.deepEqual(fs.readdirSync(spillDir), []);
 });
 
 test("writeServing writes rows keyed by the template and reports the rows it cannot key", async () => {
