@@ -84,6 +84,11 @@ export function formatUtc(ms: number, pattern: string): string {
     for (const part of compileUtcPattern(pattern)) out += typeof part === "string" ? part : iso.slice(part[0], part[1]);
     return out;
   }
+  return formatUtcFields(ms, pattern);
+}
+
+/** `formatUtc` field by field from one `Date` (any year; the oracle of the ISO-slice path in tests). */
+export function formatUtcFields(ms: number, pattern: string): string {
   const d = new Date(ms);
   return pattern.replace(/yyyy|MM|dd|HH|mm|ss|SSS/g, (token) => {
     switch (token) {

@@ -30,14 +30,16 @@ test("withLineage adds the five columns, UTC ISO with ms, page as text", () => {
   assert.throws(() => lineageFor({}, { runId: "r", source: "/s", page: 1, ingestedAt: "nope" }), /not a date/);
 });
 
+/** Canonical JSON by its recursive definition (sorted keys, undefined members left out): the oracle. */
+function reference(v: unknown): string {
+  if (v === null || typeof v !== "object") return JSON.stringify(v) ?? "null";
+  if (Array.isArray(v)) return "[" + v.map((x) => (x === undefined ? "null" : reference(x))).join(",") + "]";
+  const o = v as Record<string, unknown>;
+  return "{" + Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => JSON.stringify(k) + ":" + reference(o[k])).join(",") + "}";
+}
+
 test("property: the flat fast path of canonicalJson equals the recursive definition", async () => {
   const fc = await import("fast-check");
-  const reference = (v: unknown): string => {
-    if (v === null || typeof v !== "object") return JSON.stringify(v) ?? "null";
-    if (Array.isArray(v)) return "[" + v.map((x) => (x === undefined ? "null" : reference(x))).join(",") + "]";
-    const o = v as Record<string, unknown>;
-    return "{" + Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => JSON.stringify(k) + ":" + reference(o[k])).join(",") + "}";
-  };
   fc.assert(fc.property(fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer(), fc.double({ noNaN: true }), fc.boolean(), fc.constant(null), fc.array(fc.oneof(fc.integer(), fc.string(), fc.constant(null))), fc.dictionary(fc.string(), fc.integer()))), (o) => {
     assert.equal(canonicalJson(o), reference(o));
   }), { numRuns: 2000 });
@@ -69,12 +71,6 @@ test("canonicalJson tells apart shapes whose keys join alike (a key holding NUL)
 
 test("property: canonicalJson and payloadHash stay exact past the shape memo's limit (many shapes, nested)", async () => {
   const fc = await import("fast-check");
-  const reference = (v: unknown): string => {
-    if (v === null || typeof v !== "object") return JSON.stringify(v) ?? "null";
-    if (Array.isArray(v)) return "[" + v.map((x) => (x === undefined ? "null" : reference(x))).join(",") + "]";
-    const o = v as Record<string, unknown>;
-    return "{" + Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => JSON.stringify(k) + ":" + reference(o[k])).join(",") + "}";
-  };
   const json = fc.letrec((tie) => ({
     value: fc.oneof({ depthSize: "small" }, fc.string(), fc.string({ unit: "binary" }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null),
       fc.array(tie("value")), fc.dictionary(fc.string({ unit: "binary" }), tie("value"))),
