@@ -2,6 +2,9 @@ import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+// Beam's modules import each other in a cycle (pvalue <-> transforms/transform) that resolves only
+// when the package root loads first; a runner module required before it fails at load.
+import "apache-beam";
 import type { Root } from "apache-beam";
 import type { PipelineResult } from "apache-beam/runners/runner";
 import { PortableRunner } from "apache-beam/runners/portable_runner/runner";
