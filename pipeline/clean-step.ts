@@ -9,7 +9,7 @@ import type { EntityConfig } from "../model/source-config";
 import type { RestRecord } from "../sources/rest/work-item";
 import type { SchemaPlan } from "../transforms/schema-contract";
 import { compileEntityCleaner, type CleanBatch, type Cleaned, type CleanerSettings, type RecordOrigin } from "./entity-cleaner";
-import { counterName, VALUE_NOTES } from "./manifest";
+import { counterName, VALUE_NOTES, type CounterName } from "./manifest";
 import { addTally, type LastSeen, type Tally } from "./tally";
 
 /** A clean row travels with its exploded children, so only the kept version's children land. */
@@ -85,8 +85,11 @@ export class CleanStep {
 
   constructor(spec: CleanStepSpec, schema: SchemaPlan) {
     this.spec = spec;
-    const counters = ["fetched", "valid", "parse_failed", "validate_failed", "normalize_failed", "optional_dates_nulled", "non_finite_nulled", "schema_rows_refused", "schema_values_discarded", "schema_variant_values"];
-    this.names = Object.fromEntries(counters.map((c) => [c, counterName(spec.entityName, c as never)]));
+    const counters: CounterName[] = [
+      "fetched", "valid", "parse_failed", "validate_failed", "normalize_failed", "optional_dates_nulled", "non_finite_nulled",
+      "schema_rows_refused", "schema_values_discarded", "schema_variant_values",
+    ];
+    this.names = Object.fromEntries(counters.map((c) => [c, counterName(spec.entityName, c)]));
     this.noteNames = Object.fromEntries(VALUE_NOTES.map((c) => [c, counterName(spec.entityName, c)]));
     this.options = { maxRecordBytes: spec.maxRecordBytes, schema: schema };
     this.cleaner = compileEntityCleaner(spec.entity, this.options);
@@ -116,7 +119,7 @@ export class CleanStep {
     this.batchPage = page;
     this.batch.records.push(r.record);
     this.batch.origins.push(origin);
-    if (this.inFlight.length <= 2 * this.spec.workers) return undefined;
+    if (this.inFlight.length < 2 * this.spec.workers) return undefined;
     return this.inFlight.shift();
   }
 
